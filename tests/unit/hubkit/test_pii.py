@@ -1,0 +1,745 @@
+"""Tests of hubkit.pii: every vector of platform-contracts.md §1.4/§1.5/§2.5/§3, then edge cases."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from datetime import date, timedelta
+
+import pytest
+from hubkit import pii
+from hubkit.errors import FieldError
+from hubkit.pii import (
+    SUPPORTED_FIELDS,
+    ErrorCode,
+    PiiError,
+    PiiField,
+    Platform,
+    hash_field,
+    hash_for_all,
+    hash_user_data,
+    is_sha256_hex,
+    normalize,
+)
+
+META, GOOGLE, TIKTOK = Platform.META, Platform.GOOGLE, Platform.TIKTOK
+EMAIL, PHONE = PiiField.EMAIL, PiiField.PHONE
+FIRST, LAST = PiiField.FIRST_NAME, PiiField.LAST_NAME
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def error_of(platform: Platform, field: PiiField, value: str) -> FieldError:
+    with pytest.raises(PiiError) as info:
+        hash_field(platform, field, value)
+    return info.value.error
+
+
+# --- Literal hashes given by the contract -----------------------------------------------------
+
+# (platform, field, input, literal SHA-256 from the contract). Where the contract's raw input
+# cannot produce its output with our rules, the input is adapted and the reason noted.
+LITERAL_VECTORS = [
+    # §1.4 Meta doc examples
+    (
+        META,
+        EMAIL,
+        "john_smith@gmail.com",
+        "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f",
+    ),
+    # doc raw "(650)555-1212" lacks the country code the doc itself requires: given with it.
+    (
+        META,
+        PHONE,
+        "1(650)555-1212",
+        "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176",
+    ),
+    (
+        META,
+        PHONE,
+        "+1 (650) 555-1212",
+        "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176",
+    ),
+    (META, FIRST, "Mary", "6915771be1c5aa0c886870b6951b03d7eafc121fea0e80a5ea83beb7c449f4ec"),
+    (META, FIRST, "정", "8fa8cd9c440be61d0151429310034083132b35975c4bea67fdd74158eb51db14"),
+    (META, FIRST, "Valéry", "08e1996b5dd49e62a4b4c010d44e4345592a863bb9f8e3976219bac29417149c"),
+    (
+        META,
+        PiiField.DATE_OF_BIRTH,
+        "2/16/1997",
+        "01acdbf6ec7b4f478a225f1a246e5d6767eeab1a7ffa17f025265b5b94f40f0c",
+    ),
+    (
+        META,
+        PiiField.GENDER,
+        "m",
+        "62c66a7a5dd70c3146618063c344e531e6d4b59e379808443ce962b3abd63c5a",
+    ),
+    (
+        META,
+        PiiField.GENDER,
+        "f",
+        "252f10c83610ebca1a059c0bae8255eba2f95be4d1d7bcfa89d7248a82d9f111",
+    ),
+    # doc raw "United States" -> "us" is not reproduced (SDK rule: names are an error, see below)
+    (
+        META,
+        PiiField.COUNTRY,
+        "US",
+        "79adb2a2fce5c6ba215fe5f27f532d4e7edbac4b6a5e09e1ef3a08084a904621",
+    ),
+    # §1.5 extra vectors (SHA-256 of already-normalised values)
+    (META, EMAIL, "joe@eg.com", "8830eedd6c6b5ea97d181563a349476ca1bb25ace1f94b5c5e48d9cad727941b"),
+    (
+        META,
+        PHONE,
+        "12345678912",
+        "2f7e2ea57f3dbf40f00a3d92b149778831cd23f399b1dcdede5c495421b698c0",
+    ),
+    (
+        META,
+        PiiField.CITY,
+        "newyork",
+        "350c754ba4d38897693aa077ef43072a859d23f613443133fecbbd90a3512ca5",
+    ),
+    (
+        META,
+        PiiField.CITY,
+        "New York",
+        "350c754ba4d38897693aa077ef43072a859d23f613443133fecbbd90a3512ca5",
+    ),
+    (
+        META,
+        PiiField.STATE,
+        "ca",
+        "6959097001d10501ac7d54c0bdb8db61420f658f2922cc26e46d536119a31126",
+    ),
+    (
+        META,
+        PiiField.ZIP,
+        "94035",
+        "1794327a4d443904421f5ca1f3d72d0a62ba2f0770d80755ec2220fc0efb052e",
+    ),
+    (
+        META,
+        PiiField.ZIP,
+        "m11ae",
+        "1dc694c2070e697769fb959b50671d76cafd430d8ca191fbdd0affcaea344ac5",
+    ),
+    (
+        META,
+        PiiField.ZIP,
+        "M1 1AE",
+        "1dc694c2070e697769fb959b50671d76cafd430d8ca191fbdd0affcaea344ac5",
+    ),
+    # §2.5 Google vectors
+    (
+        GOOGLE,
+        EMAIL,
+        "janedoe@gmail.com",
+        "d6117306485ed0e50afab3ac871e98f81699151f30281527d63ff5f233656c69",
+    ),
+    (
+        GOOGLE,
+        EMAIL,
+        "jane.doe@gmail.com",
+        "d6117306485ed0e50afab3ac871e98f81699151f30281527d63ff5f233656c69",
+    ),
+    (
+        META,
+        EMAIL,
+        "jane.doe@gmail.com",
+        "831f6494ad6be4fcb3a724c3d5fef22d3ceffa3c62ef3a7984e45a0ea177f982",
+    ),
+    (
+        TIKTOK,
+        EMAIL,
+        "jane.doe@gmail.com",
+        "831f6494ad6be4fcb3a724c3d5fef22d3ceffa3c62ef3a7984e45a0ea177f982",
+    ),
+    (
+        GOOGLE,
+        PHONE,
+        "+18005550102",
+        "c5383c2eeada28210d27f011bc127d4f9562cf38ff0c9bba33dd45ae79b9fe7c",
+    ),
+    (
+        GOOGLE,
+        PHONE,
+        "+1 800 5550102",
+        "c5383c2eeada28210d27f011bc127d4f9562cf38ff0c9bba33dd45ae79b9fe7c",
+    ),
+    (
+        GOOGLE,
+        PHONE,
+        "+16505551212",
+        "1e231c66011e7a2d867a9cfae267a6aff103cf4913640b6e71a99850fc0ffbc8",
+    ),
+    # §3 TikTok doc vectors
+    (
+        TIKTOK,
+        EMAIL,
+        " ALICE_abc@gmail.com ",
+        "848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f",
+    ),
+    (
+        TIKTOK,
+        PHONE,
+        "(+1)2133734253",
+        "9f7ec22d72092cd3c0b58726ed9c2d91b92e51a3f29837508fb2948bb22dd2fd",
+    ),
+    (
+        TIKTOK,
+        PiiField.EXTERNAL_ID,
+        "user_123",
+        "80fba0ae1c48e3978e43e4efc365e14e12ea0c830ba8ba5b9a2dafc7e3f2ab8b",
+    ),
+]
+
+
+@pytest.mark.parametrize(("platform", "field", "raw", "expected"), LITERAL_VECTORS)
+def test_contract_literal_hashes(
+    platform: Platform, field: PiiField, raw: str, expected: str
+) -> None:
+    assert hash_field(platform, field, raw) == expected
+
+
+# --- Normalisation examples given by the contract (hash computed from the normalized form) ----
+
+NORMALIZATION_VECTORS = [
+    # §1.4 Meta doc
+    (META, EMAIL, "john_smith@gmail.com", "john_smith@gmail.com"),
+    (META, PHONE, "1(650)555-1212", "16505551212"),
+    (META, FIRST, "Mary", "mary"),
+    (META, FIRST, "Valéry", "valéry"),
+    (META, PiiField.DATE_OF_BIRTH, "2/16/1997", "19970216"),
+    (META, PiiField.CITY, "newyork", "newyork"),
+    (META, PiiField.STATE, "ca", "ca"),
+    (META, PiiField.ZIP, "94035", "94035"),
+    (META, PiiField.ZIP, "m11ae", "m11ae"),
+    # §1.5 Meta SDK: email accepted untouched (dots and plus kept)
+    (META, EMAIL, "a@b.c", "a@b.c"),
+    (META, EMAIL, "f`oo@bar.com", "f`oo@bar.com"),
+    (META, EMAIL, "fo'o@bar.com", "fo'o@bar.com"),
+    # §1.5 Meta SDK: city / state / zip / country / phone / dob
+    (META, PiiField.CITY, "New York", "newyork"),
+    (META, PiiField.CITY, "St. Louis", "stlouis"),
+    (META, PiiField.STATE, "California", "california"),
+    (META, PiiField.ZIP, "94035-1234", "94035"),
+    (META, PiiField.ZIP, "M1 1AE", "m11ae"),
+    (META, PiiField.COUNTRY, " US ", "us"),
+    (META, PHONE, "+1 (650) 555-1212", "16505551212"),
+    (META, PHONE, "0044 20 7946 0958", "442079460958"),
+    (META, PiiField.DATE_OF_BIRTH, "19900101", "19900101"),
+    (META, PiiField.GENDER, "m", "m"),
+    (META, PiiField.GENDER, "f", "f"),
+    # §2.5 Google doc and library-example quirks (not copied)
+    (GOOGLE, EMAIL, "jane.doe@gmail.com", "janedoe@gmail.com"),
+    (GOOGLE, EMAIL, "alex.2@example.com", "alex.2@example.com"),
+    (GOOGLE, PHONE, "+1 800 5550102", "+18005550102"),
+    (GOOGLE, PHONE, "+18005550102", "+18005550102"),
+    # §3 TikTok doc
+    (TIKTOK, EMAIL, " ALICE_abc@gmail.com ", "alice_abc@gmail.com"),
+    (TIKTOK, PHONE, "(+1)2133734253", "+12133734253"),
+    (TIKTOK, PiiField.EXTERNAL_ID, "user_123", "user_123"),
+]
+
+
+@pytest.mark.parametrize(("platform", "field", "raw", "normalized"), NORMALIZATION_VECTORS)
+def test_contract_normalization_examples(
+    platform: Platform, field: PiiField, raw: str, normalized: str
+) -> None:
+    assert normalize(platform, field, raw) == normalized
+    assert hash_field(platform, field, raw) == sha(normalized)
+
+
+@pytest.mark.parametrize("raw", ["a", "abc", "a@b", "@b.c", ".c", "@"])
+def test_meta_sdk_rejected_emails(raw: str) -> None:
+    err = error_of(META, EMAIL, raw)
+    assert (err.field, err.code) == ("email", "invalid_format")
+
+
+def test_sdk_quoted_local_part_with_space_is_rejected_by_decision() -> None:
+    # The SDK accepts '"a b"@c.d'; our brief rejects whitespace inside an email.
+    assert error_of(META, EMAIL, '"a b"@c.d').code == "invalid_format"
+
+
+def test_meta_sdk_prehashed_pass_through() -> None:
+    assert normalize(META, EMAIL, " " + "a" * 64 + " ") == "a" * 64
+    assert hash_field(META, EMAIL, " " + "a" * 64 + " ") == "a" * 64
+
+
+def test_country_name_is_an_error_like_the_sdk() -> None:
+    # Doc maps "United States" -> "us"; the SDK (followed here) rejects names.
+    err = error_of(META, PiiField.COUNTRY, "United States")
+    assert (err.field, err.code) == ("country", "invalid_format")
+
+
+@pytest.mark.parametrize("raw", ["650.555.1212", "+1 650 555 1212 ext 5"])
+def test_sdk_phone_periods_and_letters(raw: str) -> None:
+    # SDK raises on both; doc says "remove symbols": periods are separators here, letters fail.
+    if "ext" in raw:
+        assert error_of(META, PHONE, raw).code == "invalid_format"
+    else:
+        assert normalize(META, PHONE, raw) == "6505551212"
+
+
+# --- Whitespace, case, unicode ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("platform", list(Platform))
+def test_email_trim_and_case(platform: Platform) -> None:
+    assert normalize(platform, EMAIL, "\t JOHN_SMITH@Example.COM \n") == "john_smith@example.com"
+
+
+def test_decomposed_unicode_hashes_like_composed() -> None:
+    decomposed = unicodedata.normalize("NFD", "Valéry")
+    assert decomposed != "Valéry"
+    assert hash_field(META, FIRST, decomposed) == (
+        "08e1996b5dd49e62a4b4c010d44e4345592a863bb9f8e3976219bac29417149c"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "meta", "other"),
+    [
+        ("O'Brien", "obrien", "o'brien"),
+        ("Mary-Jane", "maryjane", "mary-jane"),
+        ("Mary - Jane", "mary jane", "mary - jane"),
+        ("ZOË", "zoë", "zoë"),
+        ("Ñúñez.", "ñúñez", "ñúñez."),
+        ("정", "정", "정"),
+        ("Δημήτρης", "δημήτρης", "δημήτρης"),
+    ],
+)
+def test_names_meta_drops_punctuation_google_tiktok_only_lowercase(
+    raw: str, meta: str, other: str
+) -> None:
+    for field in (FIRST, LAST):
+        assert normalize(META, field, raw) == meta
+        assert normalize(GOOGLE, field, raw) == other
+        assert normalize(TIKTOK, field, raw) == other
+
+
+def test_meta_name_of_punctuation_only_is_an_error() -> None:
+    err = error_of(META, LAST, "...")
+    assert (err.field, err.code) == ("last_name", "invalid_format")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("São Paulo", "sãopaulo"),
+        ("Hell's Kitchen", "hellskitchen"),
+        ("Winston-Salem (NC) 27101", "winstonsalemnc"),
+        ("  Köln  ", "köln"),
+        ("नई दिल्ली", "नईदिल्ली"),  # vowel signs are marks and stay
+    ],
+)
+def test_meta_city_letters_only(raw: str, expected: str) -> None:
+    assert normalize(META, PiiField.CITY, raw) == expected
+
+
+def test_meta_city_without_letters_is_an_error() -> None:
+    assert error_of(META, PiiField.CITY, "12345").code == "invalid_format"
+
+
+# --- Phones ---------------------------------------------------------------------------------
+
+PHONE_FORMS = [
+    "+1 650 555 1212",
+    "+1-650-555-1212",
+    "+1 (650) 555-1212",
+    "(+1) 650.555.1212",
+    "001 650 555 1212",
+    "00 1-650-555-1212",
+    "1/650/555/1212",
+    "\u00a0+1\u00a0650\u00a05551212\u00a0",
+]
+
+
+@pytest.mark.parametrize("raw", PHONE_FORMS)
+def test_phone_separators_and_prefixes(raw: str) -> None:
+    assert normalize(META, PHONE, raw) == "16505551212"
+    assert normalize(GOOGLE, PHONE, raw) == "+16505551212"
+    assert normalize(TIKTOK, PHONE, raw) == "+16505551212"
+    assert hash_field(GOOGLE, PHONE, raw) == (
+        "1e231c66011e7a2d867a9cfae267a6aff103cf4913640b6e71a99850fc0ffbc8"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("+1 555 12", "out_of_range"),  # 6 digits
+        ("+1234567890123456", "out_of_range"),  # 16 digits
+        ("+1 650 CALL NOW", "invalid_format"),
+        ("1+6505551212", "invalid_format"),
+        ("+", "invalid_format"),
+        ("---", "invalid_format"),
+        ("0650 555 1212", "invalid_format"),  # national trunk prefix, no country code
+        ("000 44 20 7946 0958", "invalid_format"),
+        ("+1 650 555 1212 #", "invalid_format"),
+        ("+١٦٥٠٥٥٥١٢١٢", "invalid_format"),  # non-ASCII digits
+    ],
+)
+def test_bad_phones(raw: str, code: str) -> None:
+    for platform in Platform:
+        err = error_of(platform, PHONE, raw)
+        assert (err.field, err.code) == ("phone", code)
+
+
+@pytest.mark.parametrize("digits", ["1234567", "123456789012345"])
+def test_phone_length_bounds_inclusive(digits: str) -> None:
+    assert normalize(META, PHONE, digits) == digits
+    assert normalize(GOOGLE, PHONE, digits) == "+" + digits
+
+
+# --- Emails -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "google", "others"),
+    [
+        ("Jane.Doe@Gmail.com", "janedoe@gmail.com", "jane.doe@gmail.com"),
+        ("j.a.n.e@googlemail.com", "jane@googlemail.com", "j.a.n.e@googlemail.com"),
+        # '+suffix' kept: the Google doc removes dots only
+        ("jane.doe+promo@gmail.com", "janedoe+promo@gmail.com", "jane.doe+promo@gmail.com"),
+        ("jane.doe@example.com", "jane.doe@example.com", "jane.doe@example.com"),
+        ("jane.doe@mail.gmail.com", "jane.doe@mail.gmail.com", "jane.doe@mail.gmail.com"),
+    ],
+)
+def test_gmail_dots_removed_for_google_only(raw: str, google: str, others: str) -> None:
+    assert normalize(GOOGLE, EMAIL, raw) == google
+    assert normalize(META, EMAIL, raw) == others
+    assert normalize(TIKTOK, EMAIL, raw) == others
+    assert hash_field(GOOGLE, EMAIL, raw) == sha(google)
+
+
+def test_gmail_local_part_of_only_dots_is_an_error_for_google() -> None:
+    assert normalize(META, EMAIL, ".@gmail.com") == ".@gmail.com"
+    assert error_of(GOOGLE, EMAIL, ".@gmail.com").code == "invalid_format"
+
+
+@pytest.mark.parametrize(
+    "raw", ["john smith@gmail.com", "john@gmail .com", "john\t@x.com", "jo\u00a0hn@x.com", "a@b."]
+)
+def test_emails_with_inner_whitespace_or_no_tld_are_rejected(raw: str) -> None:
+    for platform in Platform:
+        assert error_of(platform, EMAIL, raw).code == "invalid_format"
+
+
+# --- Meta-only fields -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("19970216", "19970216"),
+        ("1997-02-16", "19970216"),
+        ("1997-2-6", "19970206"),
+        ("1997/02/16", "19970216"),
+        ("02/16/1997", "19970216"),
+        (" 2/6/1997 ", "19970206"),
+        ("1900-01-01", "19000101"),
+    ],
+)
+def test_date_of_birth_formats(raw: str, expected: str) -> None:
+    assert normalize(META, PiiField.DATE_OF_BIRTH, raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("16.02.1997", "invalid_format"),
+        ("Feb 16 1997", "invalid_format"),
+        ("1997021", "invalid_format"),
+        ("02/30/1997", "out_of_range"),
+        ("19971301", "out_of_range"),
+        ("19970200", "out_of_range"),
+        ("18991231", "out_of_range"),
+        ("00000101", "out_of_range"),
+        ((date.today() + timedelta(days=1)).strftime("%Y%m%d"), "out_of_range"),
+    ],
+)
+def test_bad_dates_of_birth(raw: str, code: str) -> None:
+    err = error_of(META, PiiField.DATE_OF_BIRTH, raw)
+    assert (err.field, err.code) == ("date_of_birth", code)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("F", "f"), ("Female", "f"), (" MALE ", "m")])
+def test_gender_initials(raw: str, expected: str) -> None:
+    assert normalize(META, PiiField.GENDER, raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["x", "unknown", "fm", "mann"])
+def test_unknown_gender(raw: str) -> None:
+    err = error_of(META, PiiField.GENDER, raw)
+    assert (err.field, err.code) == ("gender", "unknown_value")
+
+
+@pytest.mark.parametrize(
+    ("raw", "result"),
+    [
+        ("U.S.", "us"),
+        ("gb", "gb"),
+        ("De", "de"),
+        ("USA", "invalid_format"),
+        ("u", "invalid_format"),
+        ("42", "invalid_format"),
+        ("uk", "unknown_value"),
+        ("xx", "unknown_value"),
+    ],
+)
+def test_country_codes(raw: str, result: str) -> None:
+    if len(result) == 2:
+        assert normalize(META, PiiField.COUNTRY, raw) == result
+    else:
+        err = error_of(META, PiiField.COUNTRY, raw)
+        assert (err.field, err.code) == ("country", result)
+
+
+def test_zip_dash_only_is_an_error() -> None:
+    assert error_of(META, PiiField.ZIP, "-1234").code == "invalid_format"
+
+
+def test_external_id_is_trimmed_but_keeps_case() -> None:
+    assert hash_field(TIKTOK, PiiField.EXTERNAL_ID, "  user_123 ") == sha("user_123")
+    assert hash_field(META, PiiField.EXTERNAL_ID, "User_123") == sha("User_123")
+
+
+# --- Already-hashed values --------------------------------------------------------------------
+
+DIGEST = sha("john_smith@gmail.com")
+
+
+@pytest.mark.parametrize("platform", list(Platform))
+def test_lowercase_digest_passes_through_every_supported_field(platform: Platform) -> None:
+    for field in SUPPORTED_FIELDS[platform]:
+        assert hash_field(platform, field, DIGEST) == DIGEST
+        assert normalize(platform, field, f"  {DIGEST}\n") == DIGEST
+
+
+@pytest.mark.parametrize("variant", [DIGEST.upper(), DIGEST[:32] + DIGEST[32:].upper()])
+def test_uppercase_digest_is_accepted_and_lowercased(variant: str) -> None:
+    for platform in Platform:
+        assert hash_field(platform, EMAIL, variant) == DIGEST
+
+
+def test_not_quite_digests_are_normal_values() -> None:
+    md5 = hashlib.md5(b"x").hexdigest()  # 32 hex: no platform here takes MD5
+    assert hash_field(META, PiiField.EXTERNAL_ID, md5) == sha(md5)
+    assert hash_field(META, PiiField.EXTERNAL_ID, DIGEST[:63]) == sha(DIGEST[:63])
+    assert hash_field(META, PiiField.EXTERNAL_ID, DIGEST + "a") == sha(DIGEST + "a")
+    assert hash_field(META, PiiField.EXTERNAL_ID, "g" + DIGEST[1:]) == sha("g" + DIGEST[1:])
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (DIGEST, True),
+        (DIGEST.upper(), False),
+        (DIGEST[:63], False),
+        (DIGEST + "0", False),
+        (" " + DIGEST, False),
+        ("", False),
+        ("z" * 64, False),
+        (hashlib.md5(b"x").hexdigest(), False),
+    ],
+)
+def test_is_sha256_hex(value: str, expected: bool) -> None:
+    assert is_sha256_hex(value) is expected
+
+
+def test_every_output_is_a_lowercase_sha256() -> None:
+    for platform, field, raw, _ in NORMALIZATION_VECTORS:
+        assert is_sha256_hex(hash_field(platform, field, raw))
+
+
+# --- Errors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "\t\n"])
+@pytest.mark.parametrize("field", list(PiiField))
+def test_empty_value_is_an_error_never_a_hash_of_nothing(field: PiiField, raw: str) -> None:
+    err = error_of(META, field, raw)
+    assert (err.field, err.code) == (field.value, "empty")
+
+
+# Each raw value carries the marker "zq9" so a leak into any message is caught.
+BAD_INPUTS = [
+    (META, EMAIL, "zq9-secret-at-example.com"),
+    (GOOGLE, EMAIL, "zq9 secret@gmail.com"),
+    (TIKTOK, PHONE, "+1 zq9 555 1212"),
+    (META, PHONE, "+1 555 zq9"),
+    (META, PiiField.GENDER, "zq9"),
+    (META, PiiField.DATE_OF_BIRTH, "zq9-1990"),
+    (META, PiiField.COUNTRY, "zq9"),
+    (META, PiiField.CITY, "9999"),
+    (META, FIRST, "!!!!"),
+    (META, PiiField.ZIP, "-zq9"),
+    (META, EMAIL, "zq9\ud800@x.com"),
+    (META, FIRST, "zq9\ud800"),
+]
+
+
+@pytest.mark.parametrize(("platform", "field", "raw"), BAD_INPUTS)
+def test_errors_name_the_field_and_never_echo_the_value(
+    platform: Platform, field: PiiField, raw: str
+) -> None:
+    with pytest.raises(PiiError) as info:
+        hash_field(platform, field, raw)
+    exc = info.value
+    assert isinstance(exc, ValueError)
+    assert isinstance(exc.error, FieldError)
+    assert exc.error.field == field.value
+    assert exc.error.code in set(ErrorCode)
+    assert type(exc.error.code) is str and type(exc.error.field) is str
+    for text in (str(exc), repr(exc), repr(exc.error), exc.error.message):
+        assert "zq9" not in text
+        assert raw.strip() not in text or len(raw.strip()) < 3
+    assert field.value in exc.error.message
+
+
+def test_lone_surrogate_is_a_field_error_not_a_unicode_crash() -> None:
+    assert error_of(GOOGLE, FIRST, "Ann\udc00").code == "invalid_format"
+
+
+def test_non_string_value_is_a_field_error() -> None:
+    err = error_of(META, EMAIL, 42)  # type: ignore[arg-type]
+    assert (err.field, err.code) == ("email", "invalid_type")
+
+
+def test_field_not_hashed_for_platform() -> None:
+    err = error_of(GOOGLE, PiiField.GENDER, "f")
+    assert (err.field, err.code) == ("gender", "unsupported_field")
+    assert error_of(TIKTOK, PiiField.COUNTRY, "us").code == "unsupported_field"
+
+
+def test_unknown_field_and_platform() -> None:
+    err = error_of(META, "shoe_size", "42")  # type: ignore[arg-type]
+    assert (err.field, err.code) == ("shoe_size", "unknown_field")
+    with pytest.raises(ValueError):
+        hash_field("bing", EMAIL, "a@b.co")  # type: ignore[arg-type]
+
+
+def test_plain_string_platform_and_field_work() -> None:
+    assert hash_field("tiktok", "external_id", "user_123") == (  # type: ignore[arg-type]
+        "80fba0ae1c48e3978e43e4efc365e14e12ea0c830ba8ba5b9a2dafc7e3f2ab8b"
+    )
+
+
+def test_supported_fields() -> None:
+    assert SUPPORTED_FIELDS[META] == frozenset(PiiField)
+    assert SUPPORTED_FIELDS[GOOGLE] == {EMAIL, PHONE, FIRST, LAST}
+    assert SUPPORTED_FIELDS[TIKTOK] == {
+        EMAIL,
+        PHONE,
+        FIRST,
+        LAST,
+        PiiField.ZIP,
+        PiiField.EXTERNAL_ID,
+    }
+
+
+# --- hash_user_data / hash_for_all ------------------------------------------------------------
+
+
+def test_hash_user_data_keeps_good_fields_when_one_is_bad() -> None:
+    hashed, errors = hash_user_data(
+        META,
+        {
+            "email": "not-an-email",
+            "phone": "+1 (650) 555-1212",
+            PiiField.FIRST_NAME: "Mary",
+            "country": "US",
+            "gender": "robot",
+        },
+    )
+    assert hashed == {
+        PHONE: "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176",
+        FIRST: "6915771be1c5aa0c886870b6951b03d7eafc121fea0e80a5ea83beb7c449f4ec",
+        PiiField.COUNTRY: "79adb2a2fce5c6ba215fe5f27f532d4e7edbac4b6a5e09e1ef3a08084a904621",
+    }
+    assert all(type(k) is PiiField for k in hashed)
+    assert [(e.field, e.code) for e in errors] == [
+        ("email", "invalid_format"),
+        ("gender", "unknown_value"),
+    ]
+
+
+def test_hash_user_data_skips_empty_and_unsupported_and_reports_unknown_keys() -> None:
+    data = {"email": "  ", "phone": "", "last_name": None, "gender": "f", "nickname": "x"}
+    hashed, errors = hash_user_data(GOOGLE, data)  # type: ignore[arg-type]
+    assert hashed == {}
+    assert errors == [
+        FieldError(field="nickname", code="unknown_field", message="unknown personal-data field")
+    ]
+
+
+def test_hash_user_data_passes_prehashed_and_uses_platform_rules() -> None:
+    data = {EMAIL: "Jane.Doe@gmail.com", PiiField.EXTERNAL_ID: DIGEST.upper()}
+    google, _ = hash_user_data(GOOGLE, data)
+    tiktok, _ = hash_user_data(TIKTOK, data)
+    assert google == {EMAIL: sha("janedoe@gmail.com")}
+    assert tiktok == {EMAIL: sha("jane.doe@gmail.com"), PiiField.EXTERNAL_ID: DIGEST}
+
+
+SAMPLE = {
+    "email": " Jane.Doe@Gmail.com ",
+    "phone": "+1 (650) 555-1212",
+    "first_name": "O'Brien",
+    "last_name": "Valéry",
+    "gender": "F",
+    "date_of_birth": "2/16/1997",
+    "city": "St. Louis",
+    "state": "MO",
+    "zip": "63101-1234",
+    "country": "us",
+    "external_id": "user_123",
+}
+
+
+def test_hash_for_all_equals_hash_user_data_per_platform() -> None:
+    everything, errors = hash_for_all(SAMPLE)
+    assert errors == []
+    for platform in Platform:
+        assert everything[platform] == hash_user_data(platform, SAMPLE)[0]
+    assert everything[GOOGLE][EMAIL] == sha("janedoe@gmail.com")
+    assert everything[META][PHONE] == sha("16505551212")
+    assert everything[TIKTOK][PHONE] == sha("+16505551212")
+    assert everything[META][FIRST] == sha("obrien")
+    assert everything[TIKTOK][FIRST] == sha("o'brien")
+
+
+def test_hash_for_all_hashes_each_distinct_normalization_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[str] = []
+    real = pii._sha256_hex
+
+    def counting(text: str) -> str:
+        seen.append(text)
+        return real(text)
+
+    monkeypatch.setattr(pii, "_sha256_hex", counting)
+    hash_for_all({"email": "alice@example.com", "phone": "+1 650 555 1212", "zip": "94035"})
+    assert sorted(seen) == sorted(["alice@example.com", "16505551212", "+16505551212", "94035"])
+
+
+def test_hash_for_all_reports_each_bad_field_once_and_keeps_the_rest() -> None:
+    everything, errors = hash_for_all(
+        {"email": "nope", "phone": "+1 650 555 1212", "gender": "?", "height": "180"}
+    )
+    assert [(e.field, e.code) for e in errors] == [
+        ("email", "invalid_format"),
+        ("gender", "unknown_value"),
+        ("height", "unknown_field"),
+    ]
+    assert everything == {
+        META: {PHONE: sha("16505551212")},
+        GOOGLE: {PHONE: sha("+16505551212")},
+        TIKTOK: {PHONE: sha("+16505551212")},
+    }
