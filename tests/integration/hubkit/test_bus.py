@@ -30,8 +30,8 @@ from hubkit.telemetry import extract_context
 STREAM = StreamSpec("TEST_EVENTS", ("test.events.>",))
 
 
-async def wait_until(predicate, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_until(predicate, within: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
@@ -113,7 +113,10 @@ async def test_outcomes_nak_term_and_exceptions(js: JetStreamContext) -> None:
         return None
 
     consumer = PullConsumer(
-        js, ConsumerSpec(STREAM.name, "outcomes", ("test.events.>",)), handler, fetch_timeout=0.2,
+        js,
+        ConsumerSpec(STREAM.name, "outcomes", ("test.events.>",)),
+        handler,
+        fetch_timeout=0.2,
         backoff=Backoff(schedule=(0.1,)),
     )
     await consumer.start()
@@ -133,7 +136,9 @@ async def test_slow_handler_is_kept_alive_not_redelivered(js: JetStreamContext) 
         await asyncio.sleep(2.5)  # longer than ack_wait: in_progress heartbeats keep it ours
 
     consumer = PullConsumer(
-        js, ConsumerSpec(STREAM.name, "slow", ("test.events.>",), ack_wait=1.0), handler,
+        js,
+        ConsumerSpec(STREAM.name, "slow", ("test.events.>",), ack_wait=1.0),
+        handler,
         fetch_timeout=0.2,
     )
     await consumer.start()
@@ -157,8 +162,13 @@ async def test_bounded_concurrency(js: JetStreamContext) -> None:
         running -= 1
         done += 1
 
-    consumer = PullConsumer(js, ConsumerSpec(STREAM.name, "bounded", ("test.events.>",)),
-                            handler, concurrency=4, fetch_timeout=0.2)
+    consumer = PullConsumer(
+        js,
+        ConsumerSpec(STREAM.name, "bounded", ("test.events.>",)),
+        handler,
+        concurrency=4,
+        fetch_timeout=0.2,
+    )
     await consumer.start()
     await wait_until(lambda: done == 40)
     await consumer.stop()

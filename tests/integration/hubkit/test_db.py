@@ -9,7 +9,14 @@ import pytest
 from nats.js import JetStreamContext
 from sqlalchemy import Column, Integer, MetaData, Table, Text, func, insert, select, text
 
-from hubkit.bus import JetStreamPublisher, Outgoing, PublishError, StreamSpec, connect, ensure_stream
+from hubkit.bus import (
+    JetStreamPublisher,
+    Outgoing,
+    PublishError,
+    StreamSpec,
+    connect,
+    ensure_stream,
+)
 from hubkit.db import OutboxRelay, UnitOfWork, make_engine, outbox_table, stage
 from hubkit.db.migrations import upgrade
 from hubkit.embedded import EmbeddedNats
@@ -18,8 +25,9 @@ MIGRATIONS = Path(__file__).parent / "sample_migrations"
 SCHEMA = "sample"
 STREAM = StreamSpec("TEST_OUTBOX", ("test.outbox.>",))
 metadata = MetaData()
-items = Table("items", metadata, Column("id", Text, primary_key=True), Column("n", Integer),
-              schema=SCHEMA)
+items = Table(
+    "items", metadata, Column("id", Text, primary_key=True), Column("n", Integer), schema=SCHEMA
+)
 outbox = outbox_table(metadata, SCHEMA)
 
 
@@ -42,9 +50,11 @@ async def test_migrations_are_per_schema_and_idempotent(database_url: str) -> No
     engine = make_engine(database_url)
     async with engine.connect() as conn:
         version = (await conn.execute(text("SELECT version_num FROM sample.alembic_version"))).all()
-        public = (await conn.execute(text(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
-        ))).scalar_one()
+        public = (
+            await conn.execute(
+                text("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+            )
+        ).scalar_one()
     await engine.dispose()
     assert version == [("0001",)] and public == 0
 
@@ -67,8 +77,11 @@ async def stage_items(engine, ids: list[str]) -> None:
     """State and its announcement, committed together."""
     async with UnitOfWork(engine) as uow:
         await uow.session.execute(insert(items), [{"id": i, "n": 0} for i in ids])
-        await stage(uow.session, outbox, [Outgoing(f"test.outbox.{i}", i.encode(), f"item-{i}")
-                                          for i in ids])
+        await stage(
+            uow.session,
+            outbox,
+            [Outgoing(f"test.outbox.{i}", i.encode(), f"item-{i}") for i in ids],
+        )
         await uow.commit()
 
 
@@ -117,7 +130,7 @@ async def test_relay_rides_out_a_nats_restart(engine, own_nats: EmbeddedNats) ->
     js = nc.jetstream()
     await ensure_stream(js, STREAM)
     relay = OutboxRelay(engine, outbox, JetStreamPublisher(js, timeout=0.5), poll_interval=0.05)
-    relay.start()
+    await relay.start()
     await stage_items(engine, ["before"])
     relay.notify()
     deadline = asyncio.get_running_loop().time() + 10

@@ -25,9 +25,18 @@ REQUIRED = {"CONVHUB_DATABASE_URL": "postgresql://x/y", "CONVHUB_NATS_URL": "nat
 
 
 def test_defaults_and_types() -> None:
-    s = load(Settings, {**REQUIRED, "CONVHUB_BATCH_SIZE": "1000", "CONVHUB_DEV_NO_AUTH": "true",
-                        "CONVHUB_CREDENTIALS_DIR": "/secrets", "CONVHUB_SITES": "a, b,",
-                        "OTEL_SERVICE_NAME": "dispatch-meta", "PLATFORM_API_KEY": "k"})
+    s = load(
+        Settings,
+        {
+            **REQUIRED,
+            "CONVHUB_BATCH_SIZE": "1000",
+            "CONVHUB_DEV_NO_AUTH": "true",
+            "CONVHUB_CREDENTIALS_DIR": "/secrets",
+            "CONVHUB_SITES": "a, b,",
+            "OTEL_SERVICE_NAME": "dispatch-meta",
+            "PLATFORM_API_KEY": "k",
+        },
+    )
     assert s.batch_size == 1000 and s.linger_seconds == 0.05 and s.dev_no_auth is True
     assert s.credentials_dir == Path("/secrets") and s.sites == ("a", "b")
     assert s.service_name == "dispatch-meta" and s.api_key == "k" and s.grpc_port == 50051
@@ -42,11 +51,14 @@ def test_missing_required_variables_are_named() -> None:
     assert "CONVHUB_DATABASE_URL" in str(err.value) and "CONVHUB_NATS_URL" in str(err.value)
 
 
-@pytest.mark.parametrize(("name", "value", "expected"), [
-    ("CONVHUB_GRPC_PORT", "http", "CONVHUB_GRPC_PORT: expected an integer"),
-    ("CONVHUB_LINGER_SECONDS", "soon", "CONVHUB_LINGER_SECONDS: expected a number"),
-    ("CONVHUB_DEV_NO_AUTH", "maybe", "CONVHUB_DEV_NO_AUTH: expected a boolean"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("CONVHUB_GRPC_PORT", "http", "CONVHUB_GRPC_PORT: expected an integer"),
+        ("CONVHUB_LINGER_SECONDS", "soon", "CONVHUB_LINGER_SECONDS: expected a number"),
+        ("CONVHUB_DEV_NO_AUTH", "maybe", "CONVHUB_DEV_NO_AUTH: expected a boolean"),
+    ],
+)
 def test_bad_values_are_named(name: str, value: str, expected: str) -> None:
     with pytest.raises(ConfigError, match=expected):
         load(Settings, {**REQUIRED, name: value})

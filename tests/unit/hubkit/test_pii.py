@@ -7,6 +7,7 @@ import unicodedata
 from datetime import date, timedelta
 
 import pytest
+
 from hubkit import pii
 from hubkit.errors import FieldError
 from hubkit.pii import (

@@ -10,6 +10,13 @@ from collections.abc import Iterator
 import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import format_span_id, format_trace_id
+from opentelemetry.util._once import Once
+
 from hubkit import telemetry
 from hubkit.telemetry import (
     configure_logging,
@@ -20,12 +27,6 @@ from hubkit.telemetry import (
     inject_headers,
     redact,
 )
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import format_span_id, format_trace_id
-from opentelemetry.util._once import Once
 
 # --- fixtures --------------------------------------------------------------------------------
 

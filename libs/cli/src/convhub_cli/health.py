@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from hubkit.grpcx import check_health
-
 from convhub_cli import stackfile
+from hubkit.grpcx import check_health
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("health", help="check every service (of the local stack, or --target)")
-    p.add_argument("--target", action="append", default=[], metavar="NAME=HOST:PORT",
-                   help="check this address instead of the local stack's services (repeat)")
+    p.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="NAME=HOST:PORT",
+        help="check this address instead of the local stack's services (repeat)",
+    )
     p.add_argument("--timeout", type=float, default=2.0)
     p.set_defaults(func=run)
 
@@ -26,7 +30,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         stack = stackfile.StackInfo.load()
         if stack is None:
-            raise CliError("no local stack found (.run/stack.json): start `make run` or pass --target")
+            raise CliError(
+                "no local stack found (.run/stack.json): start `make run` or pass --target"
+            )
         targets = stack.services
     if not targets:
         raise CliError("no services to check")
@@ -37,10 +43,10 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(status == "SERVING" for _, status in results.values()) else 1
 
 
-async def _check_all(targets: dict[str, str], timeout: float) -> dict[str, tuple[str, str]]:
+async def _check_all(targets: dict[str, str], seconds: float) -> dict[str, tuple[str, str]]:
     async def one(address: str) -> str:
         try:
-            return await check_health(address, timeout=timeout)
+            return await check_health(address, timeout=seconds)
         except Exception as exc:  # unreachable is an answer too
             return f"UNREACHABLE ({type(exc).__name__})"
 

@@ -22,9 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from hubkit.embedded import EmbeddedNats, EmbeddedPostgres, free_port
-
 from convhub_cli.stackfile import StackInfo
+from hubkit.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 
 RUN_DIR = Path(".run")
 
@@ -53,8 +52,13 @@ SERVICES = (
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("up", help="run the whole system locally (what `make run` does)")
-    p.add_argument("--exit-after", type=float, default=None, metavar="SECONDS",
-                   help="stop by itself after this long (for smoke tests)")
+    p.add_argument(
+        "--exit-after",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop by itself after this long (for smoke tests)",
+    )
     p.set_defaults(func=run)
 
 
@@ -63,18 +67,24 @@ def run(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         database_url = os.environ.get("CONVHUB_DATABASE_URL") or _embedded(stack, EmbeddedPostgres)
         nats_url = os.environ.get("CONVHUB_NATS_URL") or _embedded(stack, EmbeddedNats)
-        info = StackInfo(database_url=database_url, nats_url=nats_url,
-                         jwt_secret=secrets.token_urlsafe(48))
+        info = StackInfo(
+            database_url=database_url, nats_url=nats_url, jwt_secret=secrets.token_urlsafe(48)
+        )
         asyncio.run(_declare_topology(nats_url))
         base_env = {
-            **os.environ, "CONVHUB_DATABASE_URL": database_url, "CONVHUB_NATS_URL": nats_url,
-            "CONVHUB_JWT_SECRET": info.jwt_secret, "PYTHONUNBUFFERED": "1",
+            **os.environ,
+            "CONVHUB_DATABASE_URL": database_url,
+            "CONVHUB_NATS_URL": nats_url,
+            "CONVHUB_JWT_SECRET": info.jwt_secret,
+            "PYTHONUNBUFFERED": "1",
         }
         children = stack.enter_context(_Children())
         for spec in (s for s in SERVICES if s.installed()):
             env = {**base_env, "OTEL_SERVICE_NAME": spec.name}
             if spec.migrates():
-                subprocess.run([sys.executable, "-m", f"{spec.package}.migrate"], env=env, check=True)
+                subprocess.run(
+                    [sys.executable, "-m", f"{spec.package}.migrate"], env=env, check=True
+                )
             port = free_port()
             env["CONVHUB_GRPC_PORT"] = str(port)
             children.start(spec.name, [sys.executable, "-m", f"{spec.package}.main"], env)
@@ -112,8 +122,9 @@ class _Children:
 
     def start(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
         log = open(RUN_DIR / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child's lifetime
-        self.procs[name] = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+        self.procs[name] = subprocess.Popen(
+            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def exited(self) -> Iterator[tuple[str, int]]:
         for name, proc in self.procs.items():
@@ -124,7 +135,7 @@ class _Children:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for name, proc in reversed(self.procs.items()):
+        for proc in reversed(self.procs.values()):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         for name, proc in reversed(self.procs.items()):

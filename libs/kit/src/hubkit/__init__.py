@@ -1,1 +1,4 @@
-"""hubkit: the shared kit every convhub service stands on (config, gRPC, auth, bus, db, resilience, pii, telemetry)."""
+"""hubkit: the shared kit every convhub service stands on.
+
+config, service runtime, gRPC (grpcx), auth, bus, db, resilience, pii, telemetry, embedded servers.
+"""

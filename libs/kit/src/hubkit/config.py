@@ -1,4 +1,4 @@
-"""Service settings read from the environment once, validated, failing fast with the variable's name.
+"""Service settings read from the environment once, validated, failing fast naming the variable.
 
 A service declares a frozen dataclass; each field is read from `CONVHUB_<FIELD>` unless its
 metadata names another variable (`env("OTEL_SERVICE_NAME")`). A field without a default is
@@ -43,8 +43,10 @@ def load(cls: type[T], environ: Mapping[str, str] | None = None) -> T:
         name = variable_name(field)
         raw = environ.get(name)
         if raw is None or (raw == "" and hints[field.name] is not str):
-            no_default = (field.default is dataclasses.MISSING
-                          and field.default_factory is dataclasses.MISSING)
+            no_default = (
+                field.default is dataclasses.MISSING
+                and field.default_factory is dataclasses.MISSING
+            )
             if no_default:
                 problems.append(f"missing required environment variable {name}")
             continue

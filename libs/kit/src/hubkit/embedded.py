@@ -33,7 +33,7 @@ def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[A
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} before listening")
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode} before listening")
         try:
             with socket.create_connection((host, port), timeout=0.2):
                 return
@@ -64,7 +64,9 @@ class _Process:
     def start(self, timeout: float = 30.0) -> None:
         self._log = open(self.root / f"{self.name}.log", "ab")  # noqa: SIM115 - lives with the process
         self.proc = subprocess.Popen(
-            self._command(), stdout=self._log, stderr=subprocess.STDOUT,
+            self._command(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C in `make run` reaches our supervisor, not the server
             **self._popen_kwargs(),
         )
@@ -137,27 +139,57 @@ class EmbeddedPostgres(_Process):
     def start(self, timeout: float = 30.0) -> None:
         if not (self.data / "PG_VERSION").exists():
             subprocess.run(
-                [str(self.bin / "initdb"), "-D", str(self.data), "-U", PG_USER, "--auth=trust",
-                 "--encoding=UTF8", "--no-sync"],
-                check=True, capture_output=True, **self._popen_kwargs(),
+                [
+                    str(self.bin / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    PG_USER,
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-sync",
+                ],
+                check=True,
+                capture_output=True,
+                **self._popen_kwargs(),
             )
         super().start(timeout)
         self._wait_ready(timeout)
 
     def _command(self) -> list[str]:
         return [
-            str(self.bin / "postgres"), "-D", str(self.data), "-h", self.host, "-p", str(self.port),
-            "-k", str(self.root),
+            str(self.bin / "postgres"),
+            "-D",
+            str(self.data),
+            "-h",
+            self.host,
+            "-p",
+            str(self.port),
+            "-k",
+            str(self.root),
             # fsync off is safe for a kill -9 of the server (the OS keeps the pages); commits
             # stay synchronous so a crash loses nothing that was acknowledged.
-            "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=300",
+            "-c",
+            "fsync=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=300",
         ]
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             ok = subprocess.run(
-                [str(self.bin / "pg_isready"), "-h", self.host, "-p", str(self.port), "-U", PG_USER],
+                [
+                    str(self.bin / "pg_isready"),
+                    "-h",
+                    self.host,
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    PG_USER,
+                ],
                 capture_output=True,
             )
             if ok.returncode == 0:
@@ -171,8 +203,18 @@ class EmbeddedPostgres(_Process):
 
     def create_database(self, name: str) -> str:
         subprocess.run(
-            [str(self.bin / "createdb"), "-h", self.host, "-p", str(self.port), "-U", PG_USER, name],
-            check=True, capture_output=True,
+            [
+                str(self.bin / "createdb"),
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-U",
+                PG_USER,
+                name,
+            ],
+            check=True,
+            capture_output=True,
         )
         return f"postgresql://{PG_USER}@{self.host}:{self.port}/{name}"
 

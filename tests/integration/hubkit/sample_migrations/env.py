@@ -1,4 +1,4 @@
-"""Alembic env of the sample schema used by the db kit tests (the same three lines as a service's)."""
+"""Alembic env of the sample schema of the db kit tests (the same lines as a service's)."""
 
 from hubkit.db.migrations import run_env
 

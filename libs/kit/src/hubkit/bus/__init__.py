@@ -1,4 +1,4 @@
-"""NATS JetStream bus: topology, publisher (Nats-Msg-Id, PubAck, trace context) and pull consumers."""
+"""NATS JetStream bus: topology, publisher (Nats-Msg-Id, PubAck, trace context), pull consumers."""
 
 import nats
 from nats.aio.client import Client
@@ -17,9 +17,25 @@ from hubkit.bus.streams import (
 )
 
 __all__ = [
-    "ACK", "ALL_STREAMS", "SITES_BUCKET", "Ack", "ConsumerSpec", "EventPublisher", "Handler",
-    "JetStreamPublisher", "Nak", "Outcome", "Outgoing", "PublishError", "PullConsumer",
-    "StreamSpec", "Term", "connect", "ensure_consumer", "ensure_kv", "ensure_stream",
+    "ACK",
+    "ALL_STREAMS",
+    "SITES_BUCKET",
+    "Ack",
+    "ConsumerSpec",
+    "EventPublisher",
+    "Handler",
+    "JetStreamPublisher",
+    "Nak",
+    "Outcome",
+    "Outgoing",
+    "PublishError",
+    "PullConsumer",
+    "StreamSpec",
+    "Term",
+    "connect",
+    "ensure_consumer",
+    "ensure_kv",
+    "ensure_stream",
     "ensure_streams",
 ]
 
@@ -27,6 +43,10 @@ __all__ = [
 async def connect(url: str, *, name: str) -> Client:
     """Connect with reconnects forever: a NATS restart must never take a service down."""
     return await nats.connect(
-        url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-        allow_reconnect=True, connect_timeout=5,
+        url,
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        allow_reconnect=True,
+        connect_timeout=5,
     )

@@ -1,4 +1,4 @@
-"""Durable pull-consumer loop: bounded concurrency, explicit ack / nak(delay) / term, in-progress heartbeats.
+"""Durable pull consumer: bounded concurrency, ack / nak(delay) / term, in-progress heartbeats.
 
 A handler receives each message and returns what to do with it. It acknowledges only after its
 outcome is durably recorded (that is the handler's job); an exception naks with backoff, so a
@@ -47,7 +47,7 @@ Handler = Callable[[Msg], Awaitable[Outcome | None]]
 
 
 class PullConsumer:
-    """Fetches from one durable consumer and runs `handler` on up to `concurrency` messages at once."""
+    """Fetches from one durable consumer; runs `handler` on up to `concurrency` messages at once."""
 
     def __init__(
         self,
@@ -93,7 +93,7 @@ class PullConsumer:
                 continue
             try:
                 msgs = await sub.fetch(min(free, self._fetch_batch), timeout=self._fetch_timeout)
-            except (NatsTimeoutError, asyncio.TimeoutError):
+            except (TimeoutError, NatsTimeoutError):
                 continue
             except Exception as exc:  # connection hiccup: nats-py reconnects, we retry
                 log.warning("fetch failed on %s: %r", self.spec.durable, exc)
@@ -110,7 +110,8 @@ class PullConsumer:
         heartbeat = asyncio.create_task(self._keep_alive(msg))
         try:
             with tracer.start_as_current_span(
-                f"consume {msg.subject}", context=extract_context(msg.headers),
+                f"consume {msg.subject}",
+                context=extract_context(msg.headers),
                 kind=trace.SpanKind.CONSUMER,
             ):
                 outcome = await self._handle(msg)

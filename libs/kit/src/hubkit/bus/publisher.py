@@ -1,4 +1,4 @@
-"""JetStream publisher: every message carries a Nats-Msg-Id and W3C trace context; PubAcks are checked."""
+"""JetStream publisher: every message gets a Nats-Msg-Id and W3C trace context; PubAcks checked."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ MSG_ID = "Nats-Msg-Id"
 
 
 class PublishError(Exception):
-    """The stream did not acknowledge the message: it may not be stored, so the caller must retry."""
+    """No PubAck: the message may not be stored, so the caller must retry it."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,9 @@ class EventPublisher(Protocol):
 
 
 class JetStreamPublisher:
-    def __init__(self, js: JetStreamContext, *, timeout: float = 5.0, concurrency: int = 64) -> None:
+    def __init__(
+        self, js: JetStreamContext, *, timeout: float = 5.0, concurrency: int = 64
+    ) -> None:
         self._js = js
         self._timeout = timeout
         self._slots = asyncio.Semaphore(concurrency)
@@ -48,7 +50,9 @@ class JetStreamPublisher:
         payload = message.payload
         data = payload if isinstance(payload, bytes) else payload.SerializeToString()
         headers = dict(message.headers)
-        if "traceparent" not in headers:  # an outbox row keeps the trace of the request that wrote it
+        if (
+            "traceparent" not in headers
+        ):  # an outbox row keeps the trace of the request that wrote it
             headers = inject_headers(headers)
         headers[MSG_ID] = message.msg_id
         try:
@@ -56,7 +60,7 @@ class JetStreamPublisher:
                 ack = await self._js.publish(
                     message.subject, data, timeout=self._timeout, headers=headers
                 )
-        except (NoStreamResponseError, asyncio.TimeoutError, TimeoutError) as exc:
+        except (NoStreamResponseError, TimeoutError) as exc:
             raise PublishError(f"no PubAck for {message.subject}: {exc!r}") from exc
         except Exception as exc:  # a NATS API error (e.g. stream limits): still unacknowledged
             raise PublishError(f"publish to {message.subject} failed: {exc!r}") from exc
@@ -66,9 +70,7 @@ class JetStreamPublisher:
 
     async def publish_all(self, messages: Iterable[Outgoing]) -> None:
         """Publish concurrently; raise PublishError if any was not acknowledged."""
-        results = await asyncio.gather(
-            *(self.publish(m) for m in messages), return_exceptions=True
-        )
+        results = await asyncio.gather(*(self.publish(m) for m in messages), return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 raise result

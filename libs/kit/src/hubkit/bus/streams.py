@@ -1,4 +1,4 @@
-"""The JetStream topology of convhub, declared once, and idempotent ensure_* for streams, consumers, KV."""
+"""convhub's JetStream topology, declared once; idempotent ensure_* for streams, consumers, KV."""
 
 from __future__ import annotations
 
@@ -48,8 +48,11 @@ SITES_BUCKET = "convhub-sites"
 
 def _stream_config(spec: StreamSpec) -> api.StreamConfig:
     return api.StreamConfig(
-        name=spec.name, subjects=list(spec.subjects), retention=spec.retention,
-        max_age=spec.max_age, duplicate_window=spec.duplicate_window,
+        name=spec.name,
+        subjects=list(spec.subjects),
+        retention=spec.retention,
+        max_age=spec.max_age,
+        duplicate_window=spec.duplicate_window,
         storage=api.StorageType.FILE,
     )
 

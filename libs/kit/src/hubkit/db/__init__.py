@@ -1,4 +1,4 @@
-"""Database kit: async SQLAlchemy engine on psycopg 3, unit of work, per-schema Alembic migrations, outbox."""
+"""Database kit: async engine on psycopg 3, unit of work, per-schema migrations, outbox."""
 
 from hubkit.db.engine import make_engine, sync_url
 from hubkit.db.outbox import OutboxRelay, outbox_table, stage

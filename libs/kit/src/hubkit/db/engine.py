@@ -11,7 +11,7 @@ def sync_url(url: str) -> str:
     """`postgresql://...` → `postgresql+psycopg://...` (psycopg 3 serves both sync and async)."""
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     raise ValueError("database URL must start with postgresql://")
 
 

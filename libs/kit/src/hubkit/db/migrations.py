@@ -40,8 +40,10 @@ def run_env(target_metadata: MetaData | None = None) -> None:
     engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as connection:
         context.configure(
-            connection=connection, target_metadata=target_metadata,
-            version_table_schema=schema, include_schemas=True,
+            connection=connection,
+            target_metadata=target_metadata,
+            version_table_schema=schema,
+            include_schemas=True,
         )
         with context.begin_transaction():
             context.run_migrations()

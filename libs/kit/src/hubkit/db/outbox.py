@@ -12,7 +12,6 @@ import contextlib
 import logging
 from collections.abc import Iterable
 
-import orjson
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -39,7 +38,8 @@ log = logging.getLogger(__name__)
 
 def outbox_table(metadata: MetaData, schema: str) -> Table:
     return Table(
-        "outbox", metadata,
+        "outbox",
+        metadata,
         Column("id", BigInteger, Identity(), primary_key=True),
         Column("subject", Text, nullable=False),
         Column("msg_id", Text, nullable=False),
@@ -55,19 +55,31 @@ async def stage(session: AsyncSession, table: Table, messages: Iterable[Outgoing
     rows = []
     for m in messages:
         payload = m.payload if isinstance(m.payload, bytes) else m.payload.SerializeToString()
-        rows.append({"subject": m.subject, "msg_id": m.msg_id, "payload": payload,
-                     "headers": inject_headers(dict(m.headers))})
+        rows.append(
+            {
+                "subject": m.subject,
+                "msg_id": m.msg_id,
+                "payload": payload,
+                "headers": inject_headers(dict(m.headers)),
+            }
+        )
     if rows:
         await session.execute(insert(table), rows)
     return len(rows)
 
 
 class OutboxRelay:
-    """Publishes outbox rows in id order, batch by batch; competing relays skip each other's rows."""
+    """Publishes outbox rows in id order, batch by batch; competing relays skip each other's."""
 
     def __init__(
-        self, engine: AsyncEngine, table: Table, publisher: EventPublisher, *,
-        batch_size: int = 500, poll_interval: float = 0.5, backoff: Backoff | None = None,
+        self,
+        engine: AsyncEngine,
+        table: Table,
+        publisher: EventPublisher,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 0.5,
+        backoff: Backoff | None = None,
     ) -> None:
         self._engine = engine
         self._table = table
@@ -87,10 +99,14 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         t = self._table
         async with self._engine.begin() as conn:
-            rows = (await conn.execute(
-                select(t.c.id, t.c.subject, t.c.msg_id, t.c.payload, t.c.headers)
-                .order_by(t.c.id).limit(self._batch_size).with_for_update(skip_locked=True)
-            )).all()
+            rows = (
+                await conn.execute(
+                    select(t.c.id, t.c.subject, t.c.msg_id, t.c.payload, t.c.headers)
+                    .order_by(t.c.id)
+                    .limit(self._batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
             if not rows:
                 return 0
             await self._publisher.publish_all(
@@ -120,11 +136,13 @@ class OutboxRelay:
         waiters = [asyncio.ensure_future(self._stopping.wait())]
         if wake_early:
             waiters.append(asyncio.ensure_future(self._wake.wait()))
-        _, pending = await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        _, pending = await asyncio.wait(
+            waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+        )
         for w in pending:
             w.cancel()
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="outbox-relay")
 
     async def stop(self) -> None:

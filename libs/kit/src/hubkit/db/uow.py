@@ -42,7 +42,9 @@ class UnitOfWork:
         await self.session.rollback()
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         session, self._session = self.session, None
