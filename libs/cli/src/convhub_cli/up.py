@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from convhub_cli.stackfile import StackInfo
+from convhub_sim import REGISTRY as SIMULATORS
 from hubkit.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 
 RUN_DIR = Path(".run")
@@ -79,6 +80,14 @@ def run(args: argparse.Namespace) -> int:
             "PYTHONUNBUFFERED": "1",
         }
         children = stack.enter_context(_Children())
+        for name, (_, url_variable) in SIMULATORS.items():
+            port = free_port()
+            children.start(
+                f"sim-{name}",
+                [sys.executable, "-m", "convhub_sim", name, "--port", str(port)],
+                base_env,
+            )
+            info.simulators[name] = base_env[url_variable] = f"http://127.0.0.1:{port}"
         for spec in (s for s in SERVICES if s.installed()):
             env = {**base_env, "OTEL_SERVICE_NAME": spec.name}
             if spec.migrates():

@@ -1,0 +1,16 @@
+"""Faithful local simulators of the platform HTTP APIs convhub talks to (platform-contracts.md).
+
+Each simulator validates requests like the platform does, answers with the platform's own success
+and error shapes, records what it received, and has fault knobs (throttles, 5xx, slow answers)
+that tests set in-process and `make run` sets over HTTP (`POST /_sim/faults`).
+"""
+
+from convhub_sim.base import Fault, Simulator
+
+# name -> (factory, the service environment variable that points at its base URL). `convhub up`
+# starts every simulator listed here and hands each URL to the services.
+REGISTRY: dict[str, tuple[str, str]] = {
+    # "meta": ("convhub_sim.meta:MetaSimulator", "CONVHUB_META_GRAPH_URL"),
+}
+
+__all__ = ["REGISTRY", "Fault", "Simulator"]
