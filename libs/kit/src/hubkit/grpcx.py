@@ -27,9 +27,9 @@ from hubkit.auth import (
     DEV_FLAG,
     DEV_PRINCIPAL,
     Principal,
+    TokenVerifier,
     require_auth_config,
     use_principal,
-    verify_token,
 )
 from hubkit.errors import (
     AlreadyExists,
@@ -127,10 +127,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         exempt_services: Iterable[str] = EXEMPT_SERVICES,
     ) -> None:
         require_auth_config(secret, dev_mode)  # fail closed at construction, i.e. at startup
-        self._secret = secret or None
-        self._leeway = leeway
+        self._verifier = TokenVerifier(secret, leeway=leeway) if secret else None
         self._exempt = frozenset(exempt_services)
-        if self._secret is None:
+        if self._verifier is None:
             _log.warning(
                 "gRPC auth is DISABLED (%s): every call acts as admin of all sites", DEV_FLAG
             )
@@ -149,7 +148,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
     def authenticate(self, metadata: Iterable[tuple[str, Any]]) -> Principal:
         """The caller named by `authorization: Bearer <jwt>`; raises Unauthenticated."""
-        if self._secret is None:
+        if self._verifier is None:
             return DEV_PRINCIPAL
         header = next((v for k, v in metadata if k == AUTHORIZATION_KEY), None)
         if not header:
@@ -157,7 +156,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         scheme, _, token = str(header).strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated(MISSING_TOKEN)
-        return verify_token(self._secret, token.strip(), leeway=self._leeway)
+        return self._verifier.verify(token.strip())
 
 
 def _service_of(method: str) -> str:
@@ -376,9 +375,12 @@ class GrpcServer:
         await self._server.stop(grace)
 
     async def wait_for_termination(self) -> None:
+        """Return once the server has stopped; safe to cancel."""
         if self._server is None:
             raise RuntimeError("server not started")
-        await self._server.wait_for_termination()
+        # grpc.aio awaits its internal shutdown future unshielded: cancelling this wait would
+        # cancel that future and make a later stop() raise CancelledError.
+        await asyncio.shield(self._server.wait_for_termination())
 
 
 async def run_until_shutdown(
@@ -395,6 +397,8 @@ async def run_until_shutdown(
     3. stop accepting RPCs and drain in-flight ones for up to `grace` seconds.
     A failing callback is logged and the sequence goes on: the server must still stop.
     """
+    if server.port is None:
+        raise RuntimeError("start() the server before run_until_shutdown()")
     loop = asyncio.get_running_loop()
     stop = stop_event if stop_event is not None else asyncio.Event()
     installed: list[signal.Signals] = []
@@ -409,6 +413,7 @@ async def run_until_shutdown(
     try:
         await asyncio.wait((stop_wait, terminated), return_when=asyncio.FIRST_COMPLETED)
     finally:
+        # Removed as soon as shutdown starts: a second Ctrl-C then interrupts a stuck drain.
         for sig in installed:
             loop.remove_signal_handler(sig)
         for task in (stop_wait, terminated):

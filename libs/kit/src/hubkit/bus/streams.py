@@ -32,16 +32,18 @@ class ConsumerSpec:
     backoff: tuple[float, ...] = field(default=())
 
 
-# Every subject family of DESIGN.md §1 lives in exactly one stream.
-INBOUND = StreamSpec("CONVHUB_INBOUND", ("convhub.in.>",), max_age=2 * DAY)
+# Every subject family of events.proto lives in exactly one stream. The inbound subject
+# `convhub.in.conversions.<site>` is deliberately NOT captured by a stream: ingest serves it as a
+# core NATS queue subscription so a request gets its outcome (ACCEPTED = committed) as the reply.
 CONVERSIONS = StreamSpec("CONVHUB_CONVERSIONS", ("convhub.conversions.>",))
 ROUTED = StreamSpec("CONVHUB_ROUTED", ("convhub.routed.>",))
 DISPATCH = StreamSpec("CONVHUB_DISPATCH", ("convhub.dispatch.>",))
 DELIVERY = StreamSpec("CONVHUB_DELIVERY", ("convhub.delivery.>",))
 DEADLETTER = StreamSpec("CONVHUB_DEADLETTER", ("convhub.deadletter.>",), max_age=30 * DAY)
 TOUCHPOINTS = StreamSpec("CONVHUB_TOUCHPOINTS", ("convhub.touchpoints.>",))
-ERASURE = StreamSpec("CONVHUB_ERASURE", ("convhub.erasure.>",), max_age=30 * DAY)
-ALL_STREAMS = (INBOUND, CONVERSIONS, ROUTED, DISPATCH, DELIVERY, DEADLETTER, TOUCHPOINTS, ERASURE)
+ERASURES = StreamSpec("CONVHUB_ERASURES", ("convhub.erasures.>",), max_age=30 * DAY)
+SITES = StreamSpec("CONVHUB_SITES", ("convhub.sites.>",), max_age=30 * DAY)
+ALL_STREAMS = (CONVERSIONS, ROUTED, DISPATCH, DELIVERY, DEADLETTER, TOUCHPOINTS, ERASURES, SITES)
 
 SITES_BUCKET = "convhub-sites"
 
