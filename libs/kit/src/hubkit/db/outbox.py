@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -48,6 +49,13 @@ def outbox_table(metadata: MetaData, schema: str) -> Table:
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         schema=schema,
     )
+
+
+def create_outbox_table(schema: str) -> None:
+    """For a service's Alembic migration: `create_outbox_table(SCHEMA)` inside upgrade()."""
+    from alembic import op
+
+    op.create_table(outbox_table(MetaData(), schema).name, *_columns(), schema=schema)
 
 
 async def stage(session: AsyncSession, table: Table, messages: Iterable[Outgoing]) -> int:

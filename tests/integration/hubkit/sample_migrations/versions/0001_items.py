@@ -3,6 +3,8 @@
 import sqlalchemy as sa
 from alembic import op
 
+from hubkit.db import create_outbox_table
+
 revision = "0001"
 down_revision = None
 
@@ -10,20 +12,7 @@ down_revision = None
 def upgrade() -> None:
     schema = op.get_context().config.attributes["schema"]
     op.create_table(
-        "items",
-        sa.Column("id", sa.Text, primary_key=True),
-        sa.Column("n", sa.Integer),
+        "items", sa.Column("id", sa.Text, primary_key=True), sa.Column("n", sa.Integer),
         schema=schema,
     )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("subject", sa.Text, nullable=False),
-        sa.Column("msg_id", sa.Text, nullable=False),
-        sa.Column("payload", sa.LargeBinary, nullable=False),
-        sa.Column("headers", sa.dialects.postgresql.JSONB, nullable=False),
-        sa.Column(
-            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
-        ),
-        schema=schema,
-    )
+    create_outbox_table(schema)
