@@ -37,25 +37,26 @@ from hubkit.telemetry import inject_headers
 log = logging.getLogger(__name__)
 
 
-def outbox_table(metadata: MetaData, schema: str) -> Table:
-    return Table(
-        "outbox",
-        metadata,
+def _columns() -> list[Column[Any]]:
+    return [
         Column("id", BigInteger, Identity(), primary_key=True),
         Column("subject", Text, nullable=False),
         Column("msg_id", Text, nullable=False),
         Column("payload", LargeBinary, nullable=False),
         Column("headers", JSONB, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        schema=schema,
-    )
+    ]
+
+
+def outbox_table(metadata: MetaData, schema: str) -> Table:
+    return Table("outbox", metadata, *_columns(), schema=schema)
 
 
 def create_outbox_table(schema: str) -> None:
     """For a service's Alembic migration: `create_outbox_table(SCHEMA)` inside upgrade()."""
     from alembic import op
 
-    op.create_table(outbox_table(MetaData(), schema).name, *_columns(), schema=schema)
+    op.create_table("outbox", *_columns(), schema=schema)
 
 
 async def stage(session: AsyncSession, table: Table, messages: Iterable[Outgoing]) -> int:
