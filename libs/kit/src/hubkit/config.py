@@ -100,4 +100,5 @@ class BaseSettings:
     jwt_secret_file: Path | None = None
     dev_no_auth: bool = False
     log_level: str = "INFO"
+    grpc_max_message_bytes: int = 8 * 1024 * 1024
     shutdown_grace_seconds: float = 10.0

@@ -22,7 +22,7 @@ from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hubkit.auth import require_auth_config, resolve_jwt_secret
-from hubkit.bus import JetStreamPublisher, connect
+from hubkit.bus import JetStreamPublisher, connect, ensure_streams
 from hubkit.config import BaseSettings
 from hubkit.db import make_engine
 from hubkit.grpcx import GrpcServer, ServiceInterceptor, run_until_shutdown
@@ -58,9 +58,12 @@ class ServiceRuntime:
         secret = resolve_jwt_secret(s.jwt_secret, s.jwt_secret_file)
         require_auth_config(secret, s.dev_no_auth)  # fail closed before opening anything
         self._server = GrpcServer(
-            s.grpc_port, interceptors=[ServiceInterceptor(secret, dev_mode=s.dev_no_auth)]
+            s.grpc_port,
+            interceptors=[ServiceInterceptor(secret, dev_mode=s.dev_no_auth)],
+            max_message_bytes=s.grpc_max_message_bytes,
         )
         self.nc = await connect(s.nats_url, name=s.service_name)
+        await ensure_streams(self.nc.jetstream())  # idempotent; whoever starts first declares
         if self._use_database:
             self._engine = make_engine(s.database_url)
         return self

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from nats.js import JetStreamContext, api
-from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
 DAY = 24 * 3600.0
@@ -60,14 +60,16 @@ def _stream_config(spec: StreamSpec) -> api.StreamConfig:
 
 
 async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> None:
-    """Create the stream, or bring an existing one to the declared config."""
+    """Create the stream, or bring an existing one to the declared config.
+
+    Services start concurrently: creating an identical stream twice succeeds, and one that
+    exists with another config is updated instead.
+    """
     config = _stream_config(spec)
     try:
-        await js.stream_info(spec.name)
-    except NotFoundError:
         await js.add_stream(config)
-        return
-    await js.update_stream(config)
+    except BadRequestError:
+        await js.update_stream(config)
 
 
 async def ensure_streams(js: JetStreamContext, specs: tuple[StreamSpec, ...] = ALL_STREAMS) -> None:

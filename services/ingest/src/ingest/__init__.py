@@ -1,0 +1,1 @@
+"""convhub ingest: the front door that accepts, dedupes, protects and persists conversions."""

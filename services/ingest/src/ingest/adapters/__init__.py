@@ -1,0 +1,1 @@
+"""Ingest adapters: gRPC, NATS, PostgreSQL, the site-policy KV watcher."""

@@ -1,0 +1,96 @@
+"""IngestService over gRPC: auth scoping and rate limits, then the use cases."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+
+import grpc
+from convhub.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+from hubkit.auth import Scope, current_principal
+from hubkit.errors import FieldError, InvalidArgument, NotFound
+
+from ingest.adapters import mappers
+from ingest.adapters.sql_status import SqlStatusStore
+from ingest.app.admission import RateLimits
+from ingest.app.erasure import EraseUser
+from ingest.app.ingestion import IngestConversions
+
+
+class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
+    def __init__(
+        self, ingest: IngestConversions, erase: EraseUser, status: SqlStatusStore,
+        limits: RateLimits, *, max_batch: int,
+    ) -> None:
+        self._ingest = ingest
+        self._erase = erase
+        self._status = status
+        self._limits = limits
+        self._max_batch = max_batch
+
+    async def Ingest(
+        self, request: ingest_pb2.IngestRequest, context: grpc.aio.ServicerContext
+    ) -> ingest_pb2.IngestResponse:
+        return (await self._ingest_all([request.conversion]))[0]
+
+    async def IngestBatch(
+        self, request: ingest_pb2.IngestBatchRequest, context: grpc.aio.ServicerContext
+    ) -> ingest_pb2.IngestBatchResponse:
+        n = len(request.conversions)
+        if not 1 <= n <= self._max_batch:
+            raise InvalidArgument(
+                f"a batch holds 1 to {self._max_batch} conversions, got {n}",
+                [FieldError("conversions", "BATCH_SIZE", f"1 to {self._max_batch} conversions")],
+            )
+        return ingest_pb2.IngestBatchResponse(results=await self._ingest_all(request.conversions))
+
+    async def _ingest_all(
+        self, conversions: Sequence[ingest_pb2.Conversion]
+    ) -> list[ingest_pb2.IngestResponse]:
+        principal = current_principal()
+        per_site = Counter(c.site_id for c in conversions)
+        for site in per_site:
+            # An empty site_id is the conversion's own problem (REJECTED), not the caller's.
+            principal.require(Scope.INGEST, site or None)
+        self._limits.admit(principal.subject, per_site)
+        outcomes = await self._ingest([mappers.conversion_input(c) for c in conversions])
+        return [mappers.ingest_response(o) for o in outcomes]
+
+    async def GetConversion(
+        self, request: ingest_pb2.GetConversionRequest, context: grpc.aio.ServicerContext
+    ) -> ingest_pb2.GetConversionResponse:
+        principal = current_principal()
+        principal.require(Scope.READ)
+        conversion_id = _uuid(request.conversion_id)
+        found = await self._status.get(conversion_id)
+        if found is None or not principal.allows_site(found.conversion.site_id):
+            # Outside the token looks like absent: ids of other sites are not confirmed.
+            raise NotFound(f"conversion {conversion_id} not found")
+        return found
+
+    async def EraseUser(
+        self, request: ingest_pb2.EraseUserRequest, context: grpc.aio.ServicerContext
+    ) -> ingest_pb2.EraseUserResponse:
+        if not request.site_id:
+            raise InvalidArgument("site_id is required",
+                                  [FieldError("site_id", "REQUIRED", "site_id is required")])
+        current_principal().require(Scope.ADMIN, request.site_id)
+        erasure = await self._erase(
+            request.site_id, email=request.hashed_email, phone=request.hashed_phone,
+            external_id=request.external_id,
+        )
+        response = ingest_pb2.EraseUserResponse(
+            erasure_id=erasure.erasure_id, conversions_erased=len(erasure.conversion_ids))
+        response.erased_at.GetCurrentTime()
+        return response
+
+
+def _uuid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise InvalidArgument(
+            "conversion_id must be a UUID",
+            [FieldError("conversion_id", "INVALID_FORMAT", "conversion_id must be a UUID")],
+        ) from None

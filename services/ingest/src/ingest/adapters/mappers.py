@@ -1,0 +1,163 @@
+"""The only place that converts between ingest's protobuf contracts and its domain types."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from convhub.common.v1 import common_pb2
+from convhub.ingest.v1 import ingest_pb2
+from convhub.router.v1 import router_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
+from hubkit.errors import FieldError
+from hubkit.pii import PiiField, Platform
+
+from ingest.domain.model import (
+    ALLOWED_KEY_FIELDS,
+    DEFAULT_KEY_FIELDS,
+    DEFAULT_POLICY,
+    ConsentAction,
+    ConsentDecision,
+    ConsentStatus,
+    ConversionInput,
+    Item,
+    Outcome,
+    PreparedConversion,
+    SitePolicy,
+    Status,
+)
+
+_CONSENT = {
+    common_pb2.CONSENT_STATUS_GRANTED: ConsentStatus.GRANTED,
+    common_pb2.CONSENT_STATUS_DENIED: ConsentStatus.DENIED,
+}
+_CONSENT_BACK = {v: k for k, v in _CONSENT.items()}
+_DECISION = {
+    ConsentDecision.USER_DATA_KEPT: common_pb2.CONSENT_DECISION_USER_DATA_KEPT,
+    ConsentDecision.USER_DATA_REMOVED: common_pb2.CONSENT_DECISION_USER_DATA_REMOVED,
+}
+_STATUS = {
+    Status.ACCEPTED: ingest_pb2.INGEST_STATUS_ACCEPTED,
+    Status.DUPLICATE: ingest_pb2.INGEST_STATUS_DUPLICATE,
+    Status.REJECTED: ingest_pb2.INGEST_STATUS_REJECTED,
+}
+_USER_FIELDS = tuple(f.value for f in PiiField)
+_CLICK_FIELDS = ("gclid", "gbraid", "wbraid", "fbc", "fbclid", "fbp", "ttclid", "ttp")
+_HASH_VARIANT = {Platform.META: "meta", Platform.GOOGLE: "google", Platform.TIKTOK: "tiktok"}
+
+
+def to_datetime(ts: Timestamp) -> datetime:
+    return datetime.fromtimestamp(ts.seconds + ts.nanos / 1e9, tz=UTC)
+
+
+def conversion_input(c: ingest_pb2.Conversion) -> ConversionInput:
+    user = c.user_data
+    return ConversionInput(
+        site_id=c.site_id,
+        order_id=c.order_id,
+        event_type=c.event_type,
+        event_id=c.event_id if c.HasField("event_id") else None,
+        event_time=to_datetime(c.event_time) if c.HasField("event_time") else None,
+        value=c.value.strip(),
+        currency=c.currency.strip(),
+        click_ids={n: v for n in _CLICK_FIELDS if (v := getattr(c.click_ids, n))},
+        user_data={n: v for n in _USER_FIELDS if (v := getattr(user, n))},
+        client_ip=user.client_ip.strip(),
+        user_agent=user.user_agent,
+        ad_user_data=_CONSENT.get(c.consent.ad_user_data, ConsentStatus.UNSPECIFIED),
+        ad_personalization=_CONSENT.get(c.consent.ad_personalization, ConsentStatus.UNSPECIFIED),
+        page_url=c.page_url,
+        referrer_url=c.referrer_url,
+        items=tuple(
+            Item(i.id, i.name, i.quantity, i.price, i.brand, i.category, i.variant)
+            for i in c.items
+        ),
+        visitor_id=c.visitor_id,
+        source=common_pb2.ConversionSource.Name(c.source),
+        action_source=common_pb2.ActionSource.Name(c.action_source),
+        mode_hint=common_pb2.AttributionMode.Name(c.mode_hint) if c.HasField("mode_hint") else None,
+    )
+
+
+def hashed_conversion(p: PreparedConversion) -> common_pb2.HashedConversion:
+    c = p.input
+    out = common_pb2.HashedConversion(
+        conversion_id=p.conversion_id,
+        site_id=c.site_id,
+        order_id=c.order_id,
+        event_type=c.event_type,
+        event_id=p.event_id,
+        value=c.value,
+        currency=c.currency,
+        click_ids=common_pb2.ClickIds(**c.click_ids),
+        client_ip=c.client_ip,
+        user_agent=c.user_agent,
+        consent=common_pb2.Consent(
+            ad_user_data=_CONSENT_BACK.get(c.ad_user_data, 0),
+            ad_personalization=_CONSENT_BACK.get(c.ad_personalization, 0),
+        ),
+        consent_decision=_DECISION[p.consent_decision],
+        page_url=c.page_url,
+        referrer_url=c.referrer_url,
+        items=[common_pb2.Item(**vars(i)) for i in c.items],
+        visitor_id=c.visitor_id,
+        source=common_pb2.ConversionSource.Value(c.source) if c.source else 0,
+        action_source=common_pb2.ActionSource.Value(c.action_source) if c.action_source else 0,
+    )
+    if c.event_time is not None:
+        out.event_time.FromDatetime(c.event_time)
+    out.received_at.FromDatetime(p.received_at)
+    if c.mode_hint:
+        out.mode_hint = common_pb2.AttributionMode.Value(c.mode_hint)
+    for platform, fields in p.hashed.items():
+        variant = getattr(out.user_data, _HASH_VARIANT[platform])
+        for name, digest in fields.items():
+            setattr(variant, name.value, digest)
+    return out
+
+
+def identity_hashes(p: PreparedConversion) -> list[str]:
+    """Every hash variant of the identifiers EraseUser can name (email, phone, external id)."""
+    found = {
+        digest
+        for fields in p.hashed.values()
+        for name, digest in fields.items()
+        if name in (PiiField.EMAIL, PiiField.PHONE, PiiField.EXTERNAL_ID)
+    }
+    return sorted(found)
+
+
+def ingest_response(o: Outcome) -> ingest_pb2.IngestResponse:
+    return ingest_pb2.IngestResponse(
+        conversion_id=o.conversion_id,
+        status=_STATUS[o.status],
+        duplicate_of=o.duplicate_of,
+        event_id=o.event_id,
+        errors=[field_error(e) for e in o.errors],
+    )
+
+
+def field_error(e: FieldError) -> common_pb2.FieldError:
+    return common_pb2.FieldError(field=e.field, code=e.code, message=e.message)
+
+
+def site_policy(site: router_pb2.Site) -> SitePolicy:
+    """The ingest-relevant part of a router Site (as mirrored in the convhub-sites KV bucket)."""
+    dedupe, consent = site.dedupe_policy, site.consent_policy
+    action = (
+        ConsentAction.REJECT
+        if consent.when_not_granted == router_pb2.CONSENT_ACTION_REJECT
+        else ConsentAction.STORE_WITHOUT_USER_DATA
+    )
+    window = (
+        timedelta(seconds=dedupe.window_seconds)
+        if dedupe.window_seconds > 0
+        else DEFAULT_POLICY.dedupe_window
+    )
+    # The router validates key fields; an unknown one is ignored rather than break dedupe.
+    key_fields = tuple(f for f in dedupe.key_fields if f in ALLOWED_KEY_FIELDS)
+    return SitePolicy(
+        dedupe_window=window,
+        key_fields=key_fields or DEFAULT_KEY_FIELDS,
+        consent_action=action,
+        require_explicit_grant=consent.require_explicit_grant,
+    )

@@ -1,0 +1,56 @@
+"""SitePolicies from the JetStream KV bucket `convhub-sites`, which the router keeps current."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from convhub.router.v1 import router_pb2
+from google.protobuf.message import DecodeError
+from hubkit.bus import SITES_BUCKET, ensure_kv
+from nats.js import JetStreamContext
+
+from ingest.adapters.mappers import site_policy
+from ingest.domain.model import DEFAULT_POLICY, SitePolicy
+
+log = logging.getLogger(__name__)
+
+
+class KvSitePolicies:
+    """An in-memory copy kept current by a KV watch: reads never touch the network."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self._js = js
+        self._policies: dict[str, SitePolicy] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.ready = asyncio.Event()  # set once the bucket's current contents are loaded
+
+    def get(self, site_id: str) -> SitePolicy:
+        return self._policies.get(site_id, DEFAULT_POLICY)
+
+    async def start(self) -> None:
+        kv = await ensure_kv(self._js, SITES_BUCKET)
+        watcher = await kv.watchall()
+        self._task = asyncio.create_task(self._follow(watcher), name="site-policies")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.ready.wait(), 10)
+
+    async def _follow(self, watcher) -> None:  # type: ignore[no-untyped-def]
+        async for entry in watcher:
+            if entry is None:  # the watch has replayed the bucket's current contents
+                self.ready.set()
+                continue
+            if entry.operation in ("DEL", "PURGE") or not entry.value:
+                self._policies.pop(entry.key, None)
+                continue
+            try:
+                self._policies[entry.key] = site_policy(router_pb2.Site.FromString(entry.value))
+            except DecodeError:
+                log.error("undecodable site configuration for %s: keeping defaults", entry.key)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,137 @@
+"""PostgreSQL adapter recording the router's decisions and the dispatchers' delivery updates,
+and serving GetConversion's read model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from convhub.common.v1 import common_pb2
+from convhub.events.v1 import events_pb2
+from convhub.ingest.v1 import ingest_pb2
+from hubkit.db import UnitOfWork
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, BIGINT, BYTEA, TEXT, UUID
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ingest.adapters.orm import SCHEMA, conversions, deliveries, routing
+
+_ARRAYS = {
+    "ids": ARRAY(UUID(as_uuid=False)), "revisions": ARRAY(BIGINT), "records": ARRAY(BYTEA),
+    "delivery_ids": ARRAY(TEXT), "sequences": ARRAY(BIGINT),
+}
+
+
+def _params(*names: str) -> list:  # type: ignore[type-arg]
+    return [bindparam(n, type_=_ARRAYS[n]) for n in names]
+
+
+# Rows for erased (or unknown) conversions are not created: the JOIN drops them.
+_ROUTED = text(f"""
+    INSERT INTO {SCHEMA}.routing AS r (conversion_id, config_revision, record)
+    SELECT u.* FROM unnest(:ids, :revisions, :records) AS u(conversion_id, config_revision, record)
+    JOIN {SCHEMA}.conversions USING (conversion_id)
+    ON CONFLICT (conversion_id) DO UPDATE
+        SET config_revision = EXCLUDED.config_revision, record = EXCLUDED.record
+        WHERE r.config_revision <= EXCLUDED.config_revision
+""").bindparams(*_params("ids", "revisions", "records"))
+
+# A higher sequence wins, so redelivered or reordered updates never move a status backwards.
+_DELIVERED = text(f"""
+    INSERT INTO {SCHEMA}.deliveries AS d (delivery_id, conversion_id, sequence, record)
+    SELECT u.* FROM unnest(:delivery_ids, :ids, :sequences, :records)
+        AS u(delivery_id, conversion_id, sequence, record)
+    JOIN {SCHEMA}.conversions USING (conversion_id)
+    ON CONFLICT (delivery_id) DO UPDATE SET sequence = EXCLUDED.sequence, record = EXCLUDED.record
+        WHERE d.sequence < EXCLUDED.sequence
+""").bindparams(*_params("delivery_ids", "ids", "sequences", "records"))
+
+
+def delivery_id(conversion_id: str, destination: common_pb2.Destination) -> str:
+    platform = common_pb2.Platform.Name(destination.platform).removeprefix("PLATFORM_").lower()
+    return f"{conversion_id}:{platform}:{destination.account_id}"
+
+
+class SqlStatusStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def record_routed(self, items: Sequence[events_pb2.ConversionRouted]) -> None:
+        latest: dict[str, events_pb2.ConversionRouted] = {}
+        for item in items:
+            seen = latest.get(item.conversion_id)
+            if seen is None or seen.config_revision <= item.config_revision:
+                latest[item.conversion_id] = item
+        pending = [
+            (delivery_id(i.conversion_id, d), i.conversion_id, _pending(i, d))
+            for i in latest.values() for d in i.destinations
+        ]
+        async with UnitOfWork(self._engine) as uow:
+            await uow.session.execute(_ROUTED, {
+                "ids": list(latest), "revisions": [i.config_revision for i in latest.values()],
+                "records": [i.SerializeToString() for i in latest.values()],
+            })
+            if pending:
+                # Sequence 0: any real update from a dispatcher supersedes "pending".
+                await uow.session.execute(_DELIVERED, {
+                    "delivery_ids": [p[0] for p in pending], "ids": [p[1] for p in pending],
+                    "sequences": [0] * len(pending), "records": [p[2] for p in pending],
+                })
+            await uow.commit()
+
+    async def record_deliveries(self, items: Sequence[events_pb2.DeliveryUpdated]) -> None:
+        latest: dict[str, events_pb2.DeliveryUpdated] = {}
+        for item in items:
+            seen = latest.get(item.delivery_id)
+            if seen is None or seen.sequence < item.sequence:
+                latest[item.delivery_id] = item
+        async with UnitOfWork(self._engine) as uow:
+            await uow.session.execute(_DELIVERED, {
+                "delivery_ids": list(latest), "ids": [i.conversion_id for i in latest.values()],
+                "sequences": [max(i.sequence, 1) for i in latest.values()],
+                "records": [_state(i).SerializeToString() for i in latest.values()],
+            })
+            await uow.commit()
+
+    async def get(self, conversion_id: str) -> ingest_pb2.GetConversionResponse | None:
+        async with self._engine.connect() as conn:
+            record = (await conn.execute(
+                select(conversions.c.record).where(conversions.c.conversion_id == conversion_id)
+            )).scalar_one_or_none()
+            if record is None:
+                return None
+            routed = (await conn.execute(
+                select(routing.c.record).where(routing.c.conversion_id == conversion_id)
+            )).scalar_one_or_none()
+            states = (await conn.execute(
+                select(deliveries.c.record).where(deliveries.c.conversion_id == conversion_id)
+                .order_by(deliveries.c.delivery_id)
+            )).scalars().all()
+        response = ingest_pb2.GetConversionResponse(
+            conversion=common_pb2.HashedConversion.FromString(record),
+            deliveries=[common_pb2.DeliveryState.FromString(s) for s in states],
+        )
+        if routed is not None:
+            r = events_pb2.ConversionRouted.FromString(routed)
+            response.routing.CopyFrom(ingest_pb2.ConversionRouting(
+                routed=True, mode=r.mode, destinations=r.destinations,
+                config_revision=r.config_revision, parked=r.parked,
+                parked_reason=r.parked_reason, parked_detail=r.parked_detail,
+                mode_mismatch=r.mode_mismatch, routed_at=r.routed_at,
+            ))
+        return response
+
+
+def _pending(item: events_pb2.ConversionRouted, d: common_pb2.Destination) -> bytes:
+    state = common_pb2.DeliveryState(
+        delivery_id=delivery_id(item.conversion_id, d), destination=d,
+        status=common_pb2.DELIVERY_STATUS_PENDING, updated_at=item.routed_at,
+    )
+    return state.SerializeToString()
+
+
+def _state(u: events_pb2.DeliveryUpdated) -> common_pb2.DeliveryState:
+    return common_pb2.DeliveryState(
+        delivery_id=u.delivery_id, destination=u.destination, status=u.status,
+        attempts=u.attempts, last_error=u.last_error, error_class=u.error_class,
+        platform_code=u.platform_code, batch_id=u.batch_id, updated_at=u.occurred_at,
+    )

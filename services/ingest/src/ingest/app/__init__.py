@@ -1,0 +1,1 @@
+"""Ingest use cases, on the ports of ingest.ports."""

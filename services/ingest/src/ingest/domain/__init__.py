@@ -1,0 +1,1 @@
+"""Pure ingest rules: validation, consent, hashing, dedupe keys. Stdlib and hubkit.pii only."""

@@ -1,0 +1,143 @@
+"""Field-level validation of a submitted conversion. Messages never echo personal data."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from hubkit.errors import FieldError
+
+from ingest.domain.currencies import ISO_4217
+from ingest.domain.model import ConversionInput
+
+# Site ids become NATS subject tokens: no dots, wildcards or spaces.
+SITE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+DECIMAL = re.compile(r"\d{1,15}(\.\d{1,6})?")
+GOOGLE_CLICK_ID = re.compile(r"[A-Za-z0-9_\-]{10,256}")
+FBC = re.compile(r"fb\.\d\.\d{10,13}\.[^\s]{1,500}")  # fb.<subdomain index>.<ms time>.<fbclid>
+FBP = re.compile(r"fb\.\d\.\d{10,13}\.\d{1,30}")  # fb.<subdomain index>.<ms time>.<random>
+PRINTABLE = re.compile(r"[^\x00-\x1f\x7f]*")
+
+MAX_ID = 128
+MAX_URL = 2048
+MAX_USER_AGENT = 1024
+MAX_ITEMS = 200
+MAX_CLICK_ID = 500
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_age: timedelta = timedelta(days=90)
+    future_skew: timedelta = timedelta(minutes=5)
+
+
+class Errors(list[FieldError]):
+    def add(self, field: str, code: str, message: str) -> None:
+        self.append(FieldError(field, code, message))
+
+
+def validate(c: ConversionInput, now: datetime, limits: Limits) -> list[FieldError]:
+    errors = Errors()
+    if not c.site_id:
+        errors.add("site_id", "REQUIRED", "site_id is required")
+    elif not SITE_ID.fullmatch(c.site_id):
+        errors.add("site_id", "INVALID_FORMAT", "site_id must be 1-64 of A-Z a-z 0-9 _ -")
+    _text(errors, "order_id", c.order_id, MAX_ID, required=True)
+    if not c.event_type:
+        errors.add("event_type", "REQUIRED", "event_type is required")
+    elif not EVENT_TYPE.fullmatch(c.event_type):
+        errors.add("event_type", "INVALID_FORMAT",
+              "event_type must be lower snake case (e.g. purchase, lead, sign_up), <= 40 chars")
+    if c.event_id is not None:
+        _text(errors, "event_id", c.event_id, MAX_ID, required=True)
+    _event_time(errors, c.event_time, now, limits)
+    _money(errors, c.value, c.currency)
+    _click_ids(errors, c.click_ids)
+    if c.client_ip:
+        try:
+            ipaddress.ip_address(c.client_ip)
+        except ValueError:
+            errors.add("user_data.client_ip", "INVALID_FORMAT", "client_ip must be an IPv4 or IPv6")
+    _text(errors, "user_data.user_agent", c.user_agent, MAX_USER_AGENT)
+    _url(errors, "page_url", c.page_url)
+    _url(errors, "referrer_url", c.referrer_url)
+    _text(errors, "visitor_id", c.visitor_id, MAX_ID)
+    _items(errors, c)
+    return errors
+
+
+def _text(errors: Errors, field: str, value: str, limit: int, *, required: bool = False) -> None:
+    if not value.strip():
+        if required:
+            errors.add(field, "REQUIRED", f"{field} is required")
+        return
+    if len(value) > limit:
+        errors.add(field, "TOO_LONG", f"{field} is longer than {limit} characters")
+    elif not PRINTABLE.fullmatch(value):
+        errors.add(field, "INVALID_FORMAT", f"{field} contains control characters")
+
+
+def _event_time(errors: Errors, event_time: datetime | None, now: datetime, limits: Limits) -> None:
+    if event_time is None:
+        errors.add("event_time", "REQUIRED", "event_time is required")
+    elif event_time > now + limits.future_skew:
+        errors.add("event_time", "IN_FUTURE",
+              f"event_time is more than {int(limits.future_skew.total_seconds())} s in the future")
+    elif event_time < now - limits.max_age:
+        errors.add("event_time", "TOO_OLD", f"event_time is older than {limits.max_age.days} days")
+
+
+def _money(errors: Errors, value: str, currency: str) -> None:
+    if value:
+        if value.startswith("-"):
+            errors.add("value", "NEGATIVE", "value must not be negative")
+        elif not DECIMAL.fullmatch(value):
+            errors.add("value", "INVALID_FORMAT",
+                  "value must be a plain decimal like 129.99 (<= 15 digits, <= 6 decimals)")
+        if not currency:
+            errors.add("currency", "REQUIRED", "currency is required when value is set")
+    if currency and currency not in ISO_4217:
+        errors.add("currency", "INVALID_CURRENCY", "currency must be an ISO 4217 code like EUR")
+
+
+def _click_ids(errors: Errors, ids: dict[str, str]) -> None:
+    for name in ("gclid", "gbraid", "wbraid"):
+        if ids.get(name) and not GOOGLE_CLICK_ID.fullmatch(ids[name]):
+            errors.add(f"click_ids.{name}", "INVALID_FORMAT",
+                  f"{name} must be 10-256 of A-Z a-z 0-9 _ -")
+    if ids.get("fbc") and not FBC.fullmatch(ids["fbc"]):
+        errors.add("click_ids.fbc", "INVALID_FORMAT", "fbc must look like fb.1.<ms time>.<fbclid>")
+    if ids.get("fbp") and not FBP.fullmatch(ids["fbp"]):
+        errors.add("click_ids.fbp", "INVALID_FORMAT", "fbp must look like fb.1.<ms time>.<number>")
+    for name in ("fbclid", "ttclid", "ttp"):
+        _text(errors, f"click_ids.{name}", ids.get(name, ""), MAX_CLICK_ID)
+
+
+def _url(errors: Errors, field: str, value: str) -> None:
+    if not value:
+        return
+    if len(value) > MAX_URL:
+        errors.add(field, "TOO_LONG", f"{field} is longer than {MAX_URL} characters")
+    elif not value.startswith(("https://", "http://")) or " " in value:
+        errors.add(field, "INVALID_FORMAT", f"{field} must be an absolute http(s) URL")
+
+
+def _items(errors: Errors, c: ConversionInput) -> None:
+    if len(c.items) > MAX_ITEMS:
+        errors.add("items", "TOO_MANY", f"at most {MAX_ITEMS} items")
+        return
+    for i, item in enumerate(c.items):
+        if item.quantity < 0:
+            errors.add(f"items[{i}].quantity", "NEGATIVE", "quantity must not be negative")
+        if item.price:
+            try:
+                ok = DECIMAL.fullmatch(item.price) and Decimal(item.price) >= 0
+            except InvalidOperation:
+                ok = False
+            if not ok:
+                errors.add(f"items[{i}].price", "INVALID_FORMAT", "price must be a plain decimal")
+        _text(errors, f"items[{i}].id", item.id, MAX_ID)
