@@ -20,8 +20,11 @@ def use_case(store: FakeStore, clock=lambda: NOW, **policies: SitePolicy):  # ty
 async def test_one_bad_conversion_never_rejects_its_neighbours() -> None:
     store = FakeStore()
     ingest, metrics = use_case(store)
-    batch = [conversion(order_id="a"), conversion(order_id="b", currency="???"),
-             conversion(order_id="c")]
+    batch = [
+        conversion(order_id="a"),
+        conversion(order_id="b", currency="???"),
+        conversion(order_id="c"),
+    ]
     outcomes = await ingest(batch)
     assert [o.status for o in outcomes] == [Status.ACCEPTED, Status.REJECTED, Status.ACCEPTED]
     assert [p.input.order_id for p in store.stored] == ["a", "c"]
@@ -46,8 +49,9 @@ async def test_duplicates_within_a_batch_and_across_calls() -> None:
 async def test_a_duplicate_after_the_window_is_a_new_conversion() -> None:
     store = FakeStore()
     now = [NOW]
-    ingest, _ = use_case(store, clock=lambda: now[0],
-                         **{"shop-1": SitePolicy(dedupe_window=timedelta(hours=1))})
+    ingest, _ = use_case(
+        store, clock=lambda: now[0], **{"shop-1": SitePolicy(dedupe_window=timedelta(hours=1))}
+    )
     original = (await ingest([conversion()]))[0]
     now[0] = NOW + timedelta(minutes=59)
     assert (await ingest([conversion(event_time=now[0])]))[0].status is Status.DUPLICATE

@@ -7,8 +7,6 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hubkit.pii import PiiField, Platform
-
 from ingest.domain.model import (
     ConsentAction,
     ConsentDecision,
@@ -23,16 +21,24 @@ from ingest.domain.model import (
 from ingest.domain.preparation import dedupe_key, derived_event_id, prepare
 from ingest.domain.validation import Limits
 
+from hubkit.pii import PiiField, Platform
+
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 EMAIL = "Jane.Doe@Gmail.com"
 
 
 def conversion(**overrides: object) -> ConversionInput:
     base = ConversionInput(
-        site_id="shop-1", order_id="o-1", event_type="purchase",
-        event_time=NOW - timedelta(minutes=5), value="129.99", currency="EUR",
+        site_id="shop-1",
+        order_id="o-1",
+        event_type="purchase",
+        event_time=NOW - timedelta(minutes=5),
+        value="129.99",
+        currency="EUR",
         user_data={"email": EMAIL, "phone": "+1 (650) 555-1212", "first_name": "Jane"},
-        client_ip="203.0.113.7", user_agent="Mozilla/5.0", ad_user_data=ConsentStatus.GRANTED,
+        client_ip="203.0.113.7",
+        user_agent="Mozilla/5.0",
+        ad_user_data=ConsentStatus.GRANTED,
         click_ids={"gclid": "Cj0KCQiA-abcdefghij", "fbc": "fb.1.1700000000000.AbCdEf"},
     )
     return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
@@ -63,41 +69,51 @@ def test_valid_conversion_is_hashed_per_platform_and_raw_data_dropped() -> None:
     assert p.dedupe_expires_at == NOW + timedelta(hours=24)
 
 
-@pytest.mark.parametrize(("overrides", "field", "code"), [
-    ({"site_id": ""}, "site_id", "REQUIRED"),
-    ({"site_id": "shop.1"}, "site_id", "INVALID_FORMAT"),
-    ({"order_id": "  "}, "order_id", "REQUIRED"),
-    ({"order_id": "x" * 129}, "order_id", "TOO_LONG"),
-    ({"event_type": "Purchase"}, "event_type", "INVALID_FORMAT"),
-    ({"event_time": None}, "event_time", "REQUIRED"),
-    ({"event_time": NOW + timedelta(hours=1)}, "event_time", "IN_FUTURE"),
-    ({"event_time": NOW - timedelta(days=91)}, "event_time", "TOO_OLD"),
-    ({"value": "-1"}, "value", "NEGATIVE"),
-    ({"value": "1e5"}, "value", "INVALID_FORMAT"),
-    ({"value": "0.1234567"}, "value", "INVALID_FORMAT"),
-    ({"currency": ""}, "currency", "REQUIRED"),
-    ({"currency": "EURO"}, "currency", "INVALID_CURRENCY"),
-    ({"click_ids": {"gclid": "bad gclid!"}}, "click_ids.gclid", "INVALID_FORMAT"),
-    ({"click_ids": {"fbc": "fb.1.abc"}}, "click_ids.fbc", "INVALID_FORMAT"),
-    ({"click_ids": {"fbp": "fb.1.1700000000000.x"}}, "click_ids.fbp", "INVALID_FORMAT"),
-    ({"client_ip": "999.1.1.1"}, "user_data.client_ip", "INVALID_FORMAT"),
-    ({"page_url": "ftp://x"}, "page_url", "INVALID_FORMAT"),
-    ({"items": (Item(id="a", quantity=-1),)}, "items[0].quantity", "NEGATIVE"),
-    ({"items": (Item(id="a", price="abc"),)}, "items[0].price", "INVALID_FORMAT"),
-    ({"user_data": {"email": "not-an-email"}}, "user_data.email", "INVALID_FORMAT"),
-    ({"user_data": {"phone": "12"}}, "user_data.phone", "OUT_OF_RANGE"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field", "code"),
+    [
+        ({"site_id": ""}, "site_id", "REQUIRED"),
+        ({"site_id": "shop.1"}, "site_id", "INVALID_FORMAT"),
+        ({"order_id": "  "}, "order_id", "REQUIRED"),
+        ({"order_id": "x" * 129}, "order_id", "TOO_LONG"),
+        ({"event_type": "Purchase"}, "event_type", "INVALID_FORMAT"),
+        ({"event_time": None}, "event_time", "REQUIRED"),
+        ({"event_time": NOW + timedelta(hours=1)}, "event_time", "IN_FUTURE"),
+        ({"event_time": NOW - timedelta(days=91)}, "event_time", "TOO_OLD"),
+        ({"value": "-1"}, "value", "NEGATIVE"),
+        ({"value": "1e5"}, "value", "INVALID_FORMAT"),
+        ({"value": "0.1234567"}, "value", "INVALID_FORMAT"),
+        ({"currency": ""}, "currency", "REQUIRED"),
+        ({"currency": "EURO"}, "currency", "INVALID_CURRENCY"),
+        ({"click_ids": {"gclid": "bad gclid!"}}, "click_ids.gclid", "INVALID_FORMAT"),
+        ({"click_ids": {"fbc": "fb.1.abc"}}, "click_ids.fbc", "INVALID_FORMAT"),
+        ({"click_ids": {"fbp": "fb.1.1700000000000.x"}}, "click_ids.fbp", "INVALID_FORMAT"),
+        ({"client_ip": "999.1.1.1"}, "user_data.client_ip", "INVALID_FORMAT"),
+        ({"page_url": "ftp://x"}, "page_url", "INVALID_FORMAT"),
+        ({"items": (Item(id="a", quantity=-1),)}, "items[0].quantity", "NEGATIVE"),
+        ({"items": (Item(id="a", price="abc"),)}, "items[0].price", "INVALID_FORMAT"),
+        ({"user_data": {"email": "not-an-email"}}, "user_data.email", "INVALID_FORMAT"),
+        ({"user_data": {"phone": "12"}}, "user_data.phone", "OUT_OF_RANGE"),
+    ],
+)
 def test_field_level_errors(overrides: dict[str, object], field: str, code: str) -> None:
     assert errors_of(conversion(**overrides)).get(field) == code
 
 
 def test_every_problem_is_reported_at_once_without_raw_values() -> None:
-    result = prepare(conversion(site_id="", currency="XXXX",
-                                user_data={"email": "jane@", "phone": "+1 650"}),
-                     SitePolicy(), NOW, Limits())
+    result = prepare(
+        conversion(site_id="", currency="XXXX", user_data={"email": "jane@", "phone": "+1 650"}),
+        SitePolicy(),
+        NOW,
+        Limits(),
+    )
     assert isinstance(result, Outcome)
-    assert {e.field for e in result.errors} >= {"site_id", "currency", "user_data.email",
-                                                 "user_data.phone"}
+    assert {e.field for e in result.errors} >= {
+        "site_id",
+        "currency",
+        "user_data.email",
+        "user_data.phone",
+    }
     assert not any("jane" in e.message or "650" in e.message for e in result.errors)
 
 
@@ -116,12 +132,14 @@ def test_consent_denied_stores_without_user_data_by_default() -> None:
 def test_consent_denied_rejected_when_the_site_says_so() -> None:
     policy = SitePolicy(consent_action=ConsentAction.REJECT)
     assert errors_of(conversion(ad_user_data=ConsentStatus.DENIED), policy) == {
-        "consent.ad_user_data": "CONSENT_REQUIRED"}
+        "consent.ad_user_data": "CONSENT_REQUIRED"
+    }
     # Unspecified counts as granted unless the site requires an explicit grant.
     assert prepared(conversion(ad_user_data=ConsentStatus.UNSPECIFIED), policy).hashed
     strict = SitePolicy(consent_action=ConsentAction.REJECT, require_explicit_grant=True)
     assert "consent.ad_user_data" in errors_of(
-        conversion(ad_user_data=ConsentStatus.UNSPECIFIED), strict)
+        conversion(ad_user_data=ConsentStatus.UNSPECIFIED), strict
+    )
 
 
 def test_without_consent_bad_user_data_is_not_an_error() -> None:
@@ -132,7 +150,8 @@ def test_without_consent_bad_user_data_is_not_an_error() -> None:
 def test_dedupe_key_follows_the_policy_fields() -> None:
     a, b = conversion(), conversion(value="5.00")
     assert dedupe_key(a, ("site_id", "order_id", "event_type")) == dedupe_key(
-        b, ("site_id", "order_id", "event_type"))
+        b, ("site_id", "order_id", "event_type")
+    )
     assert dedupe_key(a, ("order_id", "value")) != dedupe_key(b, ("order_id", "value"))
     # site_id is always part of the key, even when a policy leaves it out.
     assert dedupe_key(a, ("order_id",)) != dedupe_key(conversion(site_id="shop-2"), ("order_id",))

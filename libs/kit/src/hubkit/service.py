@@ -87,16 +87,17 @@ class ServiceRuntime:
         return JetStreamPublisher(self.js)
 
     def add_worker(self, worker: Worker) -> None:
-        """Started after the gRPC server listens; stopped, in reverse order, before it drains."""
+        """Started before the gRPC server listens; stopped, in reverse order, before it drains."""
         self._workers.append(worker)
 
     def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
         self._closers.append(closer)
 
     async def serve(self, stop_event: asyncio.Event | None = None) -> None:
-        await self.server.start()
+        # Workers first: health says SERVING only once everything behind it is running.
         for worker in self._workers:
             await worker.start()
+        await self.server.start()
         await run_until_shutdown(
             self.server,
             on_shutdown=[w.stop for w in reversed(self._workers)],
@@ -120,7 +121,7 @@ class ServiceRuntime:
         if self._engine is not None:
             await self._engine.dispose()
         if self.telemetry is not None:
-            self.telemetry.shutdown()
+            self.telemetry.flush()
 
 
 def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:

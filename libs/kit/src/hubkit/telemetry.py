@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -62,6 +63,11 @@ class Telemetry:
     @property
     def exporting(self) -> bool:
         return self.traces_endpoint is not None or self.metrics_endpoint is not None
+
+    def flush(self, timeout_millis: int = 10_000) -> None:
+        """Export what is pending; the providers stay usable (shutdown happens at exit)."""
+        self.tracer_provider.force_flush(timeout_millis)
+        self.meter_provider.force_flush(timeout_millis)
 
     def shutdown(self, timeout_millis: int = 10_000) -> None:
         """Flush and stop exporting; safe to call more than once."""
@@ -135,6 +141,8 @@ def init_telemetry(
             metrics_endpoint=metrics_endpoint,
             instrumentors=instrumentors,
         )
+        # Global providers can be set once per process: they live until it exits.
+        atexit.register(_current.shutdown)
         return _current
 
 

@@ -9,8 +9,7 @@ from hubkit.config import BaseSettings
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Settings(BaseSettings):
-    service_name: str = dataclasses.field(
-        default="ingest", metadata={"env": "OTEL_SERVICE_NAME"})
+    service_name: str = dataclasses.field(default="ingest", metadata={"env": "OTEL_SERVICE_NAME"})
     max_batch: int = 1000
     max_event_age_days: int = 90
     future_skew_seconds: int = 300

@@ -9,7 +9,6 @@ from convhub.ingest.v1 import ingest_pb2_grpc
 from hubkit.config import load
 from hubkit.db import OutboxRelay
 from hubkit.service import ServiceRuntime, run
-
 from ingest.adapters.grpc_api import IngestServicer
 from ingest.adapters.metrics import OtelIngestMetrics
 from ingest.adapters.nats_inbound import NatsInbound
@@ -33,12 +32,18 @@ async def main(settings: Settings | None = None, stop: asyncio.Event | None = No
         store = SqlConversionStore(rt.engine, on_commit=relay.notify)
         status = SqlStatusStore(rt.engine)
         policies = KvSitePolicies(rt.js)
-        limits = RateLimits(site_rate=settings.site_rate_per_second,
-                            caller_rate=settings.caller_rate_per_second)
+        limits = RateLimits(
+            site_rate=settings.site_rate_per_second, caller_rate=settings.caller_rate_per_second
+        )
         ingest = IngestConversions(
-            store, policies, OtelIngestMetrics(), clock=lambda: datetime.now(UTC),
-            limits=Limits(max_age=timedelta(days=settings.max_event_age_days),
-                          future_skew=timedelta(seconds=settings.future_skew_seconds)),
+            store,
+            policies,
+            OtelIngestMetrics(),
+            clock=lambda: datetime.now(UTC),
+            limits=Limits(
+                max_age=timedelta(days=settings.max_event_age_days),
+                future_skew=timedelta(seconds=settings.future_skew_seconds),
+            ),
         )
         rt.server.add(
             ingest_pb2_grpc.add_IngestServiceServicer_to_server,
@@ -51,8 +56,15 @@ async def main(settings: Settings | None = None, stop: asyncio.Event | None = No
         rt.add_worker(policies)
         for consumer in status_consumers(rt.js, status):
             rt.add_worker(consumer)
-        rt.add_worker(NatsInbound(rt.nc, ingest, limits, max_batch=settings.max_batch,
-                                  concurrency=settings.inbound_concurrency))
+        rt.add_worker(
+            NatsInbound(
+                rt.nc,
+                ingest,
+                limits,
+                max_batch=settings.max_batch,
+                concurrency=settings.inbound_concurrency,
+            )
+        )
         await rt.serve(stop)
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from hubkit.config import BaseSettings, load
+from hubkit.config import load
 from hubkit.db.migrations import upgrade
-
 from ingest.adapters.orm import SCHEMA
 
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -25,7 +25,10 @@ class Erasure:
 
 class ErasureStore(Protocol):
     async def erase(
-        self, site_id: str, email_hashes: Sequence[str], phone_hashes: Sequence[str],
+        self,
+        site_id: str,
+        email_hashes: Sequence[str],
+        phone_hashes: Sequence[str],
         external_id_hashes: Sequence[str],
     ) -> Erasure:
         """Delete the person's conversions (and their keys, routing, deliveries) and stage

@@ -5,6 +5,11 @@ from hubkit.db.outbox import OutboxRelay, create_outbox_table, outbox_table, sta
 from hubkit.db.uow import UnitOfWork
 
 __all__ = [
-    "OutboxRelay", "UnitOfWork", "create_outbox_table", "make_engine", "outbox_table", "stage",
+    "OutboxRelay",
+    "UnitOfWork",
+    "create_outbox_table",
+    "make_engine",
+    "outbox_table",
+    "stage",
     "sync_url",
 ]

@@ -71,8 +71,14 @@ def plan_batch(
 ) -> BatchPlan:
     """Decide every event's fate from one answer. Pure: the caller records and publishes."""
     whole = result.error
+    # One jitter draw per batch: its events stay together when they come back.
+    factor = 1 + (rng or random).uniform(-policy.retry_jitter, policy.retry_jitter)
     covered = [e for e in events if e.delivery_id not in result.event_errors]
-    local = [_final(e, result.event_errors[e.delivery_id]) for e in events if e not in covered]
+    outcomes = [
+        _decide(e, result.event_errors[e.delivery_id], policy, now, factor)
+        for e in events
+        if e.delivery_id in result.event_errors
+    ]
     breaker = _breaker_signal(result, policy)
 
     if (
@@ -83,33 +89,31 @@ def plan_batch(
     ):
         half = (len(covered) + 1) // 2
         return BatchPlan(
-            BatchStatus.SPLIT, local, [list(covered[:half]), list(covered[half:])], breaker
+            BatchStatus.SPLIT, outcomes, [list(covered[:half]), list(covered[half:])], breaker
         )
 
-    # One jitter draw per batch: its events stay together when they come back.
-    factor = 1 + (rng or random).uniform(-policy.retry_jitter, policy.retry_jitter)
-    outcomes = list(local)
-    pause = None
     for event in covered:
-        error = whole
-        if error is None:
+        if whole is None:
             outcomes.append(EventOutcome(event.delivery_id, result.accepted_status))
-        elif error.error_class.retryable:
-            outcomes.append(_retry(event, error, policy, now, factor))
         else:
-            outcomes.append(_final(event, error))
+            outcomes.append(_decide(event, whole, policy, now, factor))
+    pause = None
     if whole is not None and whole.error_class is ErrorClass.THROTTLE:
         pause = retry_delay(policy, 1, whole.retry_after, factor)
-    return BatchPlan(_status(whole, outcomes), outcomes, [], breaker, pause)
+    return BatchPlan(_status(outcomes), outcomes, [], breaker, pause)
 
 
-def _retry(
+def _decide(
     event: PendingEvent,
     error: PlatformError,
     policy: DispatchPolicy,
     now: datetime,
     factor: float,
 ) -> EventOutcome:
+    if not error.error_class.retryable:
+        return EventOutcome(
+            event.delivery_id, Status.FAILED, error, event.failures, reason=describe(error)
+        )
     failures = event.failures + 1
     if failures >= policy.max_attempts:
         reason = f"{failures} attempts failed, last: {describe(error)}"
@@ -120,16 +124,8 @@ def _retry(
     )
 
 
-def _final(event: PendingEvent, error: PlatformError) -> EventOutcome:
-    if error.error_class.retryable:  # a per-event retryable error (Google rows): same rules
-        raise ValueError("per-event errors must be final; use the whole-request error to retry")
-    return EventOutcome(
-        event.delivery_id, Status.FAILED, error, event.failures, reason=describe(error)
-    )
-
-
 def describe(error: PlatformError) -> str:
-    """"bad_input 100/2804050: insufficient customer information" (no personal data)."""
+    """'bad_input 100/2804050: insufficient customer information' (no personal data)."""
     text = error.error_class.name.lower()
     if error.code:
         text += f" {error.code}"
@@ -147,10 +143,11 @@ def _breaker_signal(result: SendResult, policy: DispatchPolicy) -> BreakerSignal
     return BreakerSignal.FAILURE
 
 
-def _status(whole: PlatformError | None, outcomes: list[EventOutcome]) -> BatchStatus:
-    if whole is not None and whole.error_class.retryable:
-        return BatchStatus.RETRY_SCHEDULED
+def _status(outcomes: list[EventOutcome]) -> BatchStatus:
     ok = sum(o.status in (Status.CONFIRMED, Status.SENT) for o in outcomes)
+    retrying = any(o.status is Status.PENDING for o in outcomes)
+    if retrying and not ok:
+        return BatchStatus.RETRY_SCHEDULED
     if ok == len(outcomes):
         return BatchStatus.SUCCEEDED
     return BatchStatus.PARTIALLY_FAILED if ok else BatchStatus.FAILED

@@ -7,10 +7,10 @@ from collections import Counter
 from collections.abc import Sequence
 
 import grpc
+
 from convhub.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from hubkit.auth import Scope, current_principal
 from hubkit.errors import FieldError, InvalidArgument, NotFound
-
 from ingest.adapters import mappers
 from ingest.adapters.sql_status import SqlStatusStore
 from ingest.app.admission import RateLimits
@@ -20,8 +20,13 @@ from ingest.app.ingestion import IngestConversions
 
 class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
     def __init__(
-        self, ingest: IngestConversions, erase: EraseUser, status: SqlStatusStore,
-        limits: RateLimits, *, max_batch: int,
+        self,
+        ingest: IngestConversions,
+        erase: EraseUser,
+        status: SqlStatusStore,
+        limits: RateLimits,
+        *,
+        max_batch: int,
     ) -> None:
         self._ingest = ingest
         self._erase = erase
@@ -73,15 +78,19 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         self, request: ingest_pb2.EraseUserRequest, context: grpc.aio.ServicerContext
     ) -> ingest_pb2.EraseUserResponse:
         if not request.site_id:
-            raise InvalidArgument("site_id is required",
-                                  [FieldError("site_id", "REQUIRED", "site_id is required")])
+            raise InvalidArgument(
+                "site_id is required", [FieldError("site_id", "REQUIRED", "site_id is required")]
+            )
         current_principal().require(Scope.ADMIN, request.site_id)
         erasure = await self._erase(
-            request.site_id, email=request.hashed_email, phone=request.hashed_phone,
+            request.site_id,
+            email=request.hashed_email,
+            phone=request.hashed_phone,
             external_id=request.external_id,
         )
         response = ingest_pb2.EraseUserResponse(
-            erasure_id=erasure.erasure_id, conversions_erased=len(erasure.conversion_ids))
+            erasure_id=erasure.erasure_id, conversions_erased=len(erasure.conversion_ids)
+        )
         response.erased_at.GetCurrentTime()
         return response
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from convhub.common.v1 import common_pb2
 from convhub.ingest.v1 import ingest_pb2
 from convhub.router.v1 import router_pb2
-from google.protobuf.timestamp_pb2 import Timestamp
 from hubkit.errors import FieldError
 from hubkit.pii import PiiField, Platform
-
 from ingest.domain.model import (
     ALLOWED_KEY_FIELDS,
     DEFAULT_KEY_FIELDS,
@@ -68,8 +68,7 @@ def conversion_input(c: ingest_pb2.Conversion) -> ConversionInput:
         page_url=c.page_url,
         referrer_url=c.referrer_url,
         items=tuple(
-            Item(i.id, i.name, i.quantity, i.price, i.brand, i.category, i.variant)
-            for i in c.items
+            Item(i.id, i.name, i.quantity, i.price, i.brand, i.category, i.variant) for i in c.items
         ),
         visitor_id=c.visitor_id,
         source=common_pb2.ConversionSource.Name(c.source),

@@ -15,14 +15,19 @@ class OtelIngestMetrics:
     def __init__(self) -> None:
         meter = metrics.get_meter("ingest")
         self._outcomes = meter.create_counter(
-            "ingest_conversions_total", description="Conversions by site and outcome")
+            "ingest_conversions_total", description="Conversions by site and outcome"
+        )
         self._dedupe = meter.create_counter(
-            "dedupe_total", description="Duplicates answered DUPLICATE, by site")
+            "dedupe_total", description="Duplicates answered DUPLICATE, by site"
+        )
         self._check = meter.create_histogram(
-            "dedupe_check_seconds", unit="s", description="Dedupe claim time per conversion")
+            "dedupe_check_seconds", unit="s", description="Dedupe claim time per conversion"
+        )
         meter.create_observable_gauge(
-            "dedupe_rate", callbacks=[self._observe_rates],
-            description="Share of a site's valid conversions that were duplicates")
+            "dedupe_rate",
+            callbacks=[self._observe_rates],
+            description="Share of a site's valid conversions that were duplicates",
+        )
         self.totals: Counter[tuple[str, Status]] = Counter()
 
     def outcome(self, site_id: str, status: Status, count: int = 1) -> None:

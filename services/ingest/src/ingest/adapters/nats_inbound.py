@@ -11,15 +11,15 @@ import asyncio
 import logging
 from collections import Counter
 
-from convhub.common.v1 import common_pb2
-from convhub.events.v1 import events_pb2
-from convhub.ingest.v1 import ingest_pb2
 from google.protobuf.message import DecodeError
-from hubkit.errors import DomainError, ResourceExhausted
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from convhub.common.v1 import common_pb2
+from convhub.events.v1 import events_pb2
+from convhub.ingest.v1 import ingest_pb2
+from hubkit.errors import DomainError, ResourceExhausted
 from ingest.adapters import mappers
 from ingest.app.admission import RateLimits
 from ingest.app.ingestion import IngestConversions
@@ -31,8 +31,13 @@ log = logging.getLogger(__name__)
 
 class NatsInbound:
     def __init__(
-        self, nc: Client, ingest: IngestConversions, limits: RateLimits, *,
-        max_batch: int, concurrency: int,
+        self,
+        nc: Client,
+        ingest: IngestConversions,
+        limits: RateLimits,
+        *,
+        max_batch: int,
+        concurrency: int,
     ) -> None:
         self._nc = nc
         self._ingest = ingest
@@ -71,8 +76,9 @@ class NatsInbound:
             await self._fail(msg, "INVALID_ARGUMENT", "payload is not an InboundConversionBatch")
             return
         if not 1 <= len(batch.items) <= self._max_batch:
-            await self._fail(msg, "INVALID_ARGUMENT",
-                             f"a batch holds 1 to {self._max_batch} conversions")
+            await self._fail(
+                msg, "INVALID_ARGUMENT", f"a batch holds 1 to {self._max_batch} conversions"
+            )
             return
         conversions = [item.conversion for item in batch.items]
         for c in conversions:
@@ -83,8 +89,9 @@ class NatsInbound:
                 [mappers.conversion_input(c) for c in conversions if c.site_id == site_id]
             )
         except ResourceExhausted as exc:
-            await self._fail(msg, "RESOURCE_EXHAUSTED", exc.message,
-                             retry_after_ms=int(exc.retry_after * 1000))
+            await self._fail(
+                msg, "RESOURCE_EXHAUSTED", exc.message, retry_after_ms=int(exc.retry_after * 1000)
+            )
             return
         except DomainError as exc:
             await self._fail(msg, type(exc).__name__, exc.message)
@@ -94,9 +101,11 @@ class NatsInbound:
             await self._fail(msg, "UNAVAILABLE", "ingest could not store the batch; retry")
             return
         results = iter(mappers.ingest_response(o) for o in outcomes)
-        response = ingest_pb2.IngestBatchResponse(results=[
-            next(results) if c.site_id == site_id else _site_mismatch() for c in conversions
-        ])
+        response = ingest_pb2.IngestBatchResponse(
+            results=[
+                next(results) if c.site_id == site_id else _site_mismatch() for c in conversions
+            ]
+        )
         self.handled["ok"] += 1
         if msg.reply:
             await msg.respond(response.SerializeToString())
@@ -126,6 +135,11 @@ class NatsInbound:
 def _site_mismatch() -> ingest_pb2.IngestResponse:
     return ingest_pb2.IngestResponse(
         status=ingest_pb2.INGEST_STATUS_REJECTED,
-        errors=[common_pb2.FieldError(field="site_id", code="SITE_MISMATCH",
-                                      message="site_id differs from the subject's site")],
+        errors=[
+            common_pb2.FieldError(
+                field="site_id",
+                code="SITE_MISMATCH",
+                message="site_id differs from the subject's site",
+            )
+        ],
     )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from convhub.events.v1 import events_pb2
 from google.protobuf.message import DecodeError
-from hubkit.bus import ConsumerSpec, Outcome, PullConsumer, Term
-from hubkit.bus.streams import DELIVERY, ROUTED
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
+from convhub.events.v1 import events_pb2
+from hubkit.bus import ConsumerSpec, Outcome, PullConsumer, Term
+from hubkit.bus.streams import DELIVERY, ROUTED
 from ingest.adapters.sql_status import SqlStatusStore
 
 
@@ -30,8 +30,16 @@ def status_consumers(js: JetStreamContext, store: SqlStatusStore) -> list[PullCo
         return None
 
     return [
-        PullConsumer(js, ConsumerSpec(ROUTED.name, "ingest-routed", ("convhub.routed.>",)),
-                     on_routed, concurrency=4),
-        PullConsumer(js, ConsumerSpec(DELIVERY.name, "ingest-delivery", ("convhub.delivery.>",)),
-                     on_delivery, concurrency=4),
+        PullConsumer(
+            js,
+            ConsumerSpec(ROUTED.name, "ingest-routed", ("convhub.routed.>",)),
+            on_routed,
+            concurrency=4,
+        ),
+        PullConsumer(
+            js,
+            ConsumerSpec(DELIVERY.name, "ingest-delivery", ("convhub.delivery.>",)),
+            on_delivery,
+            concurrency=4,
+        ),
     ]

@@ -23,7 +23,8 @@ metadata = MetaData(schema=SCHEMA)
 # One row per accepted conversion. `record` is the HashedConversion as published (hashed
 # identifiers only); the other columns exist to query by.
 conversions = Table(
-    "conversions", metadata,
+    "conversions",
+    metadata,
     Column("conversion_id", UUID(as_uuid=False), primary_key=True),
     Column("site_id", Text, nullable=False),
     Column("order_id", Text, nullable=False),
@@ -45,7 +46,8 @@ conversions = Table(
 # The dedupe claim: one row per (site, key); the unique key is what makes concurrent duplicates
 # across replicas resolve to one. A row past `expires_at` may be claimed again by a new conversion.
 dedupe_keys = Table(
-    "dedupe_keys", metadata,
+    "dedupe_keys",
+    metadata,
     Column("site_id", Text, primary_key=True),
     Column("key", LargeBinary, primary_key=True),
     Column("conversion_id", UUID(as_uuid=False), nullable=False),
@@ -58,7 +60,8 @@ dedupe_keys = Table(
 
 # The router's latest decision per conversion (ConversionRouted).
 routing = Table(
-    "routing", metadata,
+    "routing",
+    metadata,
     Column("conversion_id", UUID(as_uuid=False), primary_key=True),
     Column("config_revision", BigInteger, nullable=False),
     Column("record", LargeBinary, nullable=False),
@@ -66,7 +69,8 @@ routing = Table(
 
 # Per destination delivery state (DeliveryState); `sequence` keeps updates from going backwards.
 deliveries = Table(
-    "deliveries", metadata,
+    "deliveries",
+    metadata,
     Column("delivery_id", Text, primary_key=True),
     Column("conversion_id", UUID(as_uuid=False), nullable=False),
     Column("sequence", BigInteger, nullable=False),

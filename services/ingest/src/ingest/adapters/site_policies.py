@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import logging
 
-from convhub.router.v1 import router_pb2
 from google.protobuf.message import DecodeError
-from hubkit.bus import SITES_BUCKET, ensure_kv
 from nats.js import JetStreamContext
 
+from convhub.router.v1 import router_pb2
+from hubkit.bus import SITES_BUCKET, ensure_kv
 from ingest.adapters.mappers import site_policy
 from ingest.domain.model import DEFAULT_POLICY, SitePolicy
 

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from convhub.common.v1 import common_pb2
-from convhub.events.v1 import events_pb2
-from convhub.ingest.v1 import ingest_pb2
-from hubkit.db import UnitOfWork
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT, BYTEA, TEXT, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from convhub.common.v1 import common_pb2
+from convhub.events.v1 import events_pb2
+from convhub.ingest.v1 import ingest_pb2
+from hubkit.db import UnitOfWork
 from ingest.adapters.orm import SCHEMA, conversions, deliveries, routing
 
 _ARRAYS = {
-    "ids": ARRAY(UUID(as_uuid=False)), "revisions": ARRAY(BIGINT), "records": ARRAY(BYTEA),
-    "delivery_ids": ARRAY(TEXT), "sequences": ARRAY(BIGINT),
+    "ids": ARRAY(UUID(as_uuid=False)),
+    "revisions": ARRAY(BIGINT),
+    "records": ARRAY(BYTEA),
+    "delivery_ids": ARRAY(TEXT),
+    "sequences": ARRAY(BIGINT),
 }
 
 
@@ -63,19 +66,29 @@ class SqlStatusStore:
                 latest[item.conversion_id] = item
         pending = [
             (delivery_id(i.conversion_id, d), i.conversion_id, _pending(i, d))
-            for i in latest.values() for d in i.destinations
+            for i in latest.values()
+            for d in i.destinations
         ]
         async with UnitOfWork(self._engine) as uow:
-            await uow.session.execute(_ROUTED, {
-                "ids": list(latest), "revisions": [i.config_revision for i in latest.values()],
-                "records": [i.SerializeToString() for i in latest.values()],
-            })
+            await uow.session.execute(
+                _ROUTED,
+                {
+                    "ids": list(latest),
+                    "revisions": [i.config_revision for i in latest.values()],
+                    "records": [i.SerializeToString() for i in latest.values()],
+                },
+            )
             if pending:
                 # Sequence 0: any real update from a dispatcher supersedes "pending".
-                await uow.session.execute(_DELIVERED, {
-                    "delivery_ids": [p[0] for p in pending], "ids": [p[1] for p in pending],
-                    "sequences": [0] * len(pending), "records": [p[2] for p in pending],
-                })
+                await uow.session.execute(
+                    _DELIVERED,
+                    {
+                        "delivery_ids": [p[0] for p in pending],
+                        "ids": [p[1] for p in pending],
+                        "sequences": [0] * len(pending),
+                        "records": [p[2] for p in pending],
+                    },
+                )
             await uow.commit()
 
     async def record_deliveries(self, items: Sequence[events_pb2.DeliveryUpdated]) -> None:
@@ -85,53 +98,83 @@ class SqlStatusStore:
             if seen is None or seen.sequence < item.sequence:
                 latest[item.delivery_id] = item
         async with UnitOfWork(self._engine) as uow:
-            await uow.session.execute(_DELIVERED, {
-                "delivery_ids": list(latest), "ids": [i.conversion_id for i in latest.values()],
-                "sequences": [max(i.sequence, 1) for i in latest.values()],
-                "records": [_state(i).SerializeToString() for i in latest.values()],
-            })
+            await uow.session.execute(
+                _DELIVERED,
+                {
+                    "delivery_ids": list(latest),
+                    "ids": [i.conversion_id for i in latest.values()],
+                    "sequences": [max(i.sequence, 1) for i in latest.values()],
+                    "records": [_state(i).SerializeToString() for i in latest.values()],
+                },
+            )
             await uow.commit()
 
     async def get(self, conversion_id: str) -> ingest_pb2.GetConversionResponse | None:
         async with self._engine.connect() as conn:
-            record = (await conn.execute(
-                select(conversions.c.record).where(conversions.c.conversion_id == conversion_id)
-            )).scalar_one_or_none()
+            record = (
+                await conn.execute(
+                    select(conversions.c.record).where(conversions.c.conversion_id == conversion_id)
+                )
+            ).scalar_one_or_none()
             if record is None:
                 return None
-            routed = (await conn.execute(
-                select(routing.c.record).where(routing.c.conversion_id == conversion_id)
-            )).scalar_one_or_none()
-            states = (await conn.execute(
-                select(deliveries.c.record).where(deliveries.c.conversion_id == conversion_id)
-                .order_by(deliveries.c.delivery_id)
-            )).scalars().all()
+            routed = (
+                await conn.execute(
+                    select(routing.c.record).where(routing.c.conversion_id == conversion_id)
+                )
+            ).scalar_one_or_none()
+            states = (
+                (
+                    await conn.execute(
+                        select(deliveries.c.record)
+                        .where(deliveries.c.conversion_id == conversion_id)
+                        .order_by(deliveries.c.delivery_id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
         response = ingest_pb2.GetConversionResponse(
             conversion=common_pb2.HashedConversion.FromString(record),
             deliveries=[common_pb2.DeliveryState.FromString(s) for s in states],
         )
         if routed is not None:
             r = events_pb2.ConversionRouted.FromString(routed)
-            response.routing.CopyFrom(ingest_pb2.ConversionRouting(
-                routed=True, mode=r.mode, destinations=r.destinations,
-                config_revision=r.config_revision, parked=r.parked,
-                parked_reason=r.parked_reason, parked_detail=r.parked_detail,
-                mode_mismatch=r.mode_mismatch, routed_at=r.routed_at,
-            ))
+            response.routing.CopyFrom(
+                ingest_pb2.ConversionRouting(
+                    routed=True,
+                    mode=r.mode,
+                    destinations=r.destinations,
+                    config_revision=r.config_revision,
+                    parked=r.parked,
+                    parked_reason=r.parked_reason,
+                    parked_detail=r.parked_detail,
+                    mode_mismatch=r.mode_mismatch,
+                    routed_at=r.routed_at,
+                )
+            )
         return response
 
 
 def _pending(item: events_pb2.ConversionRouted, d: common_pb2.Destination) -> bytes:
     state = common_pb2.DeliveryState(
-        delivery_id=delivery_id(item.conversion_id, d), destination=d,
-        status=common_pb2.DELIVERY_STATUS_PENDING, updated_at=item.routed_at,
+        delivery_id=delivery_id(item.conversion_id, d),
+        destination=d,
+        status=common_pb2.DELIVERY_STATUS_PENDING,
+        updated_at=item.routed_at,
     )
     return state.SerializeToString()
 
 
 def _state(u: events_pb2.DeliveryUpdated) -> common_pb2.DeliveryState:
     return common_pb2.DeliveryState(
-        delivery_id=u.delivery_id, destination=u.destination, status=u.status,
-        attempts=u.attempts, last_error=u.last_error, error_class=u.error_class,
-        platform_code=u.platform_code, batch_id=u.batch_id, updated_at=u.occurred_at,
+        delivery_id=u.delivery_id,
+        destination=u.destination,
+        status=u.status,
+        attempts=u.attempts,
+        last_error=u.last_error,
+        error_class=u.error_class,
+        platform_code=u.platform_code,
+        batch_id=u.batch_id,
+        updated_at=u.occurred_at,
     )

@@ -11,7 +11,11 @@ from hubkit.resilience import TokenBucket
 
 class RateLimits:
     def __init__(
-        self, *, site_rate: float, caller_rate: float, burst_seconds: float = 2.0,
+        self,
+        *,
+        site_rate: float,
+        caller_rate: float,
+        burst_seconds: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._site_rate = site_rate
@@ -28,14 +32,22 @@ class RateLimits:
 
     def admit(self, caller: str, per_site: Mapping[str, int]) -> None:
         """Take tokens for a whole call, or none: raise ResourceExhausted with the wait."""
-        wanted = [(self._bucket(f"caller:{caller}", self._caller_rate), sum(per_site.values()),
-                   f"caller {caller!r}")]
-        wanted += [(self._bucket(f"site:{s}", self._site_rate), n, f"site {s!r}")
-                   for s, n in per_site.items()]
+        wanted = [
+            (
+                self._bucket(f"caller:{caller}", self._caller_rate),
+                sum(per_site.values()),
+                f"caller {caller!r}",
+            )
+        ]
+        wanted += [
+            (self._bucket(f"site:{s}", self._site_rate), n, f"site {s!r}")
+            for s, n in per_site.items()
+        ]
         for bucket, n, who in wanted:
             if n > bucket.capacity:
-                raise ResourceExhausted(f"{n} conversions exceed the burst limit of {who}",
-                                        retry_after=n / bucket.rate)
+                raise ResourceExhausted(
+                    f"{n} conversions exceed the burst limit of {who}", retry_after=n / bucket.rate
+                )
             wait = bucket.wait_time(n)
             if wait > 0:
                 raise ResourceExhausted(f"rate limit of {who} exceeded", retry_after=wait)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from hubkit import pii
 from hubkit.errors import FieldError, InvalidArgument
-
 from ingest.ports import Erasure, ErasureStore
 
 
@@ -30,16 +29,23 @@ class EraseUser:
     async def __call__(
         self, site_id: str, *, email: str = "", phone: str = "", external_id: str = ""
     ) -> Erasure:
-        given = [(n, v) for n, v in (("email", email), ("phone", phone),
-                                      ("external_id", external_id)) if v.strip()]
+        given = [
+            (n, v)
+            for n, v in (("email", email), ("phone", phone), ("external_id", external_id))
+            if v.strip()
+        ]
         if len(given) != 1:
-            raise InvalidArgument("name exactly one of hashed_email, hashed_phone, external_id",
-                                  [FieldError("subject", "REQUIRED", "exactly one identifier")])
+            raise InvalidArgument(
+                "name exactly one of hashed_email, hashed_phone, external_id",
+                [FieldError("subject", "REQUIRED", "exactly one identifier")],
+            )
         name, value = given[0]
         hashes = identifier_variants(pii.PiiField(name), value)
         if not hashes:
-            raise InvalidArgument(f"{name} is neither a SHA-256 hex nor a valid {name}",
-                                  [FieldError(name, "INVALID_FORMAT", f"not a valid {name}")])
+            raise InvalidArgument(
+                f"{name} is neither a SHA-256 hex nor a valid {name}",
+                [FieldError(name, "INVALID_FORMAT", f"not a valid {name}")],
+            )
         return await self._store.erase(
             site_id,
             email_hashes=hashes if name == "email" else [],

@@ -14,8 +14,13 @@ from ingest.ports import ConversionStore, IngestMetrics, SitePolicies
 
 class IngestConversions:
     def __init__(
-        self, store: ConversionStore, policies: SitePolicies, metrics: IngestMetrics, *,
-        clock: Callable[[], datetime], limits: Limits | None = None,
+        self,
+        store: ConversionStore,
+        policies: SitePolicies,
+        metrics: IngestMetrics,
+        *,
+        clock: Callable[[], datetime],
+        limits: Limits | None = None,
     ) -> None:
         self._store = store
         self._policies = policies
@@ -48,18 +53,22 @@ class IngestConversions:
             self._metrics.dedupe_check((time.perf_counter() - started) / len(unique))
             for (i, prepared), claim in zip(unique, claims, strict=True):
                 outcomes[i] = (
-                    Outcome(Status.ACCEPTED, conversion_id=claim.conversion_id,
-                            event_id=claim.event_id)
+                    Outcome(
+                        Status.ACCEPTED, conversion_id=claim.conversion_id, event_id=claim.event_id
+                    )
                     if claim.stored
-                    else Outcome(Status.DUPLICATE, duplicate_of=claim.conversion_id,
-                                 event_id=claim.event_id)
+                    else Outcome(
+                        Status.DUPLICATE, duplicate_of=claim.conversion_id, event_id=claim.event_id
+                    )
                 )
         for i, first in repeats:
             original = outcomes[first]
             assert original is not None
-            outcomes[i] = Outcome(Status.DUPLICATE,
-                                  duplicate_of=original.conversion_id or original.duplicate_of,
-                                  event_id=original.event_id)
+            outcomes[i] = Outcome(
+                Status.DUPLICATE,
+                duplicate_of=original.conversion_id or original.duplicate_of,
+                event_id=original.event_id,
+            )
 
         done = [o for o in outcomes if o is not None]
         assert len(done) == len(inputs)

@@ -12,7 +12,6 @@ from decimal import Decimal
 
 from hubkit import pii
 from hubkit.errors import FieldError
-
 from ingest.domain.model import (
     ConsentAction,
     ConsentDecision,
@@ -36,9 +35,15 @@ def new_conversion_id() -> str:
 
 def dedupe_key(c: ConversionInput, key_fields: tuple[str, ...]) -> bytes:
     """SHA-256 over the policy's fields; site_id is always part of it (keys never cross sites)."""
-    values = {"site_id": c.site_id, "order_id": c.order_id, "event_type": c.event_type,
-              "event_id": c.event_id or "", "visitor_id": c.visitor_id, "value": c.value,
-              "currency": c.currency}
+    values = {
+        "site_id": c.site_id,
+        "order_id": c.order_id,
+        "event_type": c.event_type,
+        "event_id": c.event_id or "",
+        "visitor_id": c.visitor_id,
+        "value": c.value,
+        "currency": c.currency,
+    }
     names = ("site_id", *(f for f in key_fields if f != "site_id"))
     text = "\x1f".join(f"{name}={values[name]}" for name in names)
     return hashlib.sha256(text.encode()).digest()
@@ -58,7 +63,10 @@ def user_data_allowed(c: ConversionInput, policy: SitePolicy) -> bool:
 
 
 def prepare(
-    c: ConversionInput, policy: SitePolicy, now: datetime, limits: Limits,
+    c: ConversionInput,
+    policy: SitePolicy,
+    now: datetime,
+    limits: Limits,
 ) -> PreparedConversion | Outcome:
     """A PreparedConversion, or a REJECTED Outcome listing every field-level problem."""
     errors = validate(c, now, limits)
@@ -71,8 +79,13 @@ def prepare(
         )
         stored = dataclasses.replace(c, user_data={})
     elif policy.consent_action is ConsentAction.REJECT:
-        errors.append(FieldError("consent.ad_user_data", "CONSENT_REQUIRED",
-                                 "this site requires ad_user_data consent GRANTED"))
+        errors.append(
+            FieldError(
+                "consent.ad_user_data",
+                "CONSENT_REQUIRED",
+                "this site requires ad_user_data consent GRANTED",
+            )
+        )
         stored = c
     else:
         decision = ConsentDecision.USER_DATA_REMOVED

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from hubkit.errors import FieldError
-
 from ingest.domain.currencies import ISO_4217
 from ingest.domain.model import ConversionInput
 
@@ -50,8 +49,11 @@ def validate(c: ConversionInput, now: datetime, limits: Limits) -> list[FieldErr
     if not c.event_type:
         errors.add("event_type", "REQUIRED", "event_type is required")
     elif not EVENT_TYPE.fullmatch(c.event_type):
-        errors.add("event_type", "INVALID_FORMAT",
-              "event_type must be lower snake case (e.g. purchase, lead, sign_up), <= 40 chars")
+        errors.add(
+            "event_type",
+            "INVALID_FORMAT",
+            "event_type must be lower snake case (e.g. purchase, lead, sign_up), <= 40 chars",
+        )
     if c.event_id is not None:
         _text(errors, "event_id", c.event_id, MAX_ID, required=True)
     _event_time(errors, c.event_time, now, limits)
@@ -85,8 +87,11 @@ def _event_time(errors: Errors, event_time: datetime | None, now: datetime, limi
     if event_time is None:
         errors.add("event_time", "REQUIRED", "event_time is required")
     elif event_time > now + limits.future_skew:
-        errors.add("event_time", "IN_FUTURE",
-              f"event_time is more than {int(limits.future_skew.total_seconds())} s in the future")
+        errors.add(
+            "event_time",
+            "IN_FUTURE",
+            f"event_time is more than {int(limits.future_skew.total_seconds())} s in the future",
+        )
     elif event_time < now - limits.max_age:
         errors.add("event_time", "TOO_OLD", f"event_time is older than {limits.max_age.days} days")
 
@@ -96,8 +101,11 @@ def _money(errors: Errors, value: str, currency: str) -> None:
         if value.startswith("-"):
             errors.add("value", "NEGATIVE", "value must not be negative")
         elif not DECIMAL.fullmatch(value):
-            errors.add("value", "INVALID_FORMAT",
-                  "value must be a plain decimal like 129.99 (<= 15 digits, <= 6 decimals)")
+            errors.add(
+                "value",
+                "INVALID_FORMAT",
+                "value must be a plain decimal like 129.99 (<= 15 digits, <= 6 decimals)",
+            )
         if not currency:
             errors.add("currency", "REQUIRED", "currency is required when value is set")
     if currency and currency not in ISO_4217:
@@ -107,8 +115,9 @@ def _money(errors: Errors, value: str, currency: str) -> None:
 def _click_ids(errors: Errors, ids: dict[str, str]) -> None:
     for name in ("gclid", "gbraid", "wbraid"):
         if ids.get(name) and not GOOGLE_CLICK_ID.fullmatch(ids[name]):
-            errors.add(f"click_ids.{name}", "INVALID_FORMAT",
-                  f"{name} must be 10-256 of A-Z a-z 0-9 _ -")
+            errors.add(
+                f"click_ids.{name}", "INVALID_FORMAT", f"{name} must be 10-256 of A-Z a-z 0-9 _ -"
+            )
     if ids.get("fbc") and not FBC.fullmatch(ids["fbc"]):
         errors.add("click_ids.fbc", "INVALID_FORMAT", "fbc must look like fb.1.<ms time>.<fbclid>")
     if ids.get("fbp") and not FBP.fullmatch(ids["fbp"]):

@@ -1,0 +1,60 @@
+"""Alembic helpers for the ledger: one call in a dispatcher's migration creates all its tables.
+
+A dispatcher's `migrations/versions/0001_ledger.py` is just:
+
+    from alembic import op
+    from hubkit.dispatch.migrations import create_ledger_v1
+    revision, down_revision = "0001", None
+    def upgrade() -> None:
+        create_ledger_v1(op)
+
+and its `env.py` is `from hubkit.dispatch.migrations import run_env; run_env()`.
+
+The DDL comes from `tables.ledger_tables`, the single definition. Migrations are immutable once
+shipped, so a change to those tables must come with a new `create_ledger_v2`-style step (ALTERs)
+that every dispatcher adds as a new revision; tests/unit/hubkit/test_dispatch_tables.py pins the
+v1 shape so such a change cannot slip in silently.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import MetaData
+
+from hubkit.db import migrations as db_migrations
+from hubkit.dispatch.tables import ledger_tables
+
+LEDGER_VERSION = 1
+
+
+def _schema(op: Any) -> str:
+    return str(op.get_context().config.attributes["schema"])
+
+
+def ledger_metadata(schema: str) -> MetaData:
+    metadata = MetaData()
+    ledger_tables(metadata, schema)
+    return metadata
+
+
+def create_ledger_v1(op: Any) -> None:
+    """Create deliveries, batches, attempts, dead_letters and outbox in the migration's schema."""
+    ledger_metadata(_schema(op)).create_all(op.get_bind())
+
+
+def drop_ledger_v1(op: Any) -> None:
+    ledger_metadata(_schema(op)).drop_all(op.get_bind())
+
+
+def run_env() -> None:
+    """The body of a dispatcher's migrations/env.py (autogenerate compares with the ledger)."""
+    from alembic import context
+
+    db_migrations.run_env(ledger_metadata(str(context.config.attributes["schema"])))
+
+
+def upgrade(database_url: str, script_location: Path, schema: str) -> None:
+    """Bring a dispatcher's schema to head (its migrate.py calls this)."""
+    db_migrations.upgrade(database_url, script_location, schema)
