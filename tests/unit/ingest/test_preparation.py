@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from ingest.domain.model import (
+    DEFAULT_POLICY,
     ConsentAction,
     ConsentDecision,
     ConsentStatus,
@@ -44,13 +45,13 @@ def conversion(**overrides: object) -> ConversionInput:
     return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
 
 
-def prepared(c: ConversionInput, policy: SitePolicy = SitePolicy()) -> PreparedConversion:
+def prepared(c: ConversionInput, policy: SitePolicy = DEFAULT_POLICY) -> PreparedConversion:
     result = prepare(c, policy, NOW, Limits())
     assert isinstance(result, PreparedConversion), result
     return result
 
 
-def errors_of(c: ConversionInput, policy: SitePolicy = SitePolicy()) -> dict[str, str]:
+def errors_of(c: ConversionInput, policy: SitePolicy = DEFAULT_POLICY) -> dict[str, str]:
     result = prepare(c, policy, NOW, Limits())
     assert isinstance(result, Outcome) and result.status is Status.REJECTED
     return {e.field: e.code for e in result.errors}

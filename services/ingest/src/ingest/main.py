@@ -1,4 +1,4 @@
-"""Composition root of ingest: build the adapters, hand them to the use cases, serve until SIGTERM."""
+"""Composition root of ingest: build adapters, hand them to the use cases, serve until SIGTERM."""
 
 from __future__ import annotations
 

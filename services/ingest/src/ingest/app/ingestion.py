@@ -51,7 +51,7 @@ class IngestConversions:
             started = time.perf_counter()
             claims = await self._store.store([p for _, p in unique])
             self._metrics.dedupe_check((time.perf_counter() - started) / len(unique))
-            for (i, prepared), claim in zip(unique, claims, strict=True):
+            for (i, _), claim in zip(unique, claims, strict=True):
                 outcomes[i] = (
                     Outcome(
                         Status.ACCEPTED, conversion_id=claim.conversion_id, event_id=claim.event_id
