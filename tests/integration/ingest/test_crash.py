@@ -1,0 +1,157 @@
+"""Nothing accepted is lost: ingest killed with SIGKILL between commit and publish, NATS down."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+
+import grpc
+import pytest
+from sqlalchemy import create_engine, text
+
+from convhub.events.v1 import events_pb2
+from convhub.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+from hubkit.bus import connect
+from hubkit.db import sync_url
+from hubkit.embedded import EmbeddedNats, free_port
+from hubkit.grpcx import check_health
+
+from .conftest import SECRET, token
+from .test_service import ACCEPTED, conversion
+
+pytestmark = pytest.mark.slow
+
+
+class IngestProcess:
+    """`python -m ingest.main` exactly as it runs in a pod."""
+
+    def __init__(self, database_url: str, nats_url: str) -> None:
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "CONVHUB_DATABASE_URL": database_url,
+            "CONVHUB_NATS_URL": nats_url,
+            "CONVHUB_GRPC_PORT": str(self.port),
+            "CONVHUB_JWT_SECRET": SECRET,
+            "OTEL_SERVICE_NAME": "ingest",
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> ingest_pb2_grpc.IngestServiceStub:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ingest.main"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        target = f"127.0.0.1:{self.port}"
+        for _ in range(300):
+            assert self.proc.poll() is None, "ingest exited at start"
+            try:
+                if await check_health(target, timeout=0.5) == "SERVING":
+                    break
+            except grpc.aio.AioRpcError:
+                await asyncio.sleep(0.05)
+        return ingest_pb2_grpc.IngestServiceStub(grpc.aio.insecure_channel(target))
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(20)
+
+
+async def published_ids(nats_url: str, expected: int) -> Counter[str]:
+    """How often each conversion id appears in the accepted stream, once `expected` are there."""
+    nc = await connect(nats_url, name="crash-test")
+    js = nc.jetstream()
+    counts: Counter[str] = Counter()
+    for _ in range(200):
+        counts.clear()
+        info = await js.stream_info("CONVHUB_CONVERSIONS")
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            batch = events_pb2.ConversionAcceptedBatch.FromString(
+                (await js.get_msg("CONVHUB_CONVERSIONS", seq)).data
+            )
+            counts.update(i.conversion.conversion_id for i in batch.items)
+        if len(counts) >= expected:
+            break
+        await asyncio.sleep(0.1)
+    await nc.close()
+    return counts
+
+
+async def ingest_batches(  # type: ignore[no-untyped-def]
+    stub, prefix: str, batches: int, size: int = 50, accepted: list[str] | None = None
+) -> list[str]:
+    """Send batches one after the other; `accepted` collects every id answered ACCEPTED."""
+    accepted = [] if accepted is None else accepted
+    for b in range(batches):
+        request = ingest_pb2.IngestBatchRequest(
+            conversions=[conversion(f"{prefix}-{b}-{i}") for i in range(size)]
+        )
+        response = await stub.IngestBatch(request, metadata=token(["shop-1"]))
+        accepted += [r.conversion_id for r in response.results if r.status == ACCEPTED]
+    return accepted
+
+
+async def test_killed_between_commit_and_publish_publishes_after_restart(
+    migrated_db: str, own_nats: EmbeddedNats
+) -> None:
+    service = IngestProcess(migrated_db, own_nats.url)
+    try:
+        stub = await service.start()
+        own_nats.kill()  # from now on the relay cannot publish: rows wait in the outbox
+        accepted = await ingest_batches(stub, "down", batches=4)
+        assert len(accepted) == 200  # ACCEPTED = committed, NATS or not
+        service.kill()
+        own_nats.start()
+        await service.start()
+        counts = await published_ids(own_nats.url, expected=200)
+    finally:
+        service.stop()
+    assert set(counts) == set(accepted)
+    assert max(counts.values()) == 1
+
+
+async def test_killed_under_load_loses_nothing_and_duplicates_nothing(
+    migrated_db: str, own_nats: EmbeddedNats
+) -> None:
+    service = IngestProcess(migrated_db, own_nats.url)
+    acknowledged: list[str] = []
+    try:
+        stub = await service.start()
+        load = asyncio.create_task(
+            ingest_batches(stub, "load", batches=1000, size=20, accepted=acknowledged)
+        )
+        while len(acknowledged) < 200:
+            await asyncio.sleep(0.01)
+        service.kill()  # mid-load: batches committed, in flight, and waiting in the outbox
+        with pytest.raises(grpc.aio.AioRpcError):
+            await load
+        stub = await service.start()
+        await ingest_batches(stub, "after", batches=2, size=20, accepted=acknowledged)
+        committed = await asyncio.to_thread(count_conversions, migrated_db)
+        counts = await published_ids(own_nats.url, expected=committed)
+    finally:
+        service.stop()
+    # Every committed conversion (acknowledged or caught in flight) is published exactly once.
+    assert set(acknowledged) <= set(counts)
+    assert len(counts) == committed
+    assert max(counts.values()) == 1
+
+
+def count_conversions(database_url: str) -> int:
+    engine = create_engine(sync_url(database_url))
+    with engine.connect() as conn:
+        n = conn.execute(text("SELECT count(*) FROM ingest.conversions")).scalar_one()
+    engine.dispose()
+    return int(n)
