@@ -6,10 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from convhub_cli import health, token, up
+import grpc
+
+from convhub_cli import health, ingest_cmds, token, up
 
 # Each module contributes `register(subparsers)`; its parsers set `func(args) -> int`.
-COMMANDS = (token, health, up)
+COMMANDS = (token, health, up, ingest_cmds)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"convhub: {exc}", file=sys.stderr)
         return 2
+    except grpc.aio.AioRpcError as exc:
+        print(f"convhub: {exc.code().name}: {exc.details()}", file=sys.stderr)
+        return 1
 
 
 class CliError(Exception):
