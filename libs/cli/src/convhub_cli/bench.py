@@ -1,0 +1,195 @@
+"""`make bench`: the figures of DESIGN.md §7 on this machine, printed and written to JSON.
+
+Every figure runs against embedded PostgreSQL and NATS started here, with services as separate
+processes where the figure is about a service. Each service's own benchmark module
+(`<package>.bench`, with `async def run(seconds) -> dict`) is run when it is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path("bench-results.json")
+SECRET = "bench-secret-that-is-long-enough-for-hs256"
+
+
+def _conversion(ingest_pb2: Any, common_pb2: Any, order_id: str) -> Any:
+    c = ingest_pb2.Conversion(
+        site_id="bench",
+        order_id=order_id,
+        event_type="purchase",
+        value="19.99",
+        currency="EUR",
+        user_data=ingest_pb2.UserData(
+            email=f"{order_id}@example.org", phone="+4915112345678", client_ip="203.0.113.1"
+        ),
+        consent=common_pb2.Consent(ad_user_data=common_pb2.CONSENT_STATUS_GRANTED),
+    )
+    c.event_time.FromDatetime(datetime.now(UTC) - timedelta(minutes=1))
+    return c
+
+
+async def bench_ingest(seconds: float, database_url: str, nats_url: str) -> dict[str, float]:
+    """IngestBatch of 500 against an ingest process: conversions/s to ACCEPTED (committed)."""
+    import grpc
+
+    from convhub.common.v1 import common_pb2
+    from convhub.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+    from hubkit.auth import Scope, issue_token
+    from hubkit.embedded import free_port
+    from hubkit.grpcx import auth_metadata, check_health
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "CONVHUB_DATABASE_URL": database_url,
+        "CONVHUB_NATS_URL": nats_url,
+        "CONVHUB_GRPC_PORT": str(port),
+        "CONVHUB_JWT_SECRET": SECRET,
+        "CONVHUB_SITE_RATE_PER_SECOND": "1000000",
+        "CONVHUB_CALLER_RATE_PER_SECOND": "1000000",
+        "CONVHUB_LOG_LEVEL": "WARNING",
+    }
+    subprocess.run([sys.executable, "-m", "ingest.migrate"], env=env, check=True)  # noqa: ASYNC221
+    proc = subprocess.Popen([sys.executable, "-m", "ingest.main"], env=env)  # noqa: ASYNC220
+    target = f"127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if await check_health(target, timeout=0.5) == "SERVING":
+                    break
+            except grpc.aio.AioRpcError:
+                await asyncio.sleep(0.1)
+        metadata = auth_metadata(
+            issue_token(
+                SECRET, subject="bench", sites=["*"], scopes=[Scope.INGEST], ttl_seconds=3600
+            )
+        )
+        # Requests are built up front: the figure is the service's, not the client's.
+        batches = [
+            ingest_pb2.IngestBatchRequest(
+                conversions=[_conversion(ingest_pb2, common_pb2, f"o-{b}-{i}") for i in range(500)]
+            )
+            for b in range(int(seconds * 40) + 8)
+        ]
+        accepted = 0
+        latencies: list[float] = []
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = ingest_pb2_grpc.IngestServiceStub(channel)
+            await stub.IngestBatch(batches.pop(), metadata=metadata)  # warm up
+            queue = list(batches)
+            deadline = time.perf_counter() + seconds
+            started = time.perf_counter()
+
+            async def client() -> None:
+                nonlocal accepted
+                while queue and time.perf_counter() < deadline:
+                    t0 = time.perf_counter()
+                    response = await stub.IngestBatch(queue.pop(), metadata=metadata)
+                    latencies.append(time.perf_counter() - t0)
+                    accepted += sum(
+                        r.status == ingest_pb2.INGEST_STATUS_ACCEPTED for r in response.results
+                    )
+
+            await asyncio.gather(*(client() for _ in range(4)))
+            elapsed = time.perf_counter() - started
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return {
+        "ingest_batch500_conversions_per_s": round(accepted / elapsed),
+        "ingest_batch500_p99_call_ms": round(_p(latencies, 0.99) * 1000, 1),
+    }
+
+
+async def bench_dedupe(database_url: str, rounds: int = 400) -> dict[str, float]:
+    """The dedupe claim per conversion (the unique-key INSERT ... ON CONFLICT), p99."""
+    from ingest.adapters.orm import SCHEMA
+    from ingest.adapters.sql_store import SqlConversionStore
+    from ingest.domain.model import DEFAULT_POLICY, ConsentStatus, ConversionInput
+    from ingest.domain.preparation import prepare
+    from ingest.domain.validation import Limits
+    from ingest.migrate import MIGRATIONS
+
+    from hubkit.db import make_engine
+    from hubkit.db.migrations import upgrade
+
+    await asyncio.to_thread(upgrade, database_url, MIGRATIONS, SCHEMA)
+    engine = make_engine(database_url)
+    store = SqlConversionStore(engine)
+    now = datetime.now(UTC)
+
+    def prepared(order_id: str) -> Any:
+        c = ConversionInput(
+            site_id="dedupe",
+            order_id=order_id,
+            event_type="purchase",
+            event_time=now,
+            ad_user_data=ConsentStatus.GRANTED,
+        )
+        return prepare(c, DEFAULT_POLICY, now, Limits())
+
+    single: list[float] = []
+    per_item_in_batch: list[float] = []
+    for r in range(rounds):
+        p = prepared(f"d-{r % 100}")  # one in four is a duplicate of an earlier one
+        t0 = time.perf_counter()
+        await store.store([p])
+        single.append(time.perf_counter() - t0)
+    for r in range(40):
+        batch = [prepared(f"b-{r}-{i}") for i in range(500)]
+        t0 = time.perf_counter()
+        await store.store(batch)
+        per_item_in_batch.append((time.perf_counter() - t0) / 500)
+    await engine.dispose()
+    return {
+        "dedupe_p99_ms_single": round(_p(single, 0.99) * 1000, 3),
+        "dedupe_p99_ms_per_conversion_batched": round(_p(per_item_in_batch, 0.99) * 1000, 3),
+    }
+
+
+def _p(values: list[float], q: float) -> float:
+    if len(values) < 2:
+        return values[0] if values else 0.0
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q * 100) - 1]
+
+
+async def run_all(seconds: float) -> dict[str, Any]:
+    from hubkit.embedded import EmbeddedNats, EmbeddedPostgres
+
+    results: dict[str, Any] = {"machine": {"cores": os.cpu_count()}, "seconds": seconds}
+    with EmbeddedPostgres() as pg, EmbeddedNats() as nats:
+        if importlib.util.find_spec("ingest"):
+            results["ingest"] = await bench_ingest(seconds, pg.create_database("bench"), nats.url)
+            results["dedupe"] = await bench_dedupe(pg.create_database("dedupe"))
+    for package in ("router", "dispatch_meta", "dispatch_google", "dispatch_tiktok"):
+        if importlib.util.find_spec(f"{package}.bench"):
+            module = importlib.import_module(f"{package}.bench")
+            results[package] = await module.run(seconds)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="convhub-bench")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    results = asyncio.run(run_all(args.seconds))
+    RESULTS.write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    print(f"written to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
