@@ -17,11 +17,13 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from convhub_cli import demo
 from convhub_cli.stackfile import StackInfo
 from convhub_sim import REGISTRY as SIMULATORS
 from hubkit.embedded import EmbeddedNats, EmbeddedPostgres, free_port
@@ -102,6 +104,10 @@ def run(args: argparse.Namespace) -> int:
         stack.callback(lambda: RUN_DIR.joinpath("stack.json").unlink(missing_ok=True))
         _wait_healthy(info, children)
         _print_banner(info)
+        demo_stop = threading.Event()
+        stack.callback(demo_stop.set)
+        if "ingest" in info.services and not args.no_demo:
+            demo.start(info, demo_stop)
         return _wait(children, args.exit_after)
 
 
