@@ -1,4 +1,4 @@
-"""Demo traffic for `make run`: a few conversions every few seconds, and where the last ones went."""
+"""Demo traffic for `make run`: a few conversions now and then, and where earlier ones went."""
 
 from __future__ import annotations
 
