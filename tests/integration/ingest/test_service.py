@@ -372,3 +372,48 @@ async def test_erase_user_leaves_no_row_of_that_person(ingest_service: RunningIn
             metadata=token(["shop-1"]),
         )
     assert needs_admin.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_site_policies_follow_the_kv_bucket(ingest_service: RunningIngest, js) -> None:
+    from convhub.router.v1 import router_pb2
+    from hubkit.bus import SITES_BUCKET, ensure_kv
+
+    kv = await ensure_kv(js, SITES_BUCKET)
+    site = router_pb2.Site(
+        site_id="strict",
+        revision=1,
+        consent=router_pb2.ConsentPolicy(when_not_granted=router_pb2.CONSENT_ACTION_REJECT),
+        dedupe=router_pb2.DedupePolicy(key_fields=["order_id", "value"]),
+    )
+    await kv.put("strict", site.SerializeToString())
+    denied = conversion("k-1", site="strict")
+    denied.consent.ad_user_data = common_pb2.CONSENT_STATUS_DENIED
+
+    async def rejected() -> ingest_pb2.IngestResponse | None:
+        r = await ingest_service.stub.Ingest(
+            ingest_pb2.IngestRequest(conversion=denied), metadata=token(["strict"])
+        )
+        return r if r.status == REJECTED else None
+
+    response = await eventually(rejected)
+    assert [(e.field, e.code) for e in response.errors] == [
+        ("consent.ad_user_data", "CONSENT_REQUIRED")
+    ]
+    # The site's key fields: same order with another value is a different conversion.
+    a, b = conversion("k-2", site="strict"), conversion("k-2", site="strict", value="1.00")
+    results = (
+        await ingest_service.stub.IngestBatch(
+            ingest_pb2.IngestBatchRequest(conversions=[a, b]), metadata=token(["strict"])
+        )
+    ).results
+    assert [r.status for r in results] == [ACCEPTED, ACCEPTED]
+    # Deleting the configuration brings back the defaults (store without user data).
+    await kv.delete("strict")
+
+    async def stored_without_user_data() -> bool:
+        r = await ingest_service.stub.Ingest(
+            ingest_pb2.IngestRequest(conversion=denied), metadata=token(["strict"])
+        )
+        return r.status == ACCEPTED
+
+    assert await eventually(stored_without_user_data)

@@ -141,7 +141,7 @@ def field_error(e: FieldError) -> common_pb2.FieldError:
 
 def site_policy(site: router_pb2.Site) -> SitePolicy:
     """The ingest-relevant part of a router Site (as mirrored in the convhub-sites KV bucket)."""
-    dedupe, consent = site.dedupe_policy, site.consent_policy
+    dedupe, consent = site.dedupe, site.consent
     action = (
         ConsentAction.REJECT
         if consent.when_not_granted == router_pb2.CONSENT_ACTION_REJECT
