@@ -24,7 +24,7 @@ deps: $(STAMP) ## create .venv and install the whole workspace (editable)
 run: deps ## the whole system on loopback: embedded PostgreSQL + NATS, simulators, every service
 	$(BIN)/convhub up
 
-test: deps lint protos-check ## lint, contract drift, then the whole suite against real PostgreSQL and NATS
+test: deps lint protos-check k8s-check ## lint, contract drift, manifests, then the whole suite against real PostgreSQL and NATS
 	$(BIN)/pytest -q
 
 test-unit: deps ## fast tests, no servers
@@ -40,10 +40,13 @@ protos: deps ## regenerate libs/genproto from protos/
 protos-check: deps ## fail when the committed generated code is stale
 	$(BIN)/python libs/genproto/gen.py --check
 
+k8s-check: ## render k8s/ base and overlays and validate them offline (schemas + policy)
+	bash k8s/check.sh
+
 bench: deps ## throughput and latency figures (DESIGN.md §7), printed and written to bench-results.json
 	$(BIN)/python -m convhub_cli.bench
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
 
-.PHONY: help deps run test test-unit lint protos protos-check bench clean
+.PHONY: help deps run test test-unit lint protos protos-check k8s-check bench clean
