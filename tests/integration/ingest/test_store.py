@@ -58,3 +58,20 @@ async def test_concurrent_overlapping_batches_resolve_each_key_once(migrated_db:
             winners.setdefault(p.input.order_id, set()).add(claim.conversion_id)
     assert all(len(ids) == 1 for ids in winners.values()) and len(winners) == 200
     assert sum(c.stored for claims in results for c in claims) == 200
+
+
+async def test_janitor_purges_only_expired_keys(migrated_db: str) -> None:
+    from ingest.adapters.sql_store import DedupeKeyJanitor
+
+    engine = make_engine(migrated_db)
+    store = SqlConversionStore(engine)
+    await store.store([prepared("old", T0), prepared("fresh", T0 + timedelta(minutes=30))])
+    janitor = DedupeKeyJanitor(engine, chunk=1)
+    assert await janitor.purge_once(now=T0 + timedelta(minutes=61)) == 1
+    assert await janitor.purge_once(now=T0 + timedelta(minutes=61)) == 0
+    # The fresh key still dedupes; the purged one is a new conversion again.
+    fresh, old = await store.store(
+        [prepared("fresh", T0 + timedelta(minutes=62)), prepared("old", T0 + timedelta(minutes=62))]
+    )
+    await engine.dispose()
+    assert not fresh.stored and old.stored

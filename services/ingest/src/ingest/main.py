@@ -16,7 +16,7 @@ from ingest.adapters.nats_status import status_consumers
 from ingest.adapters.orm import outbox
 from ingest.adapters.site_policies import KvSitePolicies
 from ingest.adapters.sql_status import SqlStatusStore
-from ingest.adapters.sql_store import SqlConversionStore
+from ingest.adapters.sql_store import DedupeKeyJanitor, SqlConversionStore
 from ingest.app.admission import RateLimits
 from ingest.app.erasure import EraseUser
 from ingest.app.ingestion import IngestConversions
@@ -54,6 +54,7 @@ async def main(settings: Settings | None = None, stop: asyncio.Event | None = No
         # so everything accepted during the drain is still published.
         rt.add_worker(relay)
         rt.add_worker(policies)
+        rt.add_worker(DedupeKeyJanitor(rt.engine))
         for consumer in status_consumers(rt.js, status):
             rt.add_worker(consumer)
         rt.add_worker(

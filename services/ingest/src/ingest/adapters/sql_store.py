@@ -3,6 +3,9 @@ transaction per call, a constant number of statements per batch."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -20,6 +23,8 @@ from ingest.adapters import mappers
 from ingest.adapters.orm import SCHEMA, conversions, dedupe_keys, deliveries, outbox, routing
 from ingest.domain.model import Claim, PreparedConversion
 from ingest.ports import Erasure
+
+log = logging.getLogger(__name__)
 
 # Keys are COPYed into a per-connection staging table (rows vanish at commit), then claimed
 # in one statement. A key is free when absent or past its window; the unique key makes a
@@ -201,3 +206,47 @@ def _accepted_messages(records: Sequence[object]) -> list[Outgoing]:
         )
         for site, items in by_site.items()
     ]
+
+
+class DedupeKeyJanitor:
+    """Deletes dedupe keys past their window, a bounded chunk at a time, so the table holds
+    about one window of keys however long ingest runs. (An expired key is also reclaimed in
+    place by the next conversion with the same key.)"""
+
+    def __init__(self, engine: AsyncEngine, *, every: float = 600.0, chunk: int = 10_000) -> None:
+        self._engine = engine
+        self._every = every
+        self._chunk = chunk
+        self._task: asyncio.Task[None] | None = None
+
+    async def purge_once(self, now: datetime | None = None) -> int:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                _PURGE, {"now": now or datetime.now(UTC), "chunk": self._chunk}
+            )
+            return int(result.rowcount or 0)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._every)
+            try:
+                purged = self._chunk
+                while purged == self._chunk:  # a full chunk: more may be waiting
+                    purged = await self.purge_once()
+            except Exception as exc:  # the database is away: try again next round
+                log.warning("dedupe key purge failed: %r", exc)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="dedupe-janitor")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+_PURGE = text(f"""
+    DELETE FROM {SCHEMA}.dedupe_keys WHERE ctid = ANY(ARRAY(
+        SELECT ctid FROM {SCHEMA}.dedupe_keys WHERE expires_at < :now LIMIT :chunk))
+""")
