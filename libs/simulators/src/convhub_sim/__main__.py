@@ -1,9 +1,10 @@
-"""`convhub-sim NAME [--port P]`: run one simulator on its own (e.g. beside a service under test)."""
+"""`convhub-sim NAME [--port P]`: run one simulator on its own (`convhub up` runs them this way)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 
 from convhub_sim import REGISTRY
@@ -29,10 +30,8 @@ def main() -> None:
     parser.add_argument("name", choices=sorted(REGISTRY))
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args.name, args.port))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":
