@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from convhub_cli import demo
+from convhub_cli import demo, sites
 from convhub_cli.stackfile import StackInfo
 from convhub_sim import REGISTRY as SIMULATORS
 from hubkit.embedded import EmbeddedNats, EmbeddedPostgres, free_port
@@ -62,6 +62,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="SECONDS",
         help="stop by itself after this long (for smoke tests)",
     )
+    p.add_argument("--no-demo", action="store_true",
+                   help="send no demo conversions (they show the flow end to end)")
     p.set_defaults(func=run)
 
 
@@ -81,6 +83,15 @@ def run(args: argparse.Namespace) -> int:
             "CONVHUB_JWT_SECRET": info.jwt_secret,
             "PYTHONUNBUFFERED": "1",
         }
+        # --- dispatchers: development credentials, one file per reference (as a Kubernetes
+        # Secret volume mounts them); the demo sites name these references ---
+        credentials_dir = (RUN_DIR / "credentials").resolve()
+        credentials_dir.mkdir(mode=0o700, exist_ok=True)
+        for ref, content in {"demo-meta": '{"access_token": "dev-meta-token"}'}.items():
+            (credentials_dir / ref).write_text(content + "\n")
+            (credentials_dir / ref).chmod(0o600)
+        base_env["CONVHUB_CREDENTIALS_DIR"] = str(credentials_dir)
+        # --- end of the dispatchers block ---
         children = stack.enter_context(_Children())
         for name, (_, url_variable) in SIMULATORS.items():
             port = free_port()
@@ -103,6 +114,10 @@ def run(args: argparse.Namespace) -> int:
         info.save()
         stack.callback(lambda: RUN_DIR.joinpath("stack.json").unlink(missing_ok=True))
         _wait_healthy(info, children)
+        # --- router: demo site configurations (convhub_cli.sites), before any demo traffic ---
+        if "router" in info.services:
+            sites.upsert_demo_sites(info, [s.name for s in SERVICES if s.installed()])
+        # --- end of the router block ---
         _print_banner(info)
         demo_stop = threading.Event()
         stack.callback(demo_stop.set)
