@@ -19,6 +19,7 @@ K = TypeVar("K", bound=Hashable)
 class _Queue:
     due: list[float] = field(default_factory=list)  # sorted due times
     counts: list[int] = field(default_factory=list)  # events falling due at due[i]
+    deadlines: list[float] = field(default_factory=list)  # flush due[i] by then, full or not
 
     def total(self) -> int:
         return sum(self.counts)
@@ -26,11 +27,11 @@ class _Queue:
     def due_count(self, now: float) -> int:
         return sum(self.counts[: bisect.bisect_right(self.due, now)])
 
-    def ready_at(self, size: int, linger: float) -> float | None:
-        """The earliest time this lane should flush: full batch due, or oldest due + linger."""
+    def ready_at(self, size: int) -> float | None:
+        """The earliest time to flush: a full batch due, or the linger deadline."""
         if not self.due:
             return None
-        at = self.due[0] + linger
+        at = min(self.deadlines)
         running = 0
         for due, count in zip(self.due, self.counts, strict=True):
             if due >= at:
@@ -42,7 +43,10 @@ class _Queue:
 
 
 class BatchAccumulator(Generic[K]):
-    """Flush a lane when `size` events are due, or when its oldest due event waited `linger`."""
+    """Flush a lane when `size` events are due, or when its oldest event waited `linger`.
+
+    Retries (added with `linger=False`) flush as soon as they are due: they have waited enough.
+    """
 
     def __init__(self, size: int, linger: float) -> None:
         if size < 1 or linger < 0:
@@ -51,28 +55,33 @@ class BatchAccumulator(Generic[K]):
         self.linger = linger
         self._lanes: dict[K, _Queue] = {}
 
-    def add(self, lane: K, count: int, due_at: float) -> None:
+    def add(self, lane: K, count: int, due_at: float, *, linger: bool = True) -> None:
         """`count` events of `lane` fall due at `due_at` (epoch seconds)."""
         if count <= 0:
             return
         q = self._lanes.setdefault(lane, _Queue())
+        deadline = due_at + (self.linger if linger else 0.0)
         i = bisect.bisect_left(q.due, due_at)
         if i < len(q.due) and q.due[i] == due_at:
             q.counts[i] += count
+            q.deadlines[i] = min(q.deadlines[i], deadline)
         else:
             q.due.insert(i, due_at)
             q.counts.insert(i, count)
+            q.deadlines.insert(i, deadline)
 
     def taken(self, lane: K, count: int) -> None:
         """A flush claimed `count` events: they were the oldest due ones."""
         q = self._lanes.get(lane)
-        while q is not None and count > 0 and q.due:
+        if q is None:
+            return
+        while count > 0 and q.due:
             used = min(count, q.counts[0])
             count -= used
             q.counts[0] -= used
             if q.counts[0] == 0:
-                del q.due[0], q.counts[0]
-        if q is not None and not q.due:
+                del q.due[0], q.counts[0], q.deadlines[0]
+        if not q.due:
             del self._lanes[lane]
 
     def replace(self, lane: K, entries: list[tuple[float, int]]) -> None:
@@ -88,15 +97,20 @@ class BatchAccumulator(Generic[K]):
         """Lanes to flush now, the longest waiting first."""
         found = []
         for lane, q in self._lanes.items():
-            at = q.ready_at(self.size, self.linger)
+            at = q.ready_at(self.size)
             if at is not None and at <= now:
                 found.append((q.due[0], lane))
         found.sort(key=lambda pair: pair[0])
         return [lane for _, lane in found]
 
+    def lingered(self, lane: K, now: float) -> bool:
+        """True when the lane's deadline passed (a partial batch is due)."""
+        q = self._lanes.get(lane)
+        return q is not None and bool(q.due) and min(q.deadlines) <= now
+
     def next_ready_at(self, after: float) -> float | None:
         """When the next lane that is not ready at `after` becomes ready; None if none will."""
-        times = [q.ready_at(self.size, self.linger) for q in self._lanes.values()]
+        times = [q.ready_at(self.size) for q in self._lanes.values()]
         later = [t for t in times if t is not None and t > after]
         return min(later) if later else None
 

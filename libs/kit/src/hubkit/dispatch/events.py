@@ -14,8 +14,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from convhub.common.v1 import common_pb2
 from convhub.events.v1 import events_pb2
 from hubkit.bus.publisher import Outgoing
-from hubkit.dispatch.ledger import Change
 from hubkit.dispatch.model import Platform
+from hubkit.dispatch.protomap import error_class_pb, platform_pb, status_pb
+from hubkit.dispatch.records import Change
 
 # Well under NATS' default 1 MB max_payload, whatever the server's configuration.
 MAX_MESSAGE_BYTES = 512 * 1024
@@ -39,6 +40,10 @@ def timestamp(at: datetime) -> Timestamp:
     return ts
 
 
+def _destination(platform: Platform, account_id: str) -> common_pb2.Destination:
+    return common_pb2.Destination(platform=platform_pb(platform), account_id=account_id)
+
+
 def _trace(request: Any) -> common_pb2.TraceContext:
     trace = common_pb2.TraceContext()
     if request is not None and request.HasField("trace"):
@@ -57,11 +62,11 @@ def delivery_updates(
             delivery_id=c.delivery_id,
             conversion_id=c.conversion_id,
             trace=_trace(c.request),
-            destination=common_pb2.Destination(platform=platform.proto, account_id=c.account_id),
-            status=c.status.proto,
+            destination=_destination(platform, c.account_id),
+            status=status_pb(c.status),
             attempts=c.attempts,
             last_error=error.message if error else "",
-            error_class=int(error.error_class) if error else 0,
+            error_class=error_class_pb(error.error_class if error else None),
             platform_code=error.code if error else "",
             batch_id=c.batch_id,
             platform_response_excerpt=excerpt[:1024],
@@ -69,8 +74,10 @@ def delivery_updates(
             sequence=c.sequence,
         )
 
-    def batch(site: str, items: list[Message]) -> Message:
-        return events_pb2.DeliveryUpdatedBatch(site_id=site, platform=platform.proto, items=items)
+    def batch(site: str, items: list[Any]) -> Message:
+        return events_pb2.DeliveryUpdatedBatch(
+            site_id=site, platform=platform_pb(platform), items=items
+        )
 
     return _per_site(changes, item, batch, lambda site: delivery_subject(platform, site))
 
@@ -85,9 +92,9 @@ def dead_letters(platform: Platform, changes: Sequence[Change], *, now: datetime
             delivery_id=c.delivery_id,
             conversion_id=c.conversion_id,
             trace=_trace(c.request),
-            destination=common_pb2.Destination(platform=platform.proto, account_id=c.account_id),
+            destination=_destination(platform, c.account_id),
             reason=c.reason,
-            error_class=int(error.error_class) if error else 0,
+            error_class=error_class_pb(error.error_class if error else None),
             platform_code=error.code if error else "",
             last_error=error.message if error else "",
             attempts=c.attempts,
@@ -96,8 +103,10 @@ def dead_letters(platform: Platform, changes: Sequence[Change], *, now: datetime
             request=c.request,
         )
 
-    def batch(site: str, items: list[Message]) -> Message:
-        return events_pb2.DeadLetteredBatch(site_id=site, platform=platform.proto, items=items)
+    def batch(site: str, items: list[Any]) -> Message:
+        return events_pb2.DeadLetteredBatch(
+            site_id=site, platform=platform_pb(platform), items=items
+        )
 
     dead = [c for c in changes if c.dead_letter_id]
     return _per_site(dead, item, batch, lambda site: deadletter_subject(platform, site))
@@ -106,7 +115,7 @@ def dead_letters(platform: Platform, changes: Sequence[Change], *, now: datetime
 def _per_site(
     changes: Iterable[Change],
     make_item: Callable[[Change], Message],
-    make_batch: Callable[[str, list[Message]], Message],
+    make_batch: Callable[[str, list[Any]], Message],
     subject: Callable[[str], str],
 ) -> list[Outgoing]:
     by_site: dict[str, list[Message]] = defaultdict(list)

@@ -1,24 +1,24 @@
-"""Delivery ledger writes: intake, claims with leases, settling a request, dead letters, replay.
+"""Delivery ledger writes: intake, claims with leases, settling a request's answer.
 
-Every method runs inside the caller's transaction (a `LedgerUnitOfWork`); none commits.
+Every method runs inside the caller's transaction (a `LedgerUnitOfWork`); none commits. Leases
+and housekeeping live in `ledger_leases`, dead-letter replay in `ledger_replay`.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import Row
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from hubkit.db.uow import UnitOfWork
+from hubkit.dispatch.bulk import in_ids, insert_unnest
+from hubkit.dispatch.ledger_leases import LeaseOps
+from hubkit.dispatch.ledger_replay import DeadLetterFilter, ReplayOps, ReplayResult
 from hubkit.dispatch.model import (
     BatchStatus,
     Lane,
@@ -27,76 +27,14 @@ from hubkit.dispatch.model import (
     SendResult,
     Status,
 )
-from hubkit.dispatch.outcomes import BatchPlan, EventOutcome
+from hubkit.dispatch.outcomes import BatchPlan, EventOutcome, describe
+from hubkit.dispatch.records import Change, NewDelivery, decode_request, new_id
 from hubkit.dispatch.tables import LedgerTables
 
-_RETRYING = (Status.PENDING.value, Status.SENDING.value)
-_DEAD_ENDS = (Status.FAILED.value, Status.DEAD.value)
 _EXCERPT_LIMIT = 1024
 
 
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-@dataclass(frozen=True, slots=True)
-class NewDelivery:
-    """A DispatchRequested item as the ledger records it at intake."""
-
-    delivery_id: str
-    conversion_id: str
-    site_id: str
-    lane: Lane
-    event_id: str
-    request: Any  # the DispatchRequested message
-    received_at: datetime | None
-    attempts: int = 0  # attempts made before (a router-side replay)
-    rejection: PlatformError | None = None  # failed before batching
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """A delivery's new state, as announced by DeliveryUpdated (and DeadLettered)."""
-
-    delivery_id: str
-    conversion_id: str
-    site_id: str
-    account_id: str
-    status: Status
-    attempts: int
-    sequence: int
-    request: Any  # the DispatchRequested message (trace, and the dead letter's copy)
-    event_id: str = ""
-    batch_id: str = ""
-    error: PlatformError | None = None
-    dead_letter_id: str = ""
-    reason: str = ""
-    first_attempt_at: datetime | None = None
-    confirmed_at: datetime | None = None
-    received_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class DeadLetterFilter:
-    site_id: str = ""
-    error_class: int = 0
-    start: datetime | None = None
-    end: datetime | None = None
-    account_id: str = ""
-    include_replayed: bool = False
-    sites: frozenset[str] | None = None  # restrict to these sites (the caller's token); None: all
-
-
-@dataclass
-class ReplayResult:
-    matched: int = 0
-    replayed: int = 0
-    not_found_ids: list[str] = field(default_factory=list)
-    changes: list[Change] = field(default_factory=list)
-    lanes: dict[Lane, int] = field(default_factory=dict)
-
-
-class Ledger:
+class Ledger(LeaseOps, ReplayOps):
     def __init__(self, session: AsyncSession, tables: LedgerTables) -> None:
         self.session = session
         self.t = tables
@@ -110,14 +48,17 @@ class Ledger:
         """
         if not items:
             return []
-        d = self.t.deliveries
         rows = [_intake_row(i) for i in items]
-        stmt = pg_insert(d).on_conflict_do_nothing(index_elements=[d.c.delivery_id])
         inserted = set(
-            (await self.session.execute(stmt.returning(d.c.delivery_id), rows)).scalars()
+            await insert_unnest(
+                self.session,
+                self.t.deliveries,
+                rows,
+                conflict_key="delivery_id",
+                returning="delivery_id",
+            )
         )
-        fresh = [i for i in items if i.delivery_id in inserted]
-        return fresh
+        return [i for i in items if i.delivery_id in inserted]
 
     async def reject_at_intake(self, items: Sequence[NewDelivery]) -> list[Change]:
         """Dead letters and changes for freshly inserted items refused before batching."""
@@ -137,7 +78,7 @@ class Ledger:
                     event_id=item.event_id,
                     error=item.rejection,
                     dead_letter_id=new_id(),
-                    reason=_reason(item.rejection),
+                    reason=describe(item.rejection),
                     received_at=item.received_at,
                 )
             )
@@ -202,7 +143,7 @@ class Ledger:
             await self.session.execute(
                 update(d)
                 .where(
-                    d.c.delivery_id.in_(ids),
+                    in_ids(d.c.delivery_id, ids),
                     d.c.batch_id == parent_id,
                     d.c.status == Status.SENDING.value,
                 )
@@ -227,7 +168,7 @@ class Ledger:
         await self.session.execute(
             update(d)
             .where(
-                d.c.delivery_id.in_([e.delivery_id for e in events]),
+                in_ids(d.c.delivery_id, [e.delivery_id for e in events]),
                 d.c.batch_id == batch_id,
                 d.c.status == Status.SENDING.value,
             )
@@ -297,8 +238,7 @@ class Ledger:
                     **_error_columns(error, "error_message"),
                 }
             )
-        if audit:
-            await self.session.execute(insert(self.t.attempts), audit)
+        await insert_unnest(self.session, self.t.attempts, audit)
         whole = result.error
         b = self.t.batches
         await self.session.execute(
@@ -358,7 +298,7 @@ class Ledger:
             rows = (
                 await self.session.execute(
                     update(d)
-                    .where(d.c.delivery_id.in_(ids), ours)
+                    .where(in_ids(d.c.delivery_id, ids), ours)
                     .values(**values)
                     .returning(
                         d.c.delivery_id,
@@ -414,199 +354,7 @@ class Ledger:
             }
             for c in changes
         ]
-        await self.session.execute(insert(self.t.dead_letters), rows)
-
-    # --- leases ----------------------------------------------------------------------------
-
-    async def release(self, *, owner: str | None = None, note: str) -> dict[Lane, int]:
-        """Back to pending: events whose lease expired (owner None) or all of `owner`'s.
-
-        Their requests may or may not have reached the platform; resending them under the same
-        platform dedupe key is safe. Returns the lanes that got events back.
-        """
-        d = self.t.deliveries
-        condition: ColumnElement[bool] = (
-            d.c.lease_until < func.now() if owner is None else d.c.lease_owner == owner
-        )
-        rows = (
-            await self.session.execute(
-                update(d)
-                .where(d.c.status == Status.SENDING.value, condition)
-                .values(
-                    status=Status.PENDING.value,
-                    lease_owner=None,
-                    lease_until=None,
-                    next_attempt_at=func.now(),
-                    updated_at=func.now(),
-                )
-                .returning(d.c.account_id, d.c.credentials_ref, d.c.lane_extra, d.c.batch_id)
-            )
-        ).all()
-        lanes: dict[Lane, int] = defaultdict(int)
-        batches = set()
-        for r in rows:
-            lanes[Lane(r.account_id, r.credentials_ref, r.lane_extra)] += 1
-            batches.add(r.batch_id)
-        if batches:
-            b = self.t.batches
-            await self.session.execute(
-                update(b)
-                .where(b.c.batch_id.in_(list(batches)), b.c.status == BatchStatus.SENDING.value)
-                .values(
-                    status=BatchStatus.RETRY_SCHEDULED.value,
-                    error_message=note,
-                    completed_at=func.now(),
-                )
-            )
-        return dict(lanes)
-
-    # --- the accumulator's truth -----------------------------------------------------------
-
-    async def due_summary(self) -> dict[Lane, list[tuple[datetime, int]]]:
-        """Per lane with pending events: (oldest due, due count), (next future due, later)."""
-        d = self.t.deliveries
-        now = func.now()
-        rows = await self.session.execute(
-            select(
-                d.c.account_id,
-                d.c.credentials_ref,
-                d.c.lane_extra,
-                func.min(d.c.next_attempt_at),
-                func.count().filter(d.c.next_attempt_at <= now),
-                func.min(d.c.next_attempt_at).filter(d.c.next_attempt_at > now),
-                func.count().filter(d.c.next_attempt_at > now),
-            )
-            .where(d.c.status == Status.PENDING.value)
-            .group_by(d.c.account_id, d.c.credentials_ref, d.c.lane_extra)
-        )
-        summary: dict[Lane, list[tuple[datetime, int]]] = {}
-        for account, ref, extra, oldest, due, next_due, later in rows.tuples():
-            entries = []
-            if due:
-                entries.append((oldest, int(due)))
-            if later and next_due is not None:
-                entries.append((next_due, int(later)))
-            summary[Lane(account, ref, extra)] = entries
-        return summary
-
-    # --- dead letters ----------------------------------------------------------------------
-
-    async def replay(
-        self,
-        *,
-        ids: Sequence[str] | None,
-        selector: DeadLetterFilter | None,
-        limit: int = 0,
-        dry_run: bool = False,
-    ) -> ReplayResult:
-        """Put dead-lettered deliveries back to pending with a fresh retry budget.
-
-        Idempotent: a delivery replayed and not dead again is not queued twice.
-        """
-        x = self.t.dead_letters
-        query = select(x.c.dead_letter_id, x.c.delivery_id, x.c.site_id)
-        result = ReplayResult()
-        if ids is not None:
-            query = query.where(x.c.dead_letter_id.in_(list(ids)))
-            if selector is not None and selector.sites is not None:
-                query = query.where(x.c.site_id.in_(selector.sites))
-        else:
-            query = query.where(*dead_letter_conditions(x, selector or DeadLetterFilter()))
-        query = query.order_by(x.c.dead_lettered_at, x.c.dead_letter_id)
-        if limit > 0 and ids is None:
-            query = query.limit(limit)
-        found = (await self.session.execute(query.with_for_update())).all()
-        if ids is not None:
-            known = {r.dead_letter_id for r in found}
-            result.not_found_ids = [i for i in ids if i not in known]
-        result.matched = len(found)
-        if dry_run or not found:
-            return result
-        d = self.t.deliveries
-        rows = (
-            await self.session.execute(
-                update(d)
-                .where(
-                    d.c.delivery_id.in_({r.delivery_id for r in found}),
-                    d.c.status.in_(_DEAD_ENDS),
-                )
-                .values(
-                    status=Status.PENDING.value,
-                    failures=0,
-                    next_attempt_at=func.now(),
-                    replay_count=d.c.replay_count + 1,
-                    sequence=d.c.sequence + 1,
-                    lease_owner=None,
-                    lease_until=None,
-                    updated_at=func.now(),
-                )
-                .returning(*_change_columns(self.t))
-            )
-        ).all()
-        replayed = {r.delivery_id for r in rows}
-        if replayed:
-            await self.session.execute(
-                update(x)
-                .where(x.c.delivery_id.in_(replayed), x.c.replayed_at.is_(None))
-                .values(replayed_at=func.now(), replay_count=x.c.replay_count + 1)
-            )
-        result.replayed = len(rows)
-        lanes: dict[Lane, int] = defaultdict(int)
-        for r in rows:
-            lanes[Lane(r.account_id, r.credentials_ref, r.lane_extra)] += 1
-            result.changes.append(
-                Change(
-                    delivery_id=r.delivery_id,
-                    conversion_id=r.conversion_id,
-                    site_id=r.site_id,
-                    account_id=r.account_id,
-                    status=Status.PENDING,
-                    attempts=r.attempts,
-                    sequence=r.sequence,
-                    request=_request(r.request),
-                    event_id=r.event_id,
-                    batch_id=r.batch_id or "",
-                    received_at=r.received_at,
-                )
-            )
-        result.lanes = dict(lanes)
-        return result
-
-    # --- housekeeping ----------------------------------------------------------------------
-
-    async def prune(self, older_than: datetime) -> int:
-        """Forget finished history older than `older_than` (the stream keeps far less)."""
-        d, b, a = self.t.deliveries, self.t.batches, self.t.attempts
-        gone = await self.session.execute(
-            delete(d)
-            .where(d.c.status == Status.CONFIRMED.value, d.c.updated_at < older_than)
-            .returning(d.c.delivery_id)
-        )
-        count = len(gone.all())
-        await self.session.execute(delete(a).where(a.c.started_at < older_than))
-        await self.session.execute(
-            delete(b).where(b.c.completed_at < older_than, b.c.status != BatchStatus.SENDING.value)
-        )
-        return count
-
-
-def dead_letter_conditions(x: Any, f: DeadLetterFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if f.site_id:
-        conditions.append(x.c.site_id == f.site_id)
-    if f.sites is not None:
-        conditions.append(x.c.site_id.in_(f.sites))
-    if f.error_class:
-        conditions.append(x.c.error_class == f.error_class)
-    if f.account_id:
-        conditions.append(x.c.account_id == f.account_id)
-    if f.start is not None:
-        conditions.append(x.c.dead_lettered_at >= f.start)
-    if f.end is not None:
-        conditions.append(x.c.dead_lettered_at < f.end)
-    if not f.include_replayed:
-        conditions.append(x.c.replayed_at.is_(None))
-    return conditions
+        await insert_unnest(self.session, self.t.dead_letters, rows)
 
 
 class LedgerUnitOfWork(UnitOfWork):
@@ -659,12 +407,6 @@ def _error_columns(error: PlatformError | None, message_column: str) -> dict[str
     }
 
 
-def _reason(error: PlatformError) -> str:
-    from hubkit.dispatch.outcomes import describe
-
-    return describe(error)
-
-
 def _pending_columns(t: LedgerTables) -> list[Any]:
     d = t.deliveries
     return [
@@ -679,31 +421,7 @@ def _pending_columns(t: LedgerTables) -> list[Any]:
     ]
 
 
-def _change_columns(t: LedgerTables) -> list[Any]:
-    d = t.deliveries
-    return [
-        d.c.delivery_id,
-        d.c.conversion_id,
-        d.c.site_id,
-        d.c.account_id,
-        d.c.credentials_ref,
-        d.c.lane_extra,
-        d.c.event_id,
-        d.c.attempts,
-        d.c.sequence,
-        d.c.batch_id,
-        d.c.received_at,
-        d.c.request,
-    ]
-
-
-def _request(data: bytes) -> Any:
-    from convhub.events.v1 import events_pb2
-
-    return events_pb2.DispatchRequested.FromString(bytes(data))
-
-
-def _pending(row: Row[Any]) -> PendingEvent:
+def _pending(row: Any) -> PendingEvent:
     return PendingEvent(
         delivery_id=row.delivery_id,
         conversion_id=row.conversion_id,
@@ -711,7 +429,7 @@ def _pending(row: Row[Any]) -> PendingEvent:
         event_id=row.event_id,
         attempt=row.attempts,
         failures=row.failures,
-        request=_request(row.request),
+        request=decode_request(row.request),
         received_at=row.received_at,
     )
 
@@ -723,6 +441,5 @@ __all__ = [
     "LedgerUnitOfWork",
     "NewDelivery",
     "ReplayResult",
-    "dead_letter_conditions",
     "new_id",
 ]

@@ -1,4 +1,4 @@
-"""Dispatch core vocabulary: delivery statuses, error classes, events in flight, platform answers."""
+"""Dispatch core vocabulary: statuses, error classes, events in flight, platform answers."""
 
 from __future__ import annotations
 

@@ -151,6 +151,7 @@ def ledger_tables(metadata: MetaData, schema: str) -> LedgerTables:
         schema=schema,
     )
     Index("ix_attempts_delivery", attempts.c.delivery_id)
+    Index("ix_attempts_started", attempts.c.started_at)  # GetStats windows
 
     dead_letters = Table(
         "dead_letters",

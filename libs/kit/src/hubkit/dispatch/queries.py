@@ -1,0 +1,168 @@
+"""Ledger reads for the operator API: deliveries with history, batches, dead letters, stats."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hubkit.dispatch.bulk import in_ids
+from hubkit.dispatch.ledger_replay import DeadLetterFilter, dead_letter_conditions
+from hubkit.dispatch.model import BatchStatus, Status
+from hubkit.dispatch.tables import LedgerTables
+
+_ACCEPTED = (Status.CONFIRMED.value, Status.SENT.value)
+_BACKLOG = (Status.PENDING.value, Status.SENDING.value)
+
+
+@dataclass
+class WindowStats:
+    confirmed: int = 0
+    failed: int = 0
+    dead: int = 0
+    retries: int = 0
+    backlog: int = 0
+    dead_letter_depth: int = 0
+    per_account: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+class LedgerQueries:
+    def __init__(self, engine: AsyncEngine, tables: LedgerTables) -> None:
+        self._engine = engine
+        self.t = tables
+
+    async def deliveries_of(self, conversion_id: str) -> list[Any]:
+        d = self.t.deliveries
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                select(d).where(d.c.conversion_id == conversion_id).order_by(d.c.delivery_id)
+            )
+            return list(result.all())
+
+    async def attempts_of(self, delivery_ids: Sequence[str]) -> dict[str, list[Any]]:
+        a = self.t.attempts
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(a)
+                .where(in_ids(a.c.delivery_id, list(delivery_ids)))
+                .order_by(a.c.delivery_id, a.c.number, a.c.started_at)
+            )
+            history: dict[str, list[Any]] = defaultdict(list)
+            for row in rows:
+                history[row.delivery_id].append(row)
+            return history
+
+    async def batch(self, batch_id: str) -> tuple[Any | None, list[Any]]:
+        """The batch and its events in request order (with outcomes once it was answered)."""
+        b, a, d = self.t.batches, self.t.attempts, self.t.deliveries
+        async with self._engine.connect() as conn:
+            head = (await conn.execute(select(b).where(b.c.batch_id == batch_id))).first()
+            if head is None:
+                return None, []
+            answered = (
+                await conn.execute(
+                    select(
+                        a.c.delivery_id,
+                        a.c.outcome,
+                        a.c.error_class,
+                        a.c.platform_code,
+                        a.c.error_message,
+                        d.c.conversion_id,
+                        d.c.site_id,
+                        d.c.event_id,
+                    )
+                    .join(d, d.c.delivery_id == a.c.delivery_id)
+                    .where(a.c.batch_id == batch_id)
+                    .order_by(a.c.position)
+                )
+            ).all()
+            if answered:
+                return head, list(answered)
+            # In flight: the events leased to it, no outcome yet.
+            leased = (
+                await conn.execute(
+                    select(
+                        d.c.delivery_id,
+                        d.c.status.label("outcome"),
+                        d.c.conversion_id,
+                        d.c.site_id,
+                        d.c.event_id,
+                    )
+                    .where(d.c.batch_id == batch_id)
+                    .order_by(d.c.delivery_id)
+                )
+            ).all()
+            return head, list(leased)
+
+    async def dead_letters(
+        self, f: DeadLetterFilter, *, page_size: int, after: tuple[datetime, str] | None
+    ) -> tuple[list[Any], int]:
+        """A page, newest first, keyed after (dead_lettered_at, id); and the total matching."""
+        x = self.t.dead_letters
+        conditions = dead_letter_conditions(x, f)
+        page = select(x).where(*conditions)
+        if after is not None:
+            page = page.where(tuple_(x.c.dead_lettered_at, x.c.dead_letter_id) < after)
+        page = page.order_by(x.c.dead_lettered_at.desc(), x.c.dead_letter_id.desc()).limit(
+            page_size
+        )
+        async with self._engine.connect() as conn:
+            rows = list((await conn.execute(page)).all())
+            total = (
+                await conn.execute(select(func.count()).select_from(x).where(*conditions))
+            ).scalar_one()
+        return rows, int(total)
+
+    async def stats(self, window: timedelta, site_id: str = "") -> WindowStats:
+        a, b, d, x = self.t.attempts, self.t.batches, self.t.deliveries, self.t.dead_letters
+        since = func.now() - window
+        out = WindowStats()
+        async with self._engine.connect() as conn:
+            outcomes = (
+                select(b.c.account_id, a.c.outcome, func.count())
+                .join(b, b.c.batch_id == a.c.batch_id)
+                .where(a.c.started_at >= since)
+                # A split parent's events were resent at once, not retried later.
+                .where(
+                    or_(a.c.outcome != Status.PENDING.value, b.c.status != BatchStatus.SPLIT.value)
+                )
+                .group_by(b.c.account_id, a.c.outcome)
+            )
+            backlog = (
+                select(d.c.account_id, func.count())
+                .where(d.c.status.in_(_BACKLOG))
+                .group_by(d.c.account_id)
+            )
+            deaths = select(x.c.status, func.count()).where(x.c.dead_lettered_at >= since)
+            depth = select(func.count()).select_from(x).where(x.c.replayed_at.is_(None))
+            if site_id:
+                outcomes = outcomes.join(d, d.c.delivery_id == a.c.delivery_id).where(
+                    d.c.site_id == site_id
+                )
+                backlog = backlog.where(d.c.site_id == site_id)
+                deaths = deaths.where(x.c.site_id == site_id)
+                depth = depth.where(x.c.site_id == site_id)
+            for account, outcome, count in await conn.execute(outcomes):
+                per = out.per_account.setdefault(account, defaultdict(int))
+                if outcome in _ACCEPTED:
+                    out.confirmed += count
+                    per["confirmed"] += count
+                elif outcome == Status.PENDING.value:
+                    out.retries += count
+                else:
+                    per["failed"] += count
+            for account, count in await conn.execute(backlog):
+                out.backlog += count
+                out.per_account.setdefault(account, defaultdict(int))["backlog"] += count
+            for status, count in await conn.execute(deaths.group_by(x.c.status)):
+                if status == Status.DEAD.value:
+                    out.dead += count
+                else:
+                    out.failed += count
+            out.dead_letter_depth = int((await conn.execute(depth)).scalar_one())
+        return out

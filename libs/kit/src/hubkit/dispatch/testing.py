@@ -1,0 +1,198 @@
+"""Test and benchmark helpers for dispatchers: a scriptable fake platform and a harness that
+wires the machinery like `install()` does, against real PostgreSQL and NATS, without gRPC."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from nats.js import JetStreamContext
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from convhub.common.v1 import common_pb2
+from convhub.events.v1 import events_pb2
+from hubkit.bus import JetStreamPublisher, Outgoing, PullConsumer
+from hubkit.bus.streams import DEADLETTER, DELIVERY, DISPATCH, ensure_stream
+from hubkit.db.outbox import OutboxRelay
+from hubkit.dispatch.dispatcher import Dispatcher
+from hubkit.dispatch.events import dispatch_subject
+from hubkit.dispatch.intake import DispatchIntake, consumer_spec
+from hubkit.dispatch.model import (
+    Lane,
+    Platform,
+    PlatformError,
+    Prepared,
+    SendBatch,
+    SendResult,
+)
+from hubkit.dispatch.policy import DispatchPolicy
+from hubkit.dispatch.protomap import platform_pb
+from hubkit.dispatch.servicer import DispatchServicer
+from hubkit.dispatch.tables import LedgerTables, ledger_tables
+
+
+def dispatch_request(
+    conversion_id: str,
+    *,
+    platform: Platform = Platform.META,
+    site_id: str = "shop",
+    account_id: str = "1234567890",
+    credentials_ref: str = "meta-test",
+    event_type: str = "purchase",
+    event_time: datetime | None = None,
+    test_event_code: str = "",
+    **conversion: Any,
+) -> events_pb2.DispatchRequested:
+    """A DispatchRequested as the router publishes it (hashed data only)."""
+    at = event_time or datetime.now(UTC)
+    event_ts, received = Timestamp(), Timestamp()
+    event_ts.FromDatetime(at)
+    received.FromDatetime(datetime.now(UTC))
+    fields: dict[str, Any] = {
+        "conversion_id": conversion_id,
+        "site_id": site_id,
+        "order_id": f"order-{conversion_id}",
+        "event_type": event_type,
+        "event_id": f"evt-{conversion_id}",
+        "event_time": event_ts,
+        "received_at": received,
+        **conversion,
+    }
+    return events_pb2.DispatchRequested(
+        delivery_id=f"{conversion_id}:{platform.value}:{account_id}",
+        conversion_id=conversion_id,
+        platform=platform_pb(platform),
+        target=events_pb2.DispatchTarget(
+            account_id=account_id,
+            credentials_ref=credentials_ref,
+            test_event_code=test_event_code,
+        ),
+        conversion=common_pb2.HashedConversion(**fields),
+    )
+
+
+class FakePlatform:
+    """A PlatformAdapter whose answers are scripted: `answers` are popped per request, then
+    every request succeeds. Records each request's delivery ids."""
+
+    def __init__(self, policy: DispatchPolicy, platform: Platform = Platform.META) -> None:
+        self.platform = platform
+        self.policy = policy
+        self.answers: deque[SendResult | Callable[[SendBatch], SendResult]] = deque()
+        self.requests: list[list[str]] = []
+        self.rejections: dict[str, PlatformError] = {}  # delivery_id -> refused at intake
+        self.delay = 0.0
+
+    def lane_of(self, request: Any) -> Lane:
+        return Lane(request.target.account_id, request.target.credentials_ref)
+
+    def event_id_of(self, request: Any) -> str:
+        return str(request.conversion.event_id)
+
+    def check(self, request: Any, now: datetime) -> PlatformError | None:
+        return self.rejections.get(request.delivery_id)
+
+    async def prepare(self, batch: SendBatch, now: datetime) -> Prepared:
+        return Prepared(payload=[e.delivery_id for e in batch.events])
+
+    async def send(self, batch: SendBatch, prepared: Prepared) -> SendResult:
+        self.requests.append(list(prepared.payload))
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.answers:
+            answer = self.answers.popleft()
+            return answer(batch) if callable(answer) else answer
+        return SendResult(http_status=200, request_id=f"req-{len(self.requests)}")
+
+    async def close(self) -> None:
+        pass
+
+    def sent_ids(self) -> list[str]:
+        return [i for r in self.requests for i in r]
+
+
+async def create_ledger(engine: AsyncEngine, schema: str) -> LedgerTables:
+    """The ledger without Alembic (tests of the machinery; services use their migrations)."""
+    metadata = MetaData()
+    tables = ledger_tables(metadata, schema)
+    async with engine.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        await conn.run_sync(metadata.create_all)
+    return tables
+
+
+class DispatchHarness:
+    """The dispatch machinery of one platform, wired as `install()` does, minus gRPC."""
+
+    def __init__(
+        self,
+        adapter: Any,
+        engine: AsyncEngine,
+        js: JetStreamContext,
+        tables: LedgerTables,
+        *,
+        durable: str = "dispatch-test",
+        relay_poll: float = 0.05,
+    ) -> None:
+        self.adapter = adapter
+        self.engine = engine
+        self.js = js
+        self.tables = tables
+        self.relay = OutboxRelay(
+            engine, tables.outbox, JetStreamPublisher(js), poll_interval=relay_poll
+        )
+        self.dispatcher = Dispatcher(adapter, engine, tables, on_staged=self.relay.notify)
+        self.intake = DispatchIntake(
+            adapter, engine, tables, on_pending=self.dispatcher.notify, on_staged=self.relay.notify
+        )
+        self.spec = consumer_spec(durable, adapter.platform.value)
+        self.consumer = PullConsumer(js, self.spec, self.intake, concurrency=4, fetch_batch=16)
+        self.servicer = DispatchServicer(
+            self.dispatcher, engine, tables, on_staged=self.relay.notify
+        )
+
+    async def start(self) -> None:
+        for spec in (DISPATCH, DELIVERY, DEADLETTER):
+            await ensure_stream(self.js, spec)
+        await self.relay.start()
+        await self.dispatcher.start()
+        await self.consumer.start()
+
+    async def stop(self) -> None:
+        await self.consumer.stop()
+        await self.dispatcher.stop()
+        await self.relay.stop()
+
+    async def publish(
+        self, requests: Sequence[events_pb2.DispatchRequested], *, per_message: int = 100
+    ) -> None:
+        await publish_requests(self.js, self.adapter.platform, requests, per_message=per_message)
+
+
+async def publish_requests(
+    js: JetStreamContext,
+    platform: Platform,
+    requests: Sequence[events_pb2.DispatchRequested],
+    *,
+    per_message: int = 100,
+) -> None:
+    """Publish as the router does: one DispatchRequestedBatch per site and chunk."""
+    by_site: dict[str, list[events_pb2.DispatchRequested]] = {}
+    for r in requests:
+        by_site.setdefault(r.conversion.site_id, []).append(r)
+    messages = []
+    for site, items in by_site.items():
+        for start in range(0, len(items), per_message):
+            chunk = items[start : start + per_message]
+            batch = events_pb2.DispatchRequestedBatch(
+                site_id=site, platform=platform_pb(platform), items=chunk
+            )
+            msg_id = f"dispatch:{chunk[0].delivery_id}:{len(chunk)}:{uuid.uuid4().hex[:8]}"
+            messages.append(Outgoing(dispatch_subject(platform, site), batch, msg_id))
+    await JetStreamPublisher(js).publish_all(messages)

@@ -1,0 +1,434 @@
+"""Meta Conversions API simulator (platform-contracts.md §1, checklist §1.13).
+
+POST /{version}/{pixel_id}/events validates like Graph does and rejects the WHOLE request for
+one bad event; accepted events go through a 48 h dedupe store keyed (pixel, event_name,
+event_id), whose decisions tests inspect (`received`, `duplicates()`). Knobs answer throttles,
+5xx, token errors and slow responses, in-process or over HTTP (`POST /_sim/meta/faults`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from aiohttp import web
+
+from convhub_sim.base import Fault, Simulator, apply_fault
+
+MAX_EVENTS = 1000
+MAX_AGE = 7 * 24 * 3600
+DEDUPE_WINDOW = 48 * 3600
+ACTION_SOURCES = frozenset(
+    {
+        "email",
+        "website",
+        "app",
+        "phone_call",
+        "chat",
+        "physical_store",
+        "system_generated",
+        "business_messaging",
+        "other",
+    }
+)
+HASHED_KEYS = ("em", "ph", "fn", "ln", "db", "ge", "ct", "st", "zp", "country")
+USER_KEYS = frozenset(
+    {
+        *HASHED_KEYS,
+        "external_id",
+        "client_ip_address",
+        "client_user_agent",
+        "fbc",
+        "fbp",
+        "subscription_id",
+        "fb_login_id",
+        "lead_id",
+        "anon_id",
+        "madid",
+        "page_id",
+        "page_scoped_user_id",
+        "ctwa_clid",
+        "ig_account_id",
+        "ig_sid",
+    }
+)
+_VERSION = re.compile(r"^v\d+\.\d+$")
+_PIXEL = re.compile(r"^\d+$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def graph_error(
+    message: str,
+    *,
+    code: int,
+    subcode: int | None = None,
+    type_: str = "OAuthException",
+    title: str | None = None,
+    user_message: str | None = None,
+    is_transient: bool | None = None,
+) -> dict[str, Any]:
+    """The Graph API error envelope (§1.10)."""
+    error: dict[str, Any] = {
+        "message": message,
+        "type": type_,
+        "code": code,
+        "fbtrace_id": _trace_id(),
+    }
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    if title is not None:
+        error["error_user_title"] = title
+    if user_message is not None:
+        error["error_user_msg"] = user_message
+    if is_transient is not None:
+        error["is_transient"] = is_transient
+    return {"error": error}
+
+
+def _trace_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class Rejected(Exception):
+    def __init__(self, body: dict[str, Any], status: int = 400) -> None:
+        super().__init__(body["error"]["message"])
+        self.body = body
+        self.status = status
+
+
+def _invalid(title: str, message: str, subcode: int | None = None) -> Rejected:
+    return Rejected(
+        graph_error(
+            "Invalid parameter", code=100, subcode=subcode, title=title, user_message=message
+        )
+    )
+
+
+@dataclass
+class ReceivedEvent:
+    """An event Meta accepted, and whether its dedupe key had been seen within 48 h."""
+
+    pixel_id: str
+    event_name: str
+    event_id: str
+    deduplicated: bool
+    test_event_code: str
+    at: float
+    event: dict[str, Any] = field(repr=False)
+
+
+class MetaSimulator(Simulator):
+    name = "meta"
+
+    def __init__(
+        self,
+        *,
+        pixels: Iterable[str] | None = None,
+        tokens: Iterable[str] | None = None,
+        app_secrets: dict[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
+        future_skew: float = 60.0,
+    ) -> None:
+        self.pixels = set(pixels) if pixels is not None else None  # None: every numeric id
+        self.tokens = set(tokens) if tokens is not None else None  # None: any non-empty token
+        self.app_secrets = dict(app_secrets or {})  # token -> app secret: proof required
+        self.clock = clock
+        self.future_skew = future_skew
+        self.dedupe: dict[tuple[str, str, str], float] = {}
+        self.received: list[ReceivedEvent] = []
+        self.max_received = 500_000  # the log a long `make run` keeps; the dedupe store is whole
+        self.poison_event_ids: set[str] = set()  # events "Meta" refuses (to test isolation)
+        super().__init__()
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/{version}/{pixel}/events", self._events)
+        app.router.add_get("/_sim/meta/events", self._get_events)
+        app.router.add_post("/_sim/meta/faults", self._post_meta_faults)
+
+    # --- knobs -----------------------------------------------------------------------------------
+
+    def throttle(
+        self,
+        count: int = 1,
+        *,
+        code: int = 17,
+        subcode: int | None = None,
+        http_status: int = 400,
+        retry_after: float | None = None,
+        regain_minutes: int | None = None,
+        is_transient: bool | None = None,
+    ) -> None:
+        """Rate-limit answers: 4 / 17 (subcode 2446079) / 32 / 613 / 80004 ... (§1.10)."""
+        headers: dict[str, str] = {}
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
+        if regain_minutes is not None:
+            usage = {
+                "1": [
+                    {
+                        "type": "ads_management",
+                        "call_count": 100,
+                        "estimated_time_to_regain_access": regain_minutes,
+                    }
+                ]
+            }
+            headers["X-Business-Use-Case-Usage"] = json.dumps(usage)
+        body = graph_error(
+            f"(#{code}) User request limit reached",
+            code=code,
+            subcode=subcode,
+            is_transient=is_transient,
+        )
+        self.fail_next(count, Fault(status=http_status, body=body, headers=headers))
+
+    def server_error(self, count: int = 1, *, status: int = 500, code: int = 2) -> None:
+        """Meta-side trouble: code 1/2 with HTTP 500/503, is_transient true."""
+        body = graph_error(
+            "An unexpected error has occurred. Please retry your request later.",
+            code=code,
+            is_transient=True,
+        )
+        self.fail_next(count, Fault(status=status, body=body))
+
+    def token_error(self, count: int = 1, *, subcode: int = 463) -> None:
+        """Expired / invalid access token: code 190."""
+        body = graph_error(
+            "Error validating access token: Session has expired.", code=190, subcode=subcode
+        )
+        self.fail_next(count, Fault(status=400, body=body))
+
+    def slow(self, seconds: float, count: int | None = None) -> None:
+        """Delay answers: the next `count` requests, or every request when count is None."""
+        if count is None:
+            self.latency = seconds
+        else:
+            self.fail_next(count, Fault(delay=seconds, passthrough=True))
+
+    def reset(self) -> None:
+        self.clear_faults()
+        self.requests.clear()
+        self.received.clear()
+        self.dedupe.clear()
+        self.poison_event_ids.clear()
+
+    # --- what tests read -------------------------------------------------------------------------
+
+    def processed(self) -> list[ReceivedEvent]:
+        """Accepted events that were not duplicates: what Meta counts."""
+        return [e for e in self.received if not e.deduplicated]
+
+    def duplicates(self) -> list[ReceivedEvent]:
+        return [e for e in self.received if e.deduplicated]
+
+    def event_requests(self) -> list[dict[str, Any]]:
+        """Every POST .../events body as sent (decoded), accepted or not."""
+        out = []
+        for r in self.platform_requests():
+            try:
+                out.append(_decode_body(r.headers.get("Content-Type", ""), r.body, r.query))
+            except Rejected:
+                out.append({})
+        return out
+
+    # --- the endpoint ----------------------------------------------------------------------------
+
+    async def _events(self, request: web.Request) -> web.Response:
+        fault = await apply_fault(self.take_fault())
+        if fault is not None:
+            return fault
+        try:
+            body = _decode_body(request.content_type, await request.read(), dict(request.query))
+            pixel, test_code = self._authorize(request, body)
+            events = self._validate(body)
+        except Rejected as exc:
+            return web.json_response(exc.body, status=exc.status)
+        now = self.clock()
+        self._expire(now)
+        for event in events:
+            event_id = str(event.get("event_id") or "")
+            key = (pixel, str(event["event_name"]), event_id)
+            duplicate = bool(event_id) and key in self.dedupe
+            if event_id and not duplicate:
+                self.dedupe[key] = now
+            self.received.append(
+                ReceivedEvent(pixel, key[1], event_id, duplicate, test_code, now, event)
+            )
+        return web.json_response(
+            {"events_received": len(events), "messages": [], "fbtrace_id": _trace_id()}
+        )
+
+    def _authorize(self, request: web.Request, body: dict[str, Any]) -> tuple[str, str]:
+        version, pixel = request.match_info["version"], request.match_info["pixel"]
+        if not _VERSION.match(version):
+            raise Rejected(graph_error(f"Unknown path components: /{version}", code=2500))
+        token = str(body.get("access_token") or "")
+        if not token or (self.tokens is not None and token not in self.tokens):
+            raise Rejected(
+                graph_error("Invalid OAuth access token - Cannot parse access token", code=190)
+            )
+        secret = self.app_secrets.get(token)
+        if secret is not None:
+            expected = hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+            if body.get("appsecret_proof") != expected:
+                raise Rejected(
+                    graph_error(
+                        "Invalid appsecret_proof provided in the API argument",
+                        code=100,
+                        type_="GraphMethodException",
+                    )
+                )
+        if not _PIXEL.match(pixel) or (self.pixels is not None and pixel not in self.pixels):
+            raise Rejected(
+                graph_error(
+                    f"Unsupported post request. Object with ID '{pixel}' does not exist, cannot be"
+                    " loaded due to missing permissions, or does not support this operation.",
+                    code=100,
+                    subcode=33,
+                    type_="GraphMethodException",
+                )
+            )
+        return pixel, str(body.get("test_event_code") or "")
+
+    def _validate(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        data = body.get("data")
+        if not isinstance(data, list) or not data:
+            raise Rejected(graph_error("(#100) The parameter data is required", code=100))
+        if len(data) > MAX_EVENTS:
+            raise _invalid("Too Many Events", f"A batch holds at most {MAX_EVENTS} events")
+        events = []
+        now = self.clock()
+        for index, raw in enumerate(data):
+            try:
+                event = json.loads(raw) if isinstance(raw, str) else raw
+            except json.JSONDecodeError:
+                raise _invalid("Invalid Event", f"data[{index}] is not valid JSON") from None
+            if not isinstance(event, dict):
+                raise _invalid("Invalid Event", f"data[{index}] is not an object")
+            self._validate_event(index, event, now)
+            events.append(event)
+        return events
+
+    def _validate_event(self, i: int, event: dict[str, Any], now: float) -> None:
+        for name in ("event_name", "event_time", "action_source"):
+            if not event.get(name):
+                raise _invalid("Missing Parameter", f"data[{i}].{name} is required")
+        if not isinstance(event["event_time"], int):
+            raise _invalid("Invalid Timestamp", f"data[{i}].event_time must be an integer")
+        if now - event["event_time"] > MAX_AGE:
+            raise _invalid(
+                "Event Timestamp Too Old",
+                "The timestamp for this event is too far in the past. Events need to be sent"
+                " from your server within 7 days of when they occurred.",
+                subcode=2804003,
+            )
+        if event["event_time"] - now > self.future_skew:
+            # No documented subcode: the simulator's own choice (contract §7.1).
+            raise _invalid("Event Timestamp In Future (simulator)", f"data[{i}].event_time")
+        if event["action_source"] not in ACTION_SOURCES:
+            raise _invalid("Invalid Action Source", f"data[{i}].action_source")
+        user = event.get("user_data")
+        if not isinstance(user, dict):
+            raise _invalid("Missing User Data", f"data[{i}].user_data is required")
+        if event["action_source"] == "website" and not (
+            user.get("client_user_agent") and event.get("event_source_url")
+        ):
+            raise _invalid(
+                "Missing Website Parameters",
+                f"data[{i}]: website events need client_user_agent and event_source_url",
+            )
+        for key in HASHED_KEYS:
+            if key in user:
+                values = user[key] if isinstance(user[key], list) else [user[key]]
+                if not all(isinstance(v, str) and _HEX64.match(v) for v in values):
+                    raise _invalid(
+                        "Invalid Hashed Parameter",
+                        f"data[{i}].user_data.{key} must be SHA-256 hashed (64 lowercase hex)",
+                    )
+        if not any(user.get(k) for k in USER_KEYS):
+            raise _invalid(
+                "Insufficient Customer Information",
+                "Provide at least one customer information parameter",
+                subcode=2804050,
+            )
+        custom = event.get("custom_data")
+        if custom is not None:
+            if not isinstance(custom, dict):
+                raise _invalid("Invalid Custom Data", f"data[{i}].custom_data")
+            currency = custom.get("currency")
+            if currency is not None and not (isinstance(currency, str) and len(currency) == 3):
+                raise _invalid("Invalid Currency", f"data[{i}].custom_data.currency")
+            value = custom.get("value")
+            if value is not None and not isinstance(value, int | float):
+                raise _invalid("Invalid Value", f"data[{i}].custom_data.value")
+        if str(event.get("event_id", "")) in self.poison_event_ids:
+            raise _invalid("Invalid Event (simulated)", f"data[{i}] was refused")
+
+    def _expire(self, now: float) -> None:
+        # Insertion order is first-seen order: expired keys are at the front.
+        while self.dedupe:
+            key, first_seen = next(iter(self.dedupe.items()))
+            if now - first_seen <= DEDUPE_WINDOW:
+                break
+            del self.dedupe[key]
+        if len(self.received) > self.max_received:
+            del self.received[: len(self.received) - self.max_received]
+
+    # --- control endpoints -----------------------------------------------------------------------
+
+    async def _get_events(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "received": [
+                    {k: v for k, v in asdict(e).items() if k != "event"} for e in self.received
+                ],
+                "dedupe_keys": len(self.dedupe),
+                "duplicates": len(self.duplicates()),
+            }
+        )
+
+    async def _post_meta_faults(self, request: web.Request) -> web.Response:
+        spec = await request.json()
+        kind = spec.pop("kind", "")
+        knobs: dict[str, Callable[..., None]] = {
+            "throttle": self.throttle,
+            "server_error": self.server_error,
+            "token_error": self.token_error,
+            "slow": self.slow,
+        }
+        if kind not in knobs:
+            return web.json_response({"error": f"unknown kind {kind!r}"}, status=400)
+        try:
+            knobs[kind](**spec)
+        except TypeError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({"queued": len(self._faults), "latency": self.latency})
+
+
+def _decode_body(content_type: str, raw: bytes, query: dict[str, str]) -> dict[str, Any]:
+    """JSON body, or form fields with `data` as a JSON string (§1.2); query params merged."""
+    body: dict[str, Any] = dict(query)
+    if "json" in content_type:
+        try:
+            parsed = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            raise Rejected(graph_error("Malformed JSON body", code=100)) from None
+        if not isinstance(parsed, dict):
+            raise Rejected(graph_error("Malformed JSON body", code=100))
+        body.update(parsed)
+        return body
+    form = {k: v[-1] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
+    body.update(form)
+    if isinstance(body.get("data"), str):
+        try:
+            body["data"] = json.loads(body["data"])
+        except json.JSONDecodeError:
+            raise _invalid("Invalid Data", "data is not valid JSON") from None
+    return body

@@ -1,0 +1,1 @@
+"""dispatch-meta: delivers convhub conversions to the Meta Conversions API."""

@@ -1,0 +1,1 @@
+"""Adapters of dispatch-meta: proto mapping, the Graph API client, credentials files."""

@@ -1,0 +1,1 @@
+"""The Meta platform adapter of the dispatch machinery."""

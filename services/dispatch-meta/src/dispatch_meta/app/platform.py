@@ -1,0 +1,106 @@
+"""MetaPlatform: the PlatformAdapter the shared dispatch machinery drives for Meta CAPI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from dispatch_meta.adapters import mapper
+from dispatch_meta.domain import rules
+from dispatch_meta.domain.model import EventsRequest
+from dispatch_meta.ports import CredentialSource, EventsTransport
+from hubkit.dispatch.credentials import CredentialsMissing
+from hubkit.dispatch.model import (
+    ErrorClass,
+    Lane,
+    Platform,
+    PlatformError,
+    Prepared,
+    SendBatch,
+    SendResult,
+)
+from hubkit.dispatch.policy import DispatchPolicy
+
+# Meta's numbers (DESIGN §3, platform-contracts §1.7): 1,000 events a request; no published
+# CAPI rate limit, so a modest per-pixel request rate that still carries thousands of events/s.
+META_POLICY = DispatchPolicy(
+    batch_size=rules.MAX_EVENTS_PER_REQUEST,
+    linger=0.25,
+    requests_per_second=20,
+    burst=20,
+    max_in_flight_per_account=4,
+)
+
+
+class MetaPlatform:
+    platform = Platform.META
+
+    def __init__(
+        self,
+        transport: EventsTransport,
+        credentials: CredentialSource,
+        policy: DispatchPolicy = META_POLICY,
+    ) -> None:
+        self._transport = transport
+        self._credentials = credentials
+        self.policy = policy
+
+    def lane_of(self, request: Any) -> Lane:
+        # test_event_code is a request-level parameter: test and live events never share one.
+        return Lane(
+            request.target.account_id,
+            request.target.credentials_ref,
+            request.target.test_event_code,
+        )
+
+    def event_id_of(self, request: Any) -> str:
+        return mapper.event_id_of(request)
+
+    def check(self, request: Any, now: datetime) -> PlatformError | None:
+        target = request.target
+        if not rules.is_pixel_id(target.account_id):
+            return PlatformError(ErrorClass.CONFIG, "PIXEL_ID", "the Meta pixel id must be numeric")
+        if not target.credentials_ref:
+            return PlatformError(
+                ErrorClass.CONFIG, "CREDENTIALS", "no credentials reference for this pixel"
+            )
+        mapped = mapper.to_server_event(request, now)
+        return mapped if isinstance(mapped, PlatformError) else None
+
+    async def prepare(self, batch: SendBatch, now: datetime) -> Prepared:
+        try:
+            credentials = self._credentials.meta_credentials(batch.lane.credentials_ref)
+        except CredentialsMissing as exc:
+            return Prepared(error=exc.error)
+        data: list[dict[str, Any]] = []
+        included: list[str] = []
+        errors: dict[str, PlatformError] = {}
+        seen: set[tuple[str, str]] = set()
+        for event in batch.events:
+            mapped = mapper.to_server_event(event.request, now)  # re-checked: time has passed
+            if isinstance(mapped, PlatformError):
+                errors[event.delivery_id] = mapped
+                continue
+            included.append(event.delivery_id)
+            key = (mapped["event_name"], mapped["event_id"])
+            if key in seen:
+                continue  # Meta keeps one per dedupe key; this event shares the request's fate
+            seen.add(key)
+            data.append(mapped)
+        if not data:
+            return Prepared(event_errors=errors)
+        request = EventsRequest(
+            pixel_id=batch.lane.account_id,
+            data=data,
+            credentials=credentials,
+            test_event_code=batch.lane.extra,
+            delivery_ids=included,
+        )
+        return Prepared(payload=request, event_errors=errors)
+
+    async def send(self, batch: SendBatch, prepared: Prepared) -> SendResult:
+        request: EventsRequest = prepared.payload
+        return await self._transport.send(request)
+
+    async def close(self) -> None:
+        await self._transport.close()

@@ -1,0 +1,1 @@
+"""Meta's rules as pure functions: event names, limits, fbc, error classification."""

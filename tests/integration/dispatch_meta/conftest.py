@@ -1,0 +1,148 @@
+"""Fixtures of dispatch-meta's integration tests: the Meta simulator, a migrated ledger, and the
+dispatch machinery wired to the real Meta adapter (short retry numbers so tests stay fast)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dispatch_meta.adapters.credentials import MetaCredentialFiles
+from dispatch_meta.adapters.graph_client import GraphEventsClient
+from dispatch_meta.app.platform import META_POLICY, MetaPlatform
+from dispatch_meta.migrate import MIGRATIONS
+from nats.js import JetStreamContext
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from convhub_sim.meta import MetaSimulator
+from hubkit.db import make_engine
+from hubkit.dispatch import CredentialStore, DispatchPolicy, ledger_tables
+from hubkit.dispatch.migrations import upgrade
+from hubkit.dispatch.testing import DispatchHarness
+
+SCHEMA = "dispatch_meta"
+TOKEN = "EAAB-test-token-0123456789"
+APP_SECRET = "app-secret-abcdef"
+
+FAST = META_POLICY.with_overrides(
+    linger=0.2,
+    retry_schedule=(0.05, 0.1, 0.2, 0.4),
+    retry_jitter=0.1,
+    breaker_open_seconds=1.0,
+    resync_seconds=0.5,
+    lease_seconds=5.0,
+    drain_seconds=2.0,
+    requests_per_second=200,
+    burst=50,
+)
+
+
+async def wait_for(
+    predicate: Callable[[], Any], within: float = 15.0, what: str = "condition"
+) -> None:
+    """Poll `predicate` (sync or async) until true; fail after `within` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        value = predicate()
+        if isinstance(value, Awaitable):
+            value = await value
+        if value:
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"{what} not met within {within}s")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[MetaSimulator]:
+    simulator = MetaSimulator(tokens={TOKEN}, app_secrets={TOKEN: APP_SECRET})
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+@pytest.fixture
+def credentials_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "credentials"
+    directory.mkdir()
+    (directory / "meta-test").write_text(
+        json.dumps({"access_token": TOKEN, "app_secret": APP_SECRET})
+    )
+    return directory
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    await asyncio.to_thread(upgrade, database_url, MIGRATIONS, SCHEMA)
+    engine = make_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+Factory = Callable[..., Awaitable[DispatchHarness]]
+
+
+@pytest.fixture
+async def dispatch(
+    engine: AsyncEngine, js: JetStreamContext, sim: MetaSimulator, credentials_dir: Path
+) -> AsyncIterator[Factory]:
+    """`await dispatch(**policy_overrides)`: a started harness on the real Meta adapter."""
+    started: list[DispatchHarness] = []
+
+    async def make(**overrides: Any) -> DispatchHarness:
+        policy: DispatchPolicy = FAST.with_overrides(**overrides)
+        transport = GraphEventsClient(sim.url, "v25.0", timeout=5.0)
+        credentials = MetaCredentialFiles(CredentialStore(credentials_dir))
+        platform = MetaPlatform(transport, credentials, policy)
+        harness = DispatchHarness(
+            platform, engine, js, ledger_tables(MetaData(), SCHEMA), durable="dispatch-meta"
+        )
+        await harness.start()
+        started.append(harness)
+        return harness
+
+    yield make
+    for harness in started:
+        await harness.stop()
+        await harness.adapter.close()
+
+
+async def statuses(engine: AsyncEngine) -> dict[str, int]:
+    """Deliveries per status in the ledger."""
+    from sqlalchemy import text
+
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(f"SELECT status, count(*) FROM {SCHEMA}.deliveries GROUP BY status")
+        )
+        return {status: count for status, count in rows}
+
+
+async def read_items(js: JetStreamContext, subject: str, batch_type: Any) -> list[Any]:
+    """Every item of every batch message stored on `subject` so far (an ephemeral consumer)."""
+    import nats.errors
+
+    sub = await js.pull_subscribe(subject, durable=None)
+    items: list[Any] = []
+    try:
+        while True:
+            try:
+                msgs = await sub.fetch(100, timeout=0.3)
+            except (TimeoutError, nats.errors.TimeoutError):
+                return items
+            for msg in msgs:
+                items.extend(batch_type.FromString(msg.data).items)
+                await msg.ack()
+    finally:
+        await sub.unsubscribe()
+
+
+async def consumed(js: JetStreamContext, harness: DispatchHarness) -> bool:
+    """True once the dispatcher's consumer has acked everything published so far."""
+    info = await js.consumer_info(harness.spec.stream, harness.spec.durable)
+    return info.num_pending == 0 and info.num_ack_pending == 0

@@ -1,0 +1,110 @@
+"""MetaPlatform: lanes, intake checks, request preparation (dedupe, local refusals)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from dispatch_meta.app.platform import META_POLICY, MetaPlatform
+from dispatch_meta.domain.model import EventsRequest, MetaCredentials
+
+from convhub.common.v1 import common_pb2
+from hubkit.dispatch.credentials import CredentialsMissing
+from hubkit.dispatch.model import ErrorClass, Lane, PendingEvent, SendBatch, SendResult
+from hubkit.dispatch.testing import dispatch_request
+
+NOW = datetime.now(UTC)
+USER = common_pb2.HashedUserData(
+    meta=common_pb2.HashedIdentifiers(email=hashlib.sha256(b"a@b.c").hexdigest())
+)
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.sent: list[EventsRequest] = []
+
+    async def send(self, request: EventsRequest) -> SendResult:
+        self.sent.append(request)
+        return SendResult(http_status=200)
+
+    async def close(self) -> None:
+        pass
+
+
+class FakeCredentials:
+    def __init__(self, missing: bool = False) -> None:
+        self.missing = missing
+
+    def meta_credentials(self, ref: str) -> MetaCredentials:
+        if self.missing:
+            raise CredentialsMissing(f"credentials reference {ref!r} not found")
+        return MetaCredentials("token")
+
+
+def platform(missing: bool = False) -> tuple[MetaPlatform, FakeTransport]:
+    transport = FakeTransport()
+    return MetaPlatform(transport, FakeCredentials(missing), META_POLICY), transport
+
+
+def pending(request: object, i: int) -> PendingEvent:
+    return PendingEvent(f"d{i}", f"c{i}", "shop", "", 1, 0, request)
+
+
+def test_lanes_separate_test_events_and_credentials() -> None:
+    meta, _ = platform()
+    live = dispatch_request("a", user_data=USER)
+    test = dispatch_request("b", user_data=USER, test_event_code="TEST1")
+    assert meta.lane_of(live) == Lane("1234567890", "meta-test", "")
+    assert meta.lane_of(test) == Lane("1234567890", "meta-test", "TEST1")
+
+
+def test_intake_check_refuses_unusable_configuration() -> None:
+    meta, _ = platform()
+    bad_pixel = dispatch_request("a", user_data=USER, account_id="pixel-1", action_source=7)
+    no_creds = dispatch_request("b", user_data=USER, credentials_ref="", action_source=7)
+    fine = dispatch_request("c", user_data=USER, action_source=7)
+    assert meta.check(bad_pixel, NOW).error_class is ErrorClass.CONFIG  # type: ignore[union-attr]
+    assert meta.check(no_creds, NOW).error_class is ErrorClass.CONFIG  # type: ignore[union-attr]
+    assert meta.check(fine, NOW) is None
+
+
+async def test_prepare_drops_duplicate_event_ids_within_a_request() -> None:
+    meta, transport = platform()
+    same = [
+        dispatch_request(f"x{i}", user_data=USER, action_source=7, event_id="E1") for i in range(3)
+    ]
+    other = dispatch_request("y", user_data=USER, action_source=7)
+    batch = SendBatch(
+        "b1",
+        Lane("1234567890", "meta-test", "T"),
+        [pending(r, i) for i, r in enumerate([*same, other])],
+    )
+    prepared = await meta.prepare(batch, NOW)
+    request: EventsRequest = prepared.payload
+    assert [e["event_id"] for e in request.data] == ["E1", "evt-y"]
+    assert request.delivery_ids == ["d0", "d1", "d2", "d3"]  # all ride on the answer
+    assert request.test_event_code == "T" and not prepared.event_errors
+    await meta.send(batch, prepared)
+    assert transport.sent == [request]
+
+
+async def test_prepare_refuses_bad_events_locally_and_missing_credentials_whole() -> None:
+    meta, _ = platform()
+    good = dispatch_request("g", user_data=USER, action_source=7)
+    leaky = dispatch_request(
+        "l",
+        user_data=common_pb2.HashedUserData(meta=common_pb2.HashedIdentifiers(email="a@b.c")),
+        action_source=7,
+    )
+    batch = SendBatch("b", Lane("1234567890", "meta-test"), [pending(good, 0), pending(leaky, 1)])
+    prepared = await meta.prepare(batch, NOW)
+    assert set(prepared.event_errors) == {"d1"}
+    assert [e["event_id"] for e in prepared.payload.data] == ["evt-g"]
+
+    only_bad = SendBatch("b", Lane("1234567890", "meta-test"), [pending(leaky, 1)])
+    assert (await meta.prepare(only_bad, NOW)).payload is None
+
+    locked_out, _ = platform(missing=True)
+    refused = await locked_out.prepare(batch, NOW)
+    assert refused.payload is None and refused.error is not None
+    assert refused.error.error_class is ErrorClass.CONFIG
