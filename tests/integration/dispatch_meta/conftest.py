@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dispatch_meta.adapters.credentials import MetaCredentialFiles
-from dispatch_meta.adapters.graph_client import GraphEventsClient
-from dispatch_meta.app.platform import META_POLICY, MetaPlatform
-from dispatch_meta.migrate import MIGRATIONS
 from nats.js import JetStreamContext
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from convhub_sim.meta import MetaSimulator
+from dispatch_meta.adapters.credentials import MetaCredentialFiles
+from dispatch_meta.adapters.graph_client import GraphEventsClient
+from dispatch_meta.app.platform import META_POLICY, MetaPlatform
+from dispatch_meta.migrate import MIGRATIONS
 from hubkit.db import make_engine
 from hubkit.dispatch import CredentialStore, DispatchPolicy, ledger_tables
 from hubkit.dispatch.migrations import upgrade

@@ -9,16 +9,16 @@ from dataclasses import dataclass
 
 import grpc
 import pytest
-from ingest.adapters.orm import SCHEMA
-from ingest.config import Settings
-from ingest.main import main
-from ingest.migrate import MIGRATIONS
 
 from convhub.ingest.v1 import ingest_pb2_grpc
 from hubkit.auth import Scope, issue_token
 from hubkit.db.migrations import upgrade
 from hubkit.embedded import free_port
 from hubkit.grpcx import auth_metadata, check_health
+from ingest.adapters.orm import SCHEMA
+from ingest.config import Settings
+from ingest.main import main
+from ingest.migrate import MIGRATIONS
 
 SECRET = "test-secret-that-is-long-enough-for-hs256!"
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from hubkit.db import make_engine
 from ingest.adapters.sql_store import SqlConversionStore
 from ingest.domain.model import ConsentStatus, ConversionInput, PreparedConversion, SitePolicy
 from ingest.domain.preparation import prepare
 from ingest.domain.validation import Limits
-
-from hubkit.db import make_engine
 
 T0 = datetime.now(UTC).replace(microsecond=0)
 HOUR = SitePolicy(dedupe_window=timedelta(hours=1))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from dispatch_meta.domain.errors import classify, code_text
 
+from dispatch_meta.domain.errors import classify, code_text
 from hubkit.dispatch.model import ErrorClass as E
 
 

@@ -9,9 +9,9 @@ import json
 import httpx
 import pytest
 import respx
+
 from dispatch_meta.adapters.graph_client import GraphEventsClient, regain_access_seconds
 from dispatch_meta.domain.model import EventsRequest, MetaCredentials
-
 from hubkit.dispatch.model import ErrorClass
 
 BASE = "https://graph.test"

@@ -5,10 +5,9 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
+from convhub.common.v1 import common_pb2
 from dispatch_meta.app.platform import META_POLICY, MetaPlatform
 from dispatch_meta.domain.model import EventsRequest, MetaCredentials
-
-from convhub.common.v1 import common_pb2
 from hubkit.dispatch.credentials import CredentialsMissing
 from hubkit.dispatch.model import ErrorClass, Lane, PendingEvent, SendBatch, SendResult
 from hubkit.dispatch.testing import dispatch_request

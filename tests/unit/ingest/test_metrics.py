@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from ingest.adapters.metrics import OtelIngestMetrics
-from ingest.domain.model import Status
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+from ingest.adapters.metrics import OtelIngestMetrics
+from ingest.domain.model import Status
 
 
 def test_dedupe_total_and_rate_per_site(monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -7,6 +7,8 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
+from hubkit.pii import PiiField, Platform
 from ingest.domain.model import (
     DEFAULT_POLICY,
     ConsentAction,
@@ -21,8 +23,6 @@ from ingest.domain.model import (
 )
 from ingest.domain.preparation import dedupe_key, derived_event_id, prepare
 from ingest.domain.validation import Limits
-
-from hubkit.pii import PiiField, Platform
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 EMAIL = "Jane.Doe@Gmail.com"

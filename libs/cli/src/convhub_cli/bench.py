@@ -116,15 +116,14 @@ async def bench_ingest(seconds: float, database_url: str, nats_url: str) -> dict
 
 async def bench_dedupe(database_url: str, rounds: int = 400) -> dict[str, float]:
     """The dedupe claim per conversion (the unique-key INSERT ... ON CONFLICT), p99."""
+    from hubkit.db import make_engine
+    from hubkit.db.migrations import upgrade
     from ingest.adapters.orm import SCHEMA
     from ingest.adapters.sql_store import SqlConversionStore
     from ingest.domain.model import DEFAULT_POLICY, ConsentStatus, ConversionInput
     from ingest.domain.preparation import prepare
     from ingest.domain.validation import Limits
     from ingest.migrate import MIGRATIONS
-
-    from hubkit.db import make_engine
-    from hubkit.db.migrations import upgrade
 
     await asyncio.to_thread(upgrade, database_url, MIGRATIONS, SCHEMA)
     engine = make_engine(database_url)

@@ -62,8 +62,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="SECONDS",
         help="stop by itself after this long (for smoke tests)",
     )
-    p.add_argument("--no-demo", action="store_true",
-                   help="send no demo conversions (they show the flow end to end)")
+    p.add_argument(
+        "--no-demo",
+        action="store_true",
+        help="send no demo conversions (they show the flow end to end)",
+    )
     p.set_defaults(func=run)
 
 

@@ -10,7 +10,8 @@ from convhub_sim.base import Fault, Simulator
 # name -> (factory, the service environment variable that points at its base URL). `convhub up`
 # starts every simulator listed here and hands each URL to the services.
 REGISTRY: dict[str, tuple[str, str]] = {
-    # "meta": ("convhub_sim.meta:MetaSimulator", "CONVHUB_META_GRAPH_URL"),
+    "meta": ("convhub_sim.meta:MetaSimulator", "CONVHUB_META_GRAPH_URL"),
+    "sgtm": ("convhub_sim.sgtm:SgtmSimulator", "CONVHUB_SGTM_SIMULATOR_URL"),
 }
 
 __all__ = ["REGISTRY", "Fault", "Simulator"]

@@ -12,7 +12,9 @@ down_revision = None
 def upgrade() -> None:
     schema = op.get_context().config.attributes["schema"]
     op.create_table(
-        "items", sa.Column("id", sa.Text, primary_key=True), sa.Column("n", sa.Integer),
+        "items",
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("n", sa.Integer),
         schema=schema,
     )
     create_outbox_table(schema)

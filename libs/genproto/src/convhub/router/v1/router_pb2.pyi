@@ -30,7 +30,7 @@ CONSENT_ACTION_REJECT: ConsentAction
 CONSENT_ACTION_STORE_WITHOUT_USER_DATA: ConsentAction
 
 class SgtmConfig(_message.Message):
-    __slots__ = ("url", "format", "auth_header_name", "auth_secret_ref", "preview_header", "measurement_id", "api_secret_ref", "user_data_rule_set")
+    __slots__ = ("url", "format", "auth_header_name", "auth_secret_ref", "preview_header", "measurement_id", "api_secret_ref", "user_data_rule_set", "max_batch_events")
     URL_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     AUTH_HEADER_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -39,6 +39,7 @@ class SgtmConfig(_message.Message):
     MEASUREMENT_ID_FIELD_NUMBER: _ClassVar[int]
     API_SECRET_REF_FIELD_NUMBER: _ClassVar[int]
     USER_DATA_RULE_SET_FIELD_NUMBER: _ClassVar[int]
+    MAX_BATCH_EVENTS_FIELD_NUMBER: _ClassVar[int]
     url: str
     format: SgtmFormat
     auth_header_name: str
@@ -47,7 +48,8 @@ class SgtmConfig(_message.Message):
     measurement_id: str
     api_secret_ref: str
     user_data_rule_set: _common_pb2.HashRuleSet
-    def __init__(self, url: _Optional[str] = ..., format: _Optional[_Union[SgtmFormat, str]] = ..., auth_header_name: _Optional[str] = ..., auth_secret_ref: _Optional[str] = ..., preview_header: _Optional[str] = ..., measurement_id: _Optional[str] = ..., api_secret_ref: _Optional[str] = ..., user_data_rule_set: _Optional[_Union[_common_pb2.HashRuleSet, str]] = ...) -> None: ...
+    max_batch_events: int
+    def __init__(self, url: _Optional[str] = ..., format: _Optional[_Union[SgtmFormat, str]] = ..., auth_header_name: _Optional[str] = ..., auth_secret_ref: _Optional[str] = ..., preview_header: _Optional[str] = ..., measurement_id: _Optional[str] = ..., api_secret_ref: _Optional[str] = ..., user_data_rule_set: _Optional[_Union[_common_pb2.HashRuleSet, str]] = ..., max_batch_events: _Optional[int] = ...) -> None: ...
 
 class GoogleDestination(_message.Message):
     __slots__ = ("enabled", "customer_id", "login_customer_id", "conversion_actions", "credentials_ref")

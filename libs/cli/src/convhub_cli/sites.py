@@ -1,0 +1,343 @@
+"""`convhub sites upsert|get|list|delete`: manage site configurations through the router.
+
+Also the demo sites `convhub up` configures, so that `make run` shows conversions flowing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+
+from convhub.common.v1 import common_pb2 as common
+from convhub.router.v1 import router_pb2 as rpb
+from convhub.router.v1 import router_pb2_grpc
+from convhub_cli import grpc_client
+from convhub_cli.stackfile import StackInfo
+from hubkit.auth import Scope, issue_token
+from hubkit.grpcx import FIELD_ERRORS_KEY, auth_metadata
+
+MODES = {
+    "sgtm": common.ATTRIBUTION_MODE_SGTM,
+    "direct": common.ATTRIBUTION_MODE_DIRECT,
+    "unspecified": common.ATTRIBUTION_MODE_UNSPECIFIED,
+}
+FORMATS = {"stape": rpb.SGTM_FORMAT_STAPE_DATA_CLIENT, "ga4-mp": rpb.SGTM_FORMAT_GA4_MP}
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sites = sub.add_parser("sites", help="site configurations (router)")
+    commands = sites.add_subparsers(dest="sites_command", required=True, metavar="ACTION")
+
+    upsert = commands.add_parser(
+        "upsert", help="create or replace a site (flags, or a JSON file the flags amend)"
+    )
+    upsert.add_argument("--file", type=Path, help="a convhub.router.v1.Site in proto JSON")
+    upsert.add_argument("--site-id")
+    upsert.add_argument("--display-name")
+    upsert.add_argument("--mode", choices=sorted(MODES))
+    sgtm = upsert.add_argument_group("sGTM")
+    sgtm.add_argument("--sgtm-url")
+    sgtm.add_argument("--sgtm-format", choices=sorted(FORMATS))
+    sgtm.add_argument("--sgtm-auth-header", help="name of the shared-secret header")
+    sgtm.add_argument("--sgtm-auth-secret-ref", help="credentials reference of its value")
+    sgtm.add_argument("--sgtm-preview", help="x-gtm-server-preview value (debugging)")
+    sgtm.add_argument("--sgtm-measurement-id", help="GA4 MP: G-XXXX")
+    sgtm.add_argument("--sgtm-api-secret-ref", help="GA4 MP: credentials reference")
+    sgtm.add_argument("--sgtm-max-batch-events", type=int)
+    for platform, account, account_help in (
+        ("google", "customer-id", "Google Ads customer id"),
+        ("meta", "pixel-id", "Meta pixel id"),
+        ("tiktok", "pixel-code", "TikTok pixel code"),
+    ):
+        group = upsert.add_argument_group(platform)
+        group.add_argument(f"--{platform}-{account}", help=f"{account_help} (enables it)")
+        group.add_argument(f"--{platform}-credentials-ref")
+        group.add_argument(f"--no-{platform}", action="store_true", help="disable it")
+        if platform == "google":
+            group.add_argument("--google-login-customer-id")
+            group.add_argument(
+                "--google-action",
+                action="append",
+                default=[],
+                metavar="EVENT=RESOURCE",
+                help="conversion action per event type (repeat)",
+            )
+        else:
+            group.add_argument(f"--{platform}-test-event-code")
+            group.add_argument(
+                f"--{platform}-event-name",
+                action="append",
+                default=[],
+                metavar="EVENT=NAME",
+                help="platform event name per event type (repeat)",
+            )
+    upsert.add_argument("--expected-revision", type=int)
+    upsert.add_argument("--validate-only", action="store_true")
+    upsert.set_defaults(func=run_upsert)
+
+    get = commands.add_parser("get", help="one site's configuration")
+    get.add_argument("site_id")
+    get.set_defaults(func=run_get)
+
+    listing = commands.add_parser("list", help="every site (within the token)")
+    listing.add_argument("--page-size", type=int, default=100)
+    listing.set_defaults(func=run_list)
+
+    delete = commands.add_parser("delete", help="delete a site's configuration")
+    delete.add_argument("site_id")
+    delete.add_argument("--expected-revision", type=int)
+    delete.set_defaults(func=run_delete)
+
+    for parser in (upsert, get, listing, delete):
+        parser.add_argument("--target", help="router address (default: the local stack's)")
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def run_upsert(args: argparse.Namespace) -> int:
+    request = rpb.UpsertSiteRequest(site=site_from_args(args), validate_only=args.validate_only)
+    if args.expected_revision is not None:
+        request.expected_revision = args.expected_revision
+    return _call(args, lambda stub, md: stub.UpsertSite(request, metadata=md), _print_upserted)
+
+
+def run_get(args: argparse.Namespace) -> int:
+    request = rpb.GetSiteRequest(site_id=args.site_id)
+    return _call(args, lambda stub, md: stub.GetSite(request, metadata=md), _print_site)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    async def every_page(stub: router_pb2_grpc.RouterServiceStub, md: Any) -> list[rpb.Site]:
+        sites: list[rpb.Site] = []
+        token = ""
+        while True:
+            page = await stub.ListSites(
+                rpb.ListSitesRequest(page_size=args.page_size, page_token=token), metadata=md
+            )
+            sites += page.sites
+            token = page.next_page_token
+            if not token:
+                return sites
+
+    def show(sites: list[rpb.Site]) -> None:
+        for site in sites:
+            mode = common.AttributionMode.Name(site.attribution_mode).removeprefix(
+                "ATTRIBUTION_MODE_"
+            )
+            print(f"{site.site_id:<24} {mode:<12} revision {site.revision:<5} {site.display_name}")
+
+    return _call(args, every_page, show)
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    request = rpb.DeleteSiteRequest(site_id=args.site_id)
+    if args.expected_revision is not None:
+        request.expected_revision = args.expected_revision
+    return _call(
+        args,
+        lambda stub, md: stub.DeleteSite(request, metadata=md),
+        lambda r: print(f"deleted {args.site_id} under revision {r.revision}"),
+    )
+
+
+def _call(args: argparse.Namespace, rpc: Any, show: Any) -> int:
+    address = grpc_client.target("router", args.target)
+    metadata = grpc_client.metadata([Scope.ADMIN])
+
+    async def go() -> Any:
+        async with grpc_client.channel(address) as channel:
+            return await rpc(router_pb2_grpc.RouterServiceStub(channel), metadata)
+
+    try:
+        result = asyncio.run(go())
+    except grpc.aio.AioRpcError as exc:
+        errors = field_errors(exc)
+        if not errors:
+            raise
+        print(f"convhub: {exc.code().name}: {exc.details()}", file=sys.stderr)
+        for error in errors:
+            print(f"  {error['field']}: {error['code']}: {error['message']}", file=sys.stderr)
+        return 1
+    show(result)
+    return 0
+
+
+def field_errors(exc: grpc.aio.AioRpcError) -> list[dict[str, str]]:
+    for key, value in exc.trailing_metadata() or ():
+        if key == FIELD_ERRORS_KEY:
+            return list(json.loads(value))
+    return []
+
+
+def _print_site(response: rpb.GetSiteResponse) -> None:
+    print(_json(response.site))
+
+
+def _print_upserted(response: rpb.UpsertSiteResponse) -> None:
+    print(_json(response.site))
+    verb = "created" if response.created else "stored"
+    print(f"{verb} {response.site.site_id} at revision {response.site.revision}", file=sys.stderr)
+
+
+def _json(site: rpb.Site) -> str:
+    return json_format.MessageToJson(site, preserving_proto_field_name=True, indent=2)
+
+
+# --- building a Site from a file and flags ----------------------------------------------------
+
+
+def site_from_args(args: argparse.Namespace) -> rpb.Site:
+    from convhub_cli.main import CliError
+
+    site = rpb.Site()
+    if args.file:
+        try:
+            data = json.loads(args.file.read_text())
+            json_format.ParseDict(data.get("site", data), site)
+        except (OSError, ValueError, json_format.ParseError) as exc:
+            raise CliError(f"{args.file}: {exc}") from None
+    _set(site, "site_id", args.site_id)
+    _set(site, "display_name", args.display_name)
+    if args.mode:
+        site.attribution_mode = MODES[args.mode]
+    s = site.sgtm
+    _set(s, "url", args.sgtm_url)
+    if args.sgtm_format:
+        s.format = FORMATS[args.sgtm_format]
+    _set(s, "auth_header_name", args.sgtm_auth_header)
+    _set(s, "auth_secret_ref", args.sgtm_auth_secret_ref)
+    _set(s, "preview_header", args.sgtm_preview)
+    _set(s, "measurement_id", args.sgtm_measurement_id)
+    _set(s, "api_secret_ref", args.sgtm_api_secret_ref)
+    _set(s, "max_batch_events", args.sgtm_max_batch_events)
+    d = site.destinations
+    _destination(d.google, args.google_customer_id, "customer_id", args.google_credentials_ref)
+    _set(d.google, "login_customer_id", args.google_login_customer_id)
+    d.google.conversion_actions.update(_pairs(args.google_action, "--google-action"))
+    _destination(d.meta, args.meta_pixel_id, "pixel_id", args.meta_credentials_ref)
+    _set(d.meta, "test_event_code", args.meta_test_event_code)
+    d.meta.event_names.update(_pairs(args.meta_event_name, "--meta-event-name"))
+    _destination(d.tiktok, args.tiktok_pixel_code, "pixel_code", args.tiktok_credentials_ref)
+    _set(d.tiktok, "test_event_code", args.tiktok_test_event_code)
+    d.tiktok.event_names.update(_pairs(args.tiktok_event_name, "--tiktok-event-name"))
+    for platform in ("google", "meta", "tiktok"):
+        if getattr(args, f"no_{platform}"):
+            getattr(d, platform).enabled = False
+    if not site.site_id:
+        raise CliError("give --site-id (or a --file naming site_id)")
+    return site
+
+
+def _set(message: Any, field: str, value: Any) -> None:
+    if value is not None:
+        setattr(message, field, value)
+
+
+def _destination(message: Any, account: str | None, field: str, credentials: str | None) -> None:
+    if account is not None:
+        setattr(message, field, account)
+        message.enabled = True
+    _set(message, "credentials_ref", credentials)
+
+
+def _pairs(values: Iterable[str], flag: str) -> dict[str, str]:
+    from convhub_cli.main import CliError
+
+    pairs = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key or not rest:
+            raise CliError(f"{flag} expects EVENT=VALUE, got {value!r}")
+        pairs[key] = rest
+    return pairs
+
+
+# --- demo sites for `convhub up` ----------------------------------------------------------------
+
+DEMO_DIRECT = "demo-direct"
+DEMO_SGTM = "demo-sgtm"
+# Accounts the local simulators accept; credentials references the demo credentials dir holds.
+DEMO_GOOGLE_CUSTOMER = "1234567890"
+DEMO_META_PIXEL = "1234567890123456"
+DEMO_TIKTOK_PIXEL = "CDEMOPIXEL00000000000"
+DISPATCHERS = {"dispatch-google": "google", "dispatch-meta": "meta", "dispatch-tiktok": "tiktok"}
+
+
+def demo_sites(sgtm_url: str | None, platforms: Iterable[str]) -> list[rpb.Site]:
+    """A direct site with every installed dispatcher's platform, and an sGTM site."""
+    on = set(platforms)
+    direct = rpb.Site(
+        site_id=DEMO_DIRECT,
+        display_name="Demo shop (direct)",
+        attribution_mode=common.ATTRIBUTION_MODE_DIRECT,
+        destinations=rpb.Destinations(
+            google=rpb.GoogleDestination(
+                enabled="google" in on,
+                customer_id=DEMO_GOOGLE_CUSTOMER,
+                conversion_actions={
+                    "purchase": f"customers/{DEMO_GOOGLE_CUSTOMER}/conversionActions/1001",
+                    "lead": f"customers/{DEMO_GOOGLE_CUSTOMER}/conversionActions/1002",
+                },
+                credentials_ref="demo-google",
+            ),
+            meta=rpb.MetaDestination(
+                enabled="meta" in on, pixel_id=DEMO_META_PIXEL, credentials_ref="demo-meta"
+            ),
+            tiktok=rpb.TikTokDestination(
+                enabled="tiktok" in on, pixel_code=DEMO_TIKTOK_PIXEL, credentials_ref="demo-tiktok"
+            ),
+        ),
+    )
+    sites = [direct]
+    if sgtm_url:
+        sites.append(
+            rpb.Site(
+                site_id=DEMO_SGTM,
+                display_name="Demo shop (sGTM)",
+                attribution_mode=common.ATTRIBUTION_MODE_SGTM,
+                sgtm=rpb.SgtmConfig(url=f"{sgtm_url}/data"),
+            )
+        )
+    return sites
+
+
+def upsert_demo_sites(info: StackInfo, installed_services: Iterable[str]) -> None:
+    """Configure the demo sites through the router (idempotent: same settings, same revision)."""
+    platforms = [DISPATCHERS[s] for s in installed_services if s in DISPATCHERS]
+    sites = demo_sites(info.simulators.get("sgtm"), platforms)
+    metadata = auth_metadata(
+        issue_token(info.jwt_secret, subject="convhub-up", sites=["*"], scopes=[Scope.ADMIN])
+    )
+
+    async def upsert_all() -> None:
+        async with grpc.aio.insecure_channel(info.services["router"]) as channel:
+            stub = router_pb2_grpc.RouterServiceStub(channel)
+            for site in sites:
+                response = await stub.UpsertSite(
+                    rpb.UpsertSiteRequest(site=site), metadata=metadata
+                )
+                print(f"  site {site.site_id:<12} {_describe(response.site)}", flush=True)
+
+    try:
+        asyncio.run(upsert_all())
+    except grpc.aio.AioRpcError as exc:
+        print(f"  demo sites not configured: {exc.code().name} {exc.details()}", flush=True)
+
+
+def _describe(site: rpb.Site) -> str:
+    if site.attribution_mode == common.ATTRIBUTION_MODE_SGTM:
+        return f"sGTM -> {site.sgtm.url} (revision {site.revision})"
+    d = site.destinations
+    on = [p for p in ("google", "meta", "tiktok") if getattr(d, p).enabled]
+    return (
+        f"direct -> {', '.join(on) or 'no dispatcher installed: parked'} (revision {site.revision})"
+    )

@@ -1,0 +1,1 @@
+"""convhub router: decides per site where each accepted conversion goes, and forwards to sGTM."""

@@ -1,0 +1,544 @@
+"""The only place that converts between protobuf contracts and the router's domain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from convhub.common.v1 import common_pb2 as common
+from convhub.events.v1 import events_pb2 as events
+from convhub.router.v1 import router_pb2 as router
+from hubkit.bus import Outgoing
+from hubkit.errors import FieldError, InvalidArgument
+from hubkit.telemetry import current_traceparent
+from router.domain import delivery as dl
+from router.domain import site as st
+from router.domain.events import (
+    ConversionsRouted,
+    DispatchRequested,
+    Event,
+    SgtmDeadLettered,
+    SgtmDeliveriesUpdated,
+    SiteChanged,
+)
+from router.domain.ids import message_id
+from router.domain.routing import Conversion, Decision, ParkReason, Target, TraceRef
+
+# Output batches stay well under NATS' default 1 MB payload limit.
+MAX_ITEMS_PER_MESSAGE = 500
+MAX_CONVERSION_ID = 200
+
+MODE_TO_PB = {
+    st.Mode.UNSPECIFIED: common.ATTRIBUTION_MODE_UNSPECIFIED,
+    st.Mode.SGTM: common.ATTRIBUTION_MODE_SGTM,
+    st.Mode.DIRECT: common.ATTRIBUTION_MODE_DIRECT,
+}
+MODE_FROM_PB = {v: k for k, v in MODE_TO_PB.items()}
+FORMAT_TO_PB = {
+    st.SgtmFormat.STAPE_DATA_CLIENT: router.SGTM_FORMAT_STAPE_DATA_CLIENT,
+    st.SgtmFormat.GA4_MP: router.SGTM_FORMAT_GA4_MP,
+}
+FORMAT_FROM_PB = {
+    router.SGTM_FORMAT_UNSPECIFIED: st.SgtmFormat.STAPE_DATA_CLIENT,
+    **{v: k for k, v in FORMAT_TO_PB.items()},
+}
+RULES_TO_PB = {
+    st.HashRules.GOOGLE: common.HASH_RULE_SET_GOOGLE,
+    st.HashRules.META: common.HASH_RULE_SET_META,
+    st.HashRules.TIKTOK: common.HASH_RULE_SET_TIKTOK,
+}
+RULES_FROM_PB = {
+    common.HASH_RULE_SET_UNSPECIFIED: st.HashRules.GOOGLE,
+    **{v: k for k, v in RULES_TO_PB.items()},
+}
+CONSENT_TO_PB = {
+    st.ConsentAction.UNSPECIFIED: router.CONSENT_ACTION_UNSPECIFIED,
+    st.ConsentAction.REJECT: router.CONSENT_ACTION_REJECT,
+    st.ConsentAction.STORE_WITHOUT_USER_DATA: router.CONSENT_ACTION_STORE_WITHOUT_USER_DATA,
+}
+CONSENT_FROM_PB = {v: k for k, v in CONSENT_TO_PB.items()}
+PLATFORM_TO_PB = {
+    st.Platform.GOOGLE: common.PLATFORM_GOOGLE,
+    st.Platform.META: common.PLATFORM_META,
+    st.Platform.TIKTOK: common.PLATFORM_TIKTOK,
+    st.Platform.SGTM: common.PLATFORM_SGTM,
+}
+PARK_TO_PB = {
+    ParkReason.NO_SITE_CONFIG: common.PARK_REASON_NO_SITE_CONFIG,
+    ParkReason.NO_USABLE_DESTINATION: common.PARK_REASON_NO_USABLE_DESTINATION,
+    ParkReason.SGTM_NOT_CONFIGURED: common.PARK_REASON_SGTM_NOT_CONFIGURED,
+}
+STATUS_TO_PB = {
+    dl.DeliveryStatus.PENDING: common.DELIVERY_STATUS_PENDING,
+    dl.DeliveryStatus.CONFIRMED: common.DELIVERY_STATUS_CONFIRMED,
+    dl.DeliveryStatus.FAILED: common.DELIVERY_STATUS_FAILED,
+    dl.DeliveryStatus.DEAD: common.DELIVERY_STATUS_DEAD,
+}
+ERROR_CLASS_TO_PB = {
+    dl.ErrorClass.NONE: common.ERROR_CLASS_UNSPECIFIED,
+    dl.ErrorClass.THROTTLE: common.ERROR_CLASS_THROTTLE,
+    dl.ErrorClass.TRANSIENT: common.ERROR_CLASS_TRANSIENT,
+    dl.ErrorClass.AUTH: common.ERROR_CLASS_AUTH,
+    dl.ErrorClass.BAD_INPUT: common.ERROR_CLASS_BAD_INPUT,
+    dl.ErrorClass.CONFIG: common.ERROR_CLASS_CONFIG,
+    dl.ErrorClass.UNKNOWN: common.ERROR_CLASS_UNKNOWN,
+}
+# The hash variant each direct platform reads; the others are left out of its requests.
+USER_DATA_VARIANT = {
+    st.Platform.GOOGLE: "google",
+    st.Platform.META: "meta",
+    st.Platform.TIKTOK: "tiktok",
+}
+
+
+# --- site configuration ------------------------------------------------------------------------
+
+
+def site_from_pb(pb: router.Site) -> st.SiteConfig:
+    """The caller's site as a domain object; unknown enum values are field errors."""
+    problems: list[FieldError] = []
+
+    def enum(path: str, value: int, table: dict[Any, Any]) -> Any:
+        if value not in table:
+            problems.append(FieldError(path, "INVALID_VALUE", f"unknown value {value}"))
+            return next(iter(table.values()))
+        return table[value]
+
+    g, m, t, s = pb.destinations.google, pb.destinations.meta, pb.destinations.tiktok, pb.sgtm
+    site = st.SiteConfig(
+        site_id=pb.site_id,
+        display_name=pb.display_name,
+        mode=enum("site.attribution_mode", pb.attribution_mode, MODE_FROM_PB),
+        sgtm=st.SgtmSettings(
+            url=s.url,
+            format=enum("site.sgtm.format", s.format, FORMAT_FROM_PB),
+            auth_header_name=s.auth_header_name,
+            auth_secret_ref=s.auth_secret_ref,
+            preview_header=s.preview_header,
+            measurement_id=s.measurement_id,
+            api_secret_ref=s.api_secret_ref,
+            user_data_rules=enum(
+                "site.sgtm.user_data_rule_set", s.user_data_rule_set, RULES_FROM_PB
+            ),
+            max_batch_events=s.max_batch_events,
+        ),
+        destinations=st.Destinations(
+            google=st.GoogleDestination(
+                enabled=g.enabled,
+                customer_id=g.customer_id,
+                login_customer_id=g.login_customer_id,
+                conversion_actions=dict(g.conversion_actions),
+                credentials_ref=g.credentials_ref,
+            ),
+            meta=st.MetaDestination(
+                enabled=m.enabled,
+                pixel_id=m.pixel_id,
+                credentials_ref=m.credentials_ref,
+                test_event_code=m.test_event_code,
+                event_names=dict(m.event_names),
+            ),
+            tiktok=st.TikTokDestination(
+                enabled=t.enabled,
+                pixel_code=t.pixel_code,
+                credentials_ref=t.credentials_ref,
+                test_event_code=t.test_event_code,
+                event_names=dict(t.event_names),
+            ),
+        ),
+        dedupe=st.DedupePolicy(
+            window_seconds=pb.dedupe.window_seconds, key_fields=tuple(pb.dedupe.key_fields)
+        ),
+        consent=st.ConsentPolicy(
+            when_not_granted=enum(
+                "site.consent.when_not_granted", pb.consent.when_not_granted, CONSENT_FROM_PB
+            ),
+            require_explicit_grant=pb.consent.require_explicit_grant,
+        ),
+        revision=pb.revision,
+        created_at=_datetime(pb.created_at) if pb.HasField("created_at") else None,
+        updated_at=_datetime(pb.updated_at) if pb.HasField("updated_at") else None,
+    )
+    if problems:
+        raise InvalidArgument("invalid site configuration", problems)
+    return site
+
+
+def site_to_pb(site: st.SiteConfig) -> router.Site:
+    d, s = site.destinations, site.sgtm
+    pb = router.Site(
+        site_id=site.site_id,
+        display_name=site.display_name,
+        attribution_mode=MODE_TO_PB[site.mode],
+        sgtm=router.SgtmConfig(
+            url=s.url,
+            format=FORMAT_TO_PB[s.format],
+            auth_header_name=s.auth_header_name,
+            auth_secret_ref=s.auth_secret_ref,
+            preview_header=s.preview_header,
+            measurement_id=s.measurement_id,
+            api_secret_ref=s.api_secret_ref,
+            user_data_rule_set=RULES_TO_PB[s.user_data_rules],
+            max_batch_events=s.max_batch_events,
+        ),
+        destinations=router.Destinations(
+            google=router.GoogleDestination(
+                enabled=d.google.enabled,
+                customer_id=d.google.customer_id,
+                login_customer_id=d.google.login_customer_id,
+                conversion_actions=d.google.conversion_actions,
+                credentials_ref=d.google.credentials_ref,
+            ),
+            meta=router.MetaDestination(
+                enabled=d.meta.enabled,
+                pixel_id=d.meta.pixel_id,
+                credentials_ref=d.meta.credentials_ref,
+                test_event_code=d.meta.test_event_code,
+                event_names=d.meta.event_names,
+            ),
+            tiktok=router.TikTokDestination(
+                enabled=d.tiktok.enabled,
+                pixel_code=d.tiktok.pixel_code,
+                credentials_ref=d.tiktok.credentials_ref,
+                test_event_code=d.tiktok.test_event_code,
+                event_names=d.tiktok.event_names,
+            ),
+        ),
+        dedupe=router.DedupePolicy(
+            window_seconds=site.dedupe.window_seconds, key_fields=list(site.dedupe.key_fields)
+        ),
+        consent=router.ConsentPolicy(
+            when_not_granted=CONSENT_TO_PB[site.consent.when_not_granted],
+            require_explicit_grant=site.consent.require_explicit_grant,
+        ),
+        revision=site.revision,
+    )
+    if site.created_at is not None:
+        pb.created_at.FromDatetime(site.created_at)
+    if site.updated_at is not None:
+        pb.updated_at.FromDatetime(site.updated_at)
+    return pb
+
+
+def site_to_json(site: st.SiteConfig) -> dict[str, Any]:
+    """How the configuration is stored: proto JSON, readable with psql."""
+    return json_format.MessageToDict(site_to_pb(site), preserving_proto_field_name=True)
+
+
+def site_from_json(data: dict[str, Any]) -> st.SiteConfig:
+    return site_from_pb(json_format.ParseDict(data, router.Site(), ignore_unknown_fields=True))
+
+
+def site_to_bytes(site: st.SiteConfig) -> bytes:
+    """The KV bucket's value: the serialized convhub.router.v1.Site."""
+    return site_to_pb(site).SerializeToString()
+
+
+def site_revision_of(value: bytes) -> int | None:
+    try:
+        return int(router.Site.FromString(value).revision)
+    except DecodeError:
+        return None
+
+
+# --- inbound conversions -----------------------------------------------------------------------
+
+
+def conversions_from_batch(
+    batch: events.ConversionAcceptedBatch, site_id: str
+) -> tuple[list[Conversion], list[tuple[str, str]]]:
+    """The routable items, and (item, reason) for those that are not: a bad item never takes
+    its neighbours down with it."""
+    good: list[Conversion] = []
+    bad: list[tuple[str, str]] = []
+    for i, item in enumerate(batch.items):
+        c = item.conversion
+        if not c.conversion_id:
+            bad.append((f"items[{i}]", "missing conversion_id"))
+        elif len(c.conversion_id) > MAX_CONVERSION_ID or "\x00" in c.conversion_id:
+            bad.append((f"items[{i}]", "conversion_id too long or not text"))
+        elif c.site_id and c.site_id != site_id:
+            bad.append((c.conversion_id, "conversion's site_id differs from the batch's"))
+        else:
+            good.append(_conversion(item, site_id, item.SerializeToString()))
+    return good, bad
+
+
+def conversion_from_payload(payload: bytes, site_id: str) -> Conversion:
+    """A parked conversion back from its stored payload (what `Conversion.payload` holds)."""
+    return _conversion(events.ConversionAccepted.FromString(payload), site_id, payload)
+
+
+def _conversion(item: events.ConversionAccepted, site_id: str, payload: bytes) -> Conversion:
+    c = item.conversion
+    hint = MODE_FROM_PB.get(c.mode_hint) if c.HasField("mode_hint") else None
+    return Conversion(
+        conversion_id=c.conversion_id,
+        site_id=site_id,
+        event_type=c.event_type.replace("\x00", ""),  # PostgreSQL text cannot hold NUL
+        mode_hint=hint,
+        trace=TraceRef(item.trace.traceparent, item.trace.tracestate),
+        payload=payload,
+    )
+
+
+# --- outgoing messages -------------------------------------------------------------------------
+
+
+class _Payloads:
+    """Decodes each conversion payload once per transaction, however many outputs use it."""
+
+    def __init__(self) -> None:
+        self._decoded: dict[bytes, events.ConversionAccepted] = {}
+
+    def get(self, payload: bytes) -> events.ConversionAccepted:
+        item = self._decoded.get(payload)
+        if item is None:
+            item = self._decoded[payload] = events.ConversionAccepted.FromString(payload)
+        return item
+
+
+def outgoing(staged: Sequence[Event]) -> list[Outgoing]:
+    """The NATS messages announcing the events staged in one unit of work."""
+    payloads = _Payloads()
+    messages: list[Outgoing] = []
+    for event in staged:
+        if isinstance(event, ConversionsRouted):
+            messages += _routed(event)
+        elif isinstance(event, DispatchRequested):
+            messages += _dispatch(event, payloads)
+        elif isinstance(event, SiteChanged):
+            messages.append(_site_changed(event))
+        elif isinstance(event, SgtmDeliveriesUpdated):
+            messages += _delivery_updates(event)
+        elif isinstance(event, SgtmDeadLettered):
+            messages += _dead_letters(event, payloads)
+    return messages
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), MAX_ITEMS_PER_MESSAGE):
+        yield items[start : start + MAX_ITEMS_PER_MESSAGE]
+
+
+def _routed(event: ConversionsRouted) -> list[Outgoing]:
+    at = _timestamp(event.at)
+    out = []
+    for chunk in _chunks(event.decisions):
+        batch = events.ConversionRoutedBatch(site_id=event.site_id)
+        for d in chunk:
+            batch.items.append(
+                events.ConversionRouted(
+                    conversion_id=d.conversion_id,
+                    trace=_trace(d.conversion.trace),
+                    mode=MODE_TO_PB[d.mode],
+                    destinations=[_destination(t) for t in d.targets],
+                    config_revision=d.revision,
+                    parked=d.parked,
+                    parked_reason=(
+                        PARK_TO_PB[d.park_reason]
+                        if d.park_reason
+                        else common.PARK_REASON_UNSPECIFIED
+                    ),
+                    parked_detail=d.park_detail,
+                    mode_mismatch=d.mode_mismatch,
+                    routed_at=at,
+                )
+            )
+        ids = [f"{d.conversion_id}@{d.revision}" for d in chunk]
+        out.append(
+            Outgoing(
+                f"convhub.routed.{event.site_id}", batch, message_id("routed", event.site_id, ids)
+            )
+        )
+    return out
+
+
+def _dispatch(event: DispatchRequested, payloads: _Payloads) -> list[Outgoing]:
+    at = _timestamp(event.at)
+    platform = PLATFORM_TO_PB[event.platform]
+    variant = USER_DATA_VARIANT[event.platform]
+    subject = f"convhub.dispatch.{event.platform.value}.{event.site_id}"
+    out = []
+    for chunk in _chunks(event.items):
+        batch = events.DispatchRequestedBatch(site_id=event.site_id, platform=platform)
+        ids = []
+        for decision, target in chunk:
+            delivery_id = target.delivery_id(decision.conversion_id)
+            ids.append(delivery_id)
+            item = batch.items.add(
+                delivery_id=delivery_id,
+                conversion_id=decision.conversion_id,
+                trace=_trace(decision.conversion.trace),
+                platform=platform,
+                target=_dispatch_target(target),
+                config_revision=decision.revision,
+                requested_at=at,
+            )
+            _copy_for_platform(payloads.get(decision.conversion.payload).conversion, item, variant)
+        out.append(
+            Outgoing(
+                subject, batch, message_id(f"dispatch.{event.platform.value}", event.site_id, ids)
+            )
+        )
+    return out
+
+
+def _copy_for_platform(
+    source: common.HashedConversion, item: events.DispatchRequested, variant: str
+) -> None:
+    """The conversion with only the user-data hash variant this platform reads."""
+    item.conversion.CopyFrom(source)
+    item.conversion.ClearField("user_data")
+    if source.user_data.HasField(variant):
+        getattr(item.conversion.user_data, variant).CopyFrom(getattr(source.user_data, variant))
+
+
+def _site_changed(event: SiteChanged) -> Outgoing:
+    traceparent, tracestate = current_traceparent()
+    batch = events.SiteConfigChangedBatch(
+        site_id=event.site_id,
+        items=[
+            events.SiteConfigChanged(
+                trace=common.TraceContext(traceparent=traceparent, tracestate=tracestate),
+                revision=event.revision,
+                deleted=event.deleted,
+                attribution_mode=MODE_TO_PB[event.mode],
+                changed_at=_timestamp(event.at),
+            )
+        ],
+    )
+    return Outgoing(
+        f"convhub.sites.changed.{event.site_id}",
+        batch,
+        f"router.sites.changed.{event.site_id}.{event.revision}",
+    )
+
+
+def _delivery_updates(event: SgtmDeliveriesUpdated) -> list[Outgoing]:
+    at = _timestamp(event.at)
+    out = []
+    for chunk in _chunks(event.outcomes):
+        batch = events.DeliveryUpdatedBatch(site_id=event.site_id, platform=common.PLATFORM_SGTM)
+        for o in chunk:
+            batch.items.append(
+                events.DeliveryUpdated(
+                    delivery_id=o.delivery.delivery_id,
+                    conversion_id=o.delivery.conversion_id,
+                    trace=_trace(o.delivery.trace),
+                    destination=common.Destination(
+                        platform=common.PLATFORM_SGTM, account_id=o.delivery.host
+                    ),
+                    status=STATUS_TO_PB[o.status],
+                    attempts=o.attempts,
+                    last_error=o.error,
+                    error_class=ERROR_CLASS_TO_PB[o.error_class],
+                    platform_code=o.platform_code,
+                    batch_id=o.batch_id,
+                    platform_response_excerpt=o.excerpt,
+                    occurred_at=at,
+                    sequence=o.sequence,
+                )
+            )
+        ids = [f"{o.delivery.delivery_id}#{o.sequence}" for o in chunk]
+        out.append(
+            Outgoing(
+                f"convhub.delivery.sgtm.{event.site_id}",
+                batch,
+                message_id("delivery.sgtm", event.site_id, ids),
+            )
+        )
+    return out
+
+
+def _dead_letters(event: SgtmDeadLettered, payloads: _Payloads) -> list[Outgoing]:
+    at = _timestamp(event.at)
+    out = []
+    for chunk in _chunks(event.outcomes):
+        batch = events.DeadLetteredBatch(site_id=event.site_id, platform=common.PLATFORM_SGTM)
+        ids = []
+        for o in chunk:
+            d = o.delivery
+            dead_letter_id = f"{d.delivery_id}#{o.sequence}"
+            ids.append(dead_letter_id)
+            destination = common.Destination(platform=common.PLATFORM_SGTM, account_id=d.host)
+            letter = batch.items.add(
+                dead_letter_id=dead_letter_id,
+                delivery_id=d.delivery_id,
+                conversion_id=d.conversion_id,
+                trace=_trace(d.trace),
+                destination=destination,
+                reason=_reason(o),
+                error_class=ERROR_CLASS_TO_PB[o.error_class],
+                platform_code=o.platform_code,
+                last_error=o.error,
+                attempts=o.attempts,
+                batch_id=o.batch_id,
+                dead_lettered_at=at,
+            )
+            request = letter.request
+            request.delivery_id = d.delivery_id
+            request.conversion_id = d.conversion_id
+            request.trace.CopyFrom(letter.trace)
+            request.platform = common.PLATFORM_SGTM
+            request.target.account_id = d.host
+            request.config_revision = d.config_revision
+            request.previous_attempts = o.attempts
+            if d.created_at is not None:
+                request.requested_at.FromDatetime(d.created_at)
+            if d.payload:
+                request.conversion.CopyFrom(payloads.get(d.payload).conversion)
+        out.append(
+            Outgoing(
+                f"convhub.deadletter.sgtm.{event.site_id}",
+                batch,
+                message_id("deadletter.sgtm", event.site_id, ids),
+            )
+        )
+    return out
+
+
+def _reason(o: dl.Outcome) -> str:
+    if o.status is dl.DeliveryStatus.DEAD and o.error_class.retryable:
+        return f"gave up after {o.attempts} attempt(s): {o.error}"
+    return o.error
+
+
+def _destination(target: Target) -> common.Destination:
+    return common.Destination(
+        platform=PLATFORM_TO_PB[target.platform], account_id=target.account_id
+    )
+
+
+def _dispatch_target(target: Target) -> events.DispatchTarget:
+    return events.DispatchTarget(
+        account_id=target.account_id,
+        credentials_ref=target.credentials_ref,
+        test_event_code=target.test_event_code,
+        login_customer_id=target.login_customer_id,
+        conversion_action=target.conversion_action,
+        event_name=target.event_name,
+    )
+
+
+def decision_destinations(decision: Decision) -> list[str]:
+    """How a decision's destinations are stored: ["meta:1234", "sgtm:sgtm.shop.example"]."""
+    return [f"{t.platform.value}:{t.account_id}" for t in decision.targets]
+
+
+def _trace(trace: TraceRef) -> common.TraceContext:
+    return common.TraceContext(traceparent=trace.traceparent, tracestate=trace.tracestate)
+
+
+def _timestamp(at: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(at)
+    return ts
+
+
+def _datetime(ts: Timestamp) -> datetime:
+    return ts.ToDatetime(tzinfo=UTC)

@@ -1,0 +1,109 @@
+"""Release of parked conversions: once a site's configuration can route them, they go, once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from router.app.routing import record_metrics, stage_outputs
+from router.domain.routing import decide
+from router.ports import Clock, Metrics, UnitOfWorkFactory, Wakeups
+
+log = logging.getLogger(__name__)
+
+
+class ParkedReleaser:
+    """Re-decides parked conversions of sites whose configuration changed since they parked.
+
+    Woken by every site change, and also on a timer: a conversion parked by a transaction that
+    raced with the configuration change is picked up by the next pass, never forgotten.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        wakeups: Wakeups,
+        metrics: Metrics,
+        *,
+        batch_size: int = 500,
+        interval: float = 5.0,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._wakeups = wakeups
+        self._metrics = metrics
+        self._batch_size = batch_size
+        self._interval = interval
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def release_all(self) -> int:
+        """One pass over every site that may have releasable conversions; returns how many."""
+        released = 0
+        while True:
+            async with self._uow() as uow:
+                sites = await uow.decisions.sites_to_recheck(100)
+            if not sites:
+                return released
+            for site_id in sites:
+                released += await self.release_site(site_id)
+
+    async def release_site(self, site_id: str) -> int:
+        released = 0
+        while True:
+            async with self._uow() as uow:
+                record = await uow.sites.get(site_id)
+                if record is None:
+                    return released
+                parked = await uow.decisions.take_parked(site_id, record.revision, self._batch_size)
+                if not parked:
+                    return released
+                decisions = [decide(record.config, c) for c in parked]
+                routed = [d for d in decisions if not d.parked]
+                still = [d.conversion_id for d in decisions if d.parked]
+                if routed:
+                    await uow.decisions.release(routed)
+                staged_sgtm = await stage_outputs(uow, site_id, routed, self._clock.now())
+                if still:
+                    await uow.decisions.recheck(still, record.revision)
+                await uow.commit()
+            if routed:
+                self._wakeups.outbox()
+                if staged_sgtm:
+                    self._wakeups.sgtm()
+                record_metrics(self._metrics, site_id, routed)
+                self._metrics.released(site_id, len(routed))
+                log.info(
+                    "released %d parked conversion(s) of site %s under revision %d",
+                    len(routed),
+                    site_id,
+                    record.revision,
+                    extra={"fields": {"site_id": site_id, "count": len(routed)}},
+                )
+            released += len(routed)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="parked-releaser")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                await self.release_all()
+            except Exception:  # database away: the parked rows wait, we try again
+                log.exception("releasing parked conversions failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval)

@@ -1,0 +1,1 @@
+"""The router's domain: site configuration, routing decisions, sGTM delivery rules (stdlib only)."""

@@ -1,0 +1,63 @@
+"""Events the router announces; staged in the same transaction as the state they describe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from router.domain.delivery import Outcome
+from router.domain.routing import Decision, Target
+from router.domain.site import Mode, Platform
+
+
+@dataclass(frozen=True)
+class ConversionsRouted:
+    """Decisions of one site (parked ones too): convhub.routed.<site>."""
+
+    site_id: str
+    decisions: tuple[Decision, ...]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DispatchRequested:
+    """Deliveries for one direct platform of one site: convhub.dispatch.<platform>.<site>."""
+
+    site_id: str
+    platform: Platform
+    items: tuple[tuple[Decision, Target], ...]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SiteChanged:
+    """A site's configuration changed (or was deleted): convhub.sites.changed.<site>."""
+
+    site_id: str
+    revision: int
+    deleted: bool
+    mode: Mode
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SgtmDeliveriesUpdated:
+    """sGTM delivery statuses of one site: convhub.delivery.sgtm.<site>."""
+
+    site_id: str
+    outcomes: tuple[Outcome, ...]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SgtmDeadLettered:
+    """sGTM deliveries given up on, with why: convhub.deadletter.sgtm.<site>."""
+
+    site_id: str
+    outcomes: tuple[Outcome, ...]
+    at: datetime
+
+
+Event = (
+    ConversionsRouted | DispatchRequested | SiteChanged | SgtmDeliveriesUpdated | SgtmDeadLettered
+)
