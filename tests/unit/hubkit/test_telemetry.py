@@ -60,6 +60,11 @@ def fresh_globals(monkeypatch: pytest.MonkeyPatch) -> None:
     """Let init_telemetry set the global providers again (OTel allows it once per process)."""
     import opentelemetry.metrics._internal as metrics_internal
 
+    # A service started earlier in this process (integration tests) instrumented gRPC for good.
+    if telemetry._current is not None:
+        for instrumentor in telemetry._current.instrumentors:
+            instrumentor.uninstrument()
+        telemetry._current.instrumentors.clear()
     monkeypatch.setattr(trace, "_TRACER_PROVIDER_SET_ONCE", Once())
     monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)
     monkeypatch.setattr(metrics_internal, "_METER_PROVIDER_SET_ONCE", Once())
