@@ -202,16 +202,19 @@ def _wait_healthy(info: StackInfo, children: _Children, timeout: float = 60.0) -
 
 def _print_banner(info: StackInfo) -> None:
     print("\nconvhub is up", flush=True)
-    print(f"  postgres     {info.database_url}")
-    print(f"  nats         {info.nats_url}")
+    print(f"  {'postgres':<16} {info.database_url}")
+    print(f"  {'nats':<16} {info.nats_url}")
     for name, address in info.services.items():
-        print(f"  {name:<12} grpc {address}   (log: {RUN_DIR}/{name}.log)")
+        print(f"  {name:<16} grpc {address:<21} log: {RUN_DIR}/{name}.log")
     for name, url in info.simulators.items():
-        print(f"  {name:<12} {url}")
+        print(f"  {name + ' sim':<16} {url}")
     if not info.services:
         print("  (no services installed yet)")
-    print("\n  convhub health          check every service")
+    print(f"\n  ({Path(sys.executable).parent / 'convhub'} is the convhub command)")
+    print("  convhub health          check every service")
     print("  convhub token           mint a JWT for this stack")
+    print("  convhub send --site demo-direct --order-id o-1 --value 9.99 --currency EUR")
+    print("  convhub status <conversion_id>    convhub sites list    convhub dlq list")
     print("Ctrl-C stops everything.\n", flush=True)
 
 

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import IO, Any
 
@@ -116,7 +117,9 @@ class EmbeddedPostgres(_Process):
 
     def __init__(self, root: Path | None = None, port: int | None = None) -> None:
         super().__init__(root, port)
-        import pgserver._commands as pg  # imported lazily: only dev and test need it
+        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
+            warnings.simplefilter("ignore")
+            import pgserver._commands as pg  # imported lazily: only dev and test need it
 
         self.bin = Path(pg.POSTGRES_BIN_PATH)
         self.data = self.root / "data"
