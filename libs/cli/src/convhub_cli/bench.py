@@ -174,7 +174,7 @@ async def run_all(seconds: float) -> dict[str, Any]:
             results["ingest"] = await bench_ingest(seconds, pg.create_database("bench"), nats.url)
             results["dedupe"] = await bench_dedupe(pg.create_database("dedupe"))
     for package in ("router", "dispatch_meta", "dispatch_google", "dispatch_tiktok"):
-        if importlib.util.find_spec(f"{package}.bench"):
+        if importlib.util.find_spec(package) and importlib.util.find_spec(f"{package}.bench"):
             module = importlib.import_module(f"{package}.bench")
             results[package] = await module.run(seconds)
     return results
