@@ -62,8 +62,8 @@ async def bench_ingest(seconds: float, database_url: str, nats_url: str) -> dict
         "CONVHUB_CALLER_RATE_PER_SECOND": "1000000",
         "CONVHUB_LOG_LEVEL": "WARNING",
     }
-    subprocess.run([sys.executable, "-m", "ingest.migrate"], env=env, check=True)  # noqa: ASYNC221
-    proc = subprocess.Popen([sys.executable, "-m", "ingest.main"], env=env)  # noqa: ASYNC220
+    subprocess.run([sys.executable, "-m", "ingest.migrate"], env=env, check=True)
+    proc = subprocess.Popen([sys.executable, "-m", "ingest.main"], env=env)
     target = f"127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -159,6 +159,109 @@ async def bench_dedupe(database_url: str, rounds: int = 400) -> dict[str, float]
     }
 
 
+async def bench_end_to_end(seconds: float) -> dict[str, float]:
+    """The whole stack as `make run` starts it: accepted → platform ack latency at 500/s, the
+    sustained delivered rate, and each service's memory at steady state."""
+    import tempfile
+
+    import grpc
+
+    from convhub.common.v1 import common_pb2
+    from convhub.events.v1 import events_pb2
+    from convhub.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+    from convhub_cli.demo import _conversion
+    from convhub_cli.stackfile import StackInfo
+    from hubkit.auth import Scope, issue_token
+    from hubkit.bus import connect
+    from hubkit.grpcx import auth_metadata
+
+    workdir = Path(tempfile.mkdtemp(prefix="convhub-bench-"))
+    up = subprocess.Popen(
+        [str(Path(sys.executable).parent / "convhub"), "up", "--no-demo"], cwd=workdir,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stack_file = workdir / ".run" / "stack.json"
+    try:
+        for _ in range(600):
+            info = StackInfo.load(stack_file)
+            if info is not None:  # written once every service is healthy and configured
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise RuntimeError("the stack did not come up")
+        metadata = auth_metadata(issue_token(info.jwt_secret, subject="bench", sites=["*"],
+                                             scopes=list(Scope), ttl_seconds=3600))
+        confirmed: dict[str, float] = {}
+        nc = await connect(info.nats_url, name="bench")
+
+        async def on_delivery(msg: Any) -> None:
+            now = time.perf_counter()
+            for item in events_pb2.DeliveryUpdatedBatch.FromString(msg.data).items:
+                if item.status == common_pb2.DELIVERY_STATUS_CONFIRMED:
+                    confirmed.setdefault(item.conversion_id, now)
+
+        await nc.subscribe("convhub.delivery.>", cb=on_delivery)
+        accepted_at: dict[str, float] = {}
+        async with grpc.aio.insecure_channel(info.services["ingest"]) as channel:
+            stub = ingest_pb2_grpc.IngestServiceStub(channel)
+            counter = iter(range(10**9))
+
+            async def send(n: int) -> None:
+                batch = [_conversion("demo-direct", next(counter)) for _ in range(n)]
+                results = (await stub.IngestBatch(ingest_pb2.IngestBatchRequest(
+                    conversions=batch), metadata=metadata)).results
+                now = time.perf_counter()
+                for r in results:
+                    accepted_at[r.conversion_id] = now
+
+            # 1. Latency at a steady 500 conversions/s (50 every 100 ms).
+            started = time.perf_counter()
+            tick = 0
+            while time.perf_counter() - started < seconds:
+                await send(50)
+                tick += 1
+                await asyncio.sleep(max(0.0, started + tick * 0.1 - time.perf_counter()))
+            steady = set(accepted_at)
+            await _settle(lambda: steady <= set(confirmed), 30)
+            latencies = [confirmed[c] - accepted_at[c] for c in steady if c in confirmed]
+            rss = _service_rss(up.pid)  # steady state: after a while at 500/s
+            # 2. Sustained: as fast as ingest takes batches of 500, for `seconds`.
+            confirmed_before = len(confirmed)
+            started = time.perf_counter()
+            while time.perf_counter() - started < seconds:
+                await asyncio.gather(*(send(500) for _ in range(2)))
+            burst = set(accepted_at) - steady
+            await _settle(lambda: burst <= set(confirmed), 120)
+            elapsed = max(confirmed[c] for c in burst) - started
+        await nc.close()
+    finally:
+        up.send_signal(2)
+        up.wait(60)
+    return {
+        "accepted_to_meta_ack_p50_ms_at_500_per_s": round(_p(latencies, 0.5) * 1000, 1),
+        "accepted_to_meta_ack_p95_ms_at_500_per_s": round(_p(latencies, 0.95) * 1000, 1),
+        "sustained_delivered_conversions_per_s": round(
+            (len(confirmed) - confirmed_before) / elapsed),
+        **{f"rss_mib_{name}": mib for name, mib in rss.items()},
+    }
+
+
+def _service_rss(up_pid: int) -> dict[str, float]:
+    import psutil
+
+    rss: dict[str, float] = {}
+    for child in psutil.Process(up_pid).children():
+        cmdline = child.cmdline()
+        if len(cmdline) >= 3 and cmdline[1] == "-m" and cmdline[2].endswith(".main"):
+            rss[cmdline[2].removesuffix(".main")] = round(child.memory_info().rss / 2**20, 1)
+    return rss
+
+
+async def _settle(done: Any, within: float) -> None:
+    deadline = time.perf_counter() + within
+    while not done() and time.perf_counter() < deadline:
+        await asyncio.sleep(0.1)
+
+
 def _p(values: list[float], q: float) -> float:
     if len(values) < 2:
         return values[0] if values else 0.0
@@ -173,6 +276,8 @@ async def run_all(seconds: float) -> dict[str, Any]:
         if importlib.util.find_spec("ingest"):
             results["ingest"] = await bench_ingest(seconds, pg.create_database("bench"), nats.url)
             results["dedupe"] = await bench_dedupe(pg.create_database("dedupe"))
+    if importlib.util.find_spec("ingest") and importlib.util.find_spec("dispatch_meta"):
+        results["end_to_end"] = await bench_end_to_end(seconds)
     for package in ("router", "dispatch_meta", "dispatch_google", "dispatch_tiktok"):
         if importlib.util.find_spec(package) and importlib.util.find_spec(f"{package}.bench"):
             module = importlib.import_module(f"{package}.bench")

@@ -114,13 +114,14 @@ def run(args: argparse.Namespace) -> int:
             env["CONVHUB_GRPC_PORT"] = str(port)
             children.start(spec.name, [sys.executable, "-m", f"{spec.package}.main"], env)
             info.services[spec.name] = f"127.0.0.1:{port}"
-        info.save()
-        stack.callback(lambda: RUN_DIR.joinpath("stack.json").unlink(missing_ok=True))
         _wait_healthy(info, children)
         # --- router: demo site configurations (convhub_cli.sites), before any demo traffic ---
         if "router" in info.services:
             sites.upsert_demo_sites(info, [s.name for s in SERVICES if s.installed()])
         # --- end of the router block ---
+        # Written once everything is healthy and configured: its presence means "ready".
+        info.save()
+        stack.callback(lambda: RUN_DIR.joinpath("stack.json").unlink(missing_ok=True))
         _print_banner(info)
         demo_stop = threading.Event()
         stack.callback(demo_stop.set)

@@ -105,7 +105,7 @@ async def run(seconds: float) -> dict[str, float]:
         await publish_requests(
             js, Platform.META, _requests("t", backlog, datetime.now(UTC)), per_message=250
         )
-        proc = subprocess.Popen([sys.executable, "-m", "dispatch_meta.main"], env=env)  # noqa: ASYNC220
+        proc = subprocess.Popen([sys.executable, "-m", "dispatch_meta.main"], env=env)
         try:
 
             async def serving() -> bool:
