@@ -13,13 +13,11 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from convhub.common.v1 import common_pb2
 from convhub.events.v1 import events_pb2
+from hubkit.bus.chunking import chunks
 from hubkit.bus.publisher import Outgoing
 from hubkit.dispatch.model import Platform
 from hubkit.dispatch.protomap import error_class_pb, platform_pb, status_pb
 from hubkit.dispatch.records import Change
-
-# Well under NATS' default 1 MB max_payload, whatever the server's configuration.
-MAX_MESSAGE_BYTES = 512 * 1024
 
 
 def delivery_subject(platform: Platform, site_id: str) -> str:
@@ -121,20 +119,11 @@ def _per_site(
     by_site: dict[str, list[Message]] = defaultdict(list)
     for c in changes:
         by_site[c.site_id].append(make_item(c))
-    out = []
-    for site, items in by_site.items():
-        chunk: list[Message] = []
-        size = 0
-        for item in items:
-            item_size = item.ByteSize() + 8
-            if chunk and size + item_size > MAX_MESSAGE_BYTES:
-                out.append(_outgoing(subject(site), make_batch(site, chunk)))
-                chunk, size = [], 0
-            chunk.append(item)
-            size += item_size
-        if chunk:
-            out.append(_outgoing(subject(site), make_batch(site, chunk)))
-    return out
+    return [
+        _outgoing(subject(site), make_batch(site, chunk))
+        for site, items in by_site.items()
+        for chunk in chunks(items)
+    ]
 
 
 def _outgoing(subject: str, payload: Message) -> Outgoing:

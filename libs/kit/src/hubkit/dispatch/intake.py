@@ -17,6 +17,7 @@ from nats.aio.msg import Msg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from convhub.events.v1 import events_pb2
+from hubkit import naming
 from hubkit.bus.consumer import ACK, Outcome, Term
 from hubkit.bus.streams import DISPATCH, ConsumerSpec
 from hubkit.db.outbox import stage
@@ -112,7 +113,7 @@ class DispatchIntake:
             delivery_id = request.delivery_id
             conversion_id = request.conversion_id or conversion.conversion_id
             if not delivery_id and conversion_id and account:
-                delivery_id = f"{conversion_id}:{platform.value}:{account}"
+                delivery_id = naming.delivery_id(conversion_id, platform.value, account)
             if not delivery_id or not conversion_id:
                 log.warning("dispatch item %d without delivery or conversion id: dropped", position)
                 return None

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from convhub.common.v1 import common_pb2
 from convhub.events.v1 import events_pb2
 from convhub.ingest.v1 import ingest_pb2
+from hubkit import naming
 from hubkit.db import UnitOfWork
 from ingest.adapters.orm import SCHEMA, conversions, deliveries, routing
 
@@ -50,8 +51,8 @@ _DELIVERED = text(f"""
 
 
 def delivery_id(conversion_id: str, destination: common_pb2.Destination) -> str:
-    platform = common_pb2.Platform.Name(destination.platform).removeprefix("PLATFORM_").lower()
-    return f"{conversion_id}:{platform}:{destination.account_id}"
+    platform = common_pb2.Platform.Name(destination.platform).removeprefix("PLATFORM_")
+    return naming.delivery_id(conversion_id, platform, destination.account_id)
 
 
 class SqlStatusStore:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from convhub.events.v1 import events_pb2
 from hubkit.bus import Outgoing
+from hubkit.bus.chunking import chunks
 from hubkit.db import UnitOfWork, stage
 from hubkit.telemetry import current_traceparent
 from ingest.adapters import mappers
@@ -201,10 +202,11 @@ def _accepted_messages(records: Sequence[object]) -> list[Outgoing]:
         # The first conversion id names the message for good: the relay republishes it as is.
         Outgoing(
             accepted_subject(site),
-            events_pb2.ConversionAcceptedBatch(site_id=site, items=items),
-            f"accepted:{items[0].conversion.conversion_id}",
+            events_pb2.ConversionAcceptedBatch(site_id=site, items=chunk),
+            f"accepted:{chunk[0].conversion.conversion_id}",
         )
         for site, items in by_site.items()
+        for chunk in chunks(items)
     ]
 
 

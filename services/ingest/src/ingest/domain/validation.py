@@ -9,11 +9,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from hubkit.errors import FieldError
+from hubkit.naming import SITE_ID_RULE, is_site_id
 from ingest.domain.currencies import ISO_4217
 from ingest.domain.model import ConversionInput
 
-# Site ids become NATS subject tokens: no dots, wildcards or spaces.
-SITE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 DECIMAL = re.compile(r"\d{1,15}(\.\d{1,6})?")
 GOOGLE_CLICK_ID = re.compile(r"[A-Za-z0-9_\-]{10,256}")
@@ -43,8 +42,8 @@ def validate(c: ConversionInput, now: datetime, limits: Limits) -> list[FieldErr
     errors = Errors()
     if not c.site_id:
         errors.add("site_id", "REQUIRED", "site_id is required")
-    elif not SITE_ID.fullmatch(c.site_id):
-        errors.add("site_id", "INVALID_FORMAT", "site_id must be 1-64 of A-Z a-z 0-9 _ -")
+    elif not is_site_id(c.site_id):
+        errors.add("site_id", "INVALID_FORMAT", f"site_id must be {SITE_ID_RULE}")
     _text(errors, "order_id", c.order_id, MAX_ID, required=True)
     if not c.event_type:
         errors.add("event_type", "REQUIRED", "event_type is required")

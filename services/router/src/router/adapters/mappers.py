@@ -14,6 +14,7 @@ from convhub.common.v1 import common_pb2 as common
 from convhub.events.v1 import events_pb2 as events
 from convhub.router.v1 import router_pb2 as router
 from hubkit.bus import Outgoing
+from hubkit.bus.chunking import chunks
 from hubkit.errors import FieldError, InvalidArgument
 from hubkit.telemetry import current_traceparent
 from router.domain import delivery as dl
@@ -321,41 +322,41 @@ def outgoing(staged: Sequence[Event]) -> list[Outgoing]:
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    """By count, for small fixed-size items (status updates)."""
     for start in range(0, len(items), MAX_ITEMS_PER_MESSAGE):
         yield items[start : start + MAX_ITEMS_PER_MESSAGE]
 
 
 def _routed(event: ConversionsRouted) -> list[Outgoing]:
     at = _timestamp(event.at)
-    out = []
-    for chunk in _chunks(event.decisions):
-        batch = events.ConversionRoutedBatch(site_id=event.site_id)
-        for d in chunk:
-            batch.items.append(
-                events.ConversionRouted(
-                    conversion_id=d.conversion_id,
-                    trace=_trace(d.conversion.trace),
-                    mode=MODE_TO_PB[d.mode],
-                    destinations=[_destination(t) for t in d.targets],
-                    config_revision=d.revision,
-                    parked=d.parked,
-                    parked_reason=(
-                        PARK_TO_PB[d.park_reason]
-                        if d.park_reason
-                        else common.PARK_REASON_UNSPECIFIED
-                    ),
-                    parked_detail=d.park_detail,
-                    mode_mismatch=d.mode_mismatch,
-                    routed_at=at,
-                )
-            )
-        ids = [f"{d.conversion_id}@{d.revision}" for d in chunk]
-        out.append(
-            Outgoing(
-                f"convhub.routed.{event.site_id}", batch, message_id("routed", event.site_id, ids)
-            )
+    items = [
+        events.ConversionRouted(
+            conversion_id=d.conversion_id,
+            trace=_trace(d.conversion.trace),
+            mode=MODE_TO_PB[d.mode],
+            destinations=[_destination(t) for t in d.targets],
+            config_revision=d.revision,
+            parked=d.parked,
+            parked_reason=(
+                PARK_TO_PB[d.park_reason] if d.park_reason else common.PARK_REASON_UNSPECIFIED
+            ),
+            parked_detail=d.park_detail,
+            mode_mismatch=d.mode_mismatch,
+            routed_at=at,
         )
-    return out
+        for d in event.decisions
+    ]
+    # Chunks are cut deterministically from the same items, so a redelivery yields the same ids.
+    return [
+        Outgoing(
+            f"convhub.routed.{event.site_id}",
+            events.ConversionRoutedBatch(site_id=event.site_id, items=chunk),
+            message_id(
+                "routed", event.site_id, [f"{i.conversion_id}@{i.config_revision}" for i in chunk]
+            ),
+        )
+        for chunk in chunks(items, max_items=MAX_ITEMS_PER_MESSAGE)
+    ]
 
 
 def _dispatch(event: DispatchRequested, payloads: _Payloads) -> list[Outgoing]:
@@ -363,29 +364,29 @@ def _dispatch(event: DispatchRequested, payloads: _Payloads) -> list[Outgoing]:
     platform = PLATFORM_TO_PB[event.platform]
     variant = USER_DATA_VARIANT[event.platform]
     subject = f"convhub.dispatch.{event.platform.value}.{event.site_id}"
-    out = []
-    for chunk in _chunks(event.items):
-        batch = events.DispatchRequestedBatch(site_id=event.site_id, platform=platform)
-        ids = []
-        for decision, target in chunk:
-            delivery_id = target.delivery_id(decision.conversion_id)
-            ids.append(delivery_id)
-            item = batch.items.add(
-                delivery_id=delivery_id,
-                conversion_id=decision.conversion_id,
-                trace=_trace(decision.conversion.trace),
-                platform=platform,
-                target=_dispatch_target(target),
-                config_revision=decision.revision,
-                requested_at=at,
-            )
-            _copy_for_platform(payloads.get(decision.conversion.payload).conversion, item, variant)
-        out.append(
-            Outgoing(
-                subject, batch, message_id(f"dispatch.{event.platform.value}", event.site_id, ids)
-            )
+    items = []
+    for decision, target in event.items:
+        item = events.DispatchRequested(
+            delivery_id=target.delivery_id(decision.conversion_id),
+            conversion_id=decision.conversion_id,
+            trace=_trace(decision.conversion.trace),
+            platform=platform,
+            target=_dispatch_target(target),
+            config_revision=decision.revision,
+            requested_at=at,
         )
-    return out
+        _copy_for_platform(payloads.get(decision.conversion.payload).conversion, item, variant)
+        items.append(item)
+    return [
+        Outgoing(
+            subject,
+            events.DispatchRequestedBatch(site_id=event.site_id, platform=platform, items=chunk),
+            message_id(
+                f"dispatch.{event.platform.value}", event.site_id, [i.delivery_id for i in chunk]
+            ),
+        )
+        for chunk in chunks(items, max_items=MAX_ITEMS_PER_MESSAGE)
+    ]
 
 
 def _copy_for_platform(

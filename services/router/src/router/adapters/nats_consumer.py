@@ -16,11 +16,11 @@ from opentelemetry import trace
 from convhub.events.v1 import events_pb2 as events
 from hubkit.bus import ACK, ConsumerSpec, Handler, Outcome, Term
 from hubkit.bus.streams import CONVERSIONS
+from hubkit.naming import is_site_id
 from hubkit.telemetry import context_from_traceparent
 from router.adapters import mappers
 from router.app.routing import Router
 from router.domain.routing import Conversion
-from router.domain.validation import SITE_ID
 from router.ports import Metrics
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def make_handler(router: Router, metrics: Metrics) -> Handler:
             )
             return Term("undecodable ConversionAcceptedBatch")
         site_id = batch.site_id or subject_site
-        if not SITE_ID.match(site_id):
+        if not is_site_id(site_id):
             metrics.rejected_items("bad_site_id", len(batch.items))
             log.error("batch on %s names no valid site: terminated", msg.subject)
             return Term("no valid site id")

@@ -7,9 +7,10 @@ import binascii
 from dataclasses import dataclass, replace
 
 from hubkit.errors import FailedPrecondition, FieldError, InvalidArgument, NotFound
+from hubkit.naming import is_site_id
 from router.domain.events import SiteChanged
 from router.domain.site import Mode, SiteConfig, SiteRecord
-from router.domain.validation import SITE_ID, normalize, validate
+from router.domain.validation import normalize, validate
 from router.ports import Clock, UnitOfWorkFactory, Wakeups
 
 DEFAULT_PAGE_SIZE = 100
@@ -135,7 +136,7 @@ def _check_site_id(site_id: str) -> None:
         raise InvalidArgument(
             "site_id is required", [FieldError("site_id", "REQUIRED", "site_id is required")]
         )
-    if not SITE_ID.match(site_id):
+    if not is_site_id(site_id):
         raise InvalidArgument(
             "site_id is not valid",
             [FieldError("site_id", "INVALID_FORMAT", "letters, digits, '_' or '-', at most 64")],
@@ -153,7 +154,7 @@ def _decode_token(token: str) -> str:
         after = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError):
         after = ""
-    if not SITE_ID.match(after):
+    if not is_site_id(after):
         raise InvalidArgument(
             "page_token is not valid",
             [FieldError("page_token", "INVALID_FORMAT", "pass next_page_token unchanged")],

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from hubkit.naming import delivery_id
 from router.domain.routing import TraceRef
 
 
@@ -47,7 +48,7 @@ class SgtmDelivery:
 
 
 def sgtm_delivery_id(conversion_id: str, host: str) -> str:
-    return f"{conversion_id}:sgtm:{host}"
+    return delivery_id(conversion_id, "sgtm", host)
 
 
 def classify_http(status: int) -> ErrorClass:

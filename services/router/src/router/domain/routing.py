@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from hubkit.naming import delivery_id
 from router.domain.site import Mode, Platform, SgtmSettings, SiteConfig
 
 
@@ -48,7 +49,7 @@ class Target:
 
     def delivery_id(self, conversion_id: str) -> str:
         """The dispatcher's idempotency key: one delivery per conversion and account."""
-        return f"{conversion_id}:{self.platform.value}:{self.account_id}"
+        return delivery_id(conversion_id, self.platform.value, self.account_id)
 
 
 @dataclass(frozen=True)

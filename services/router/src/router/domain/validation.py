@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, urlsplit
 
+from hubkit.naming import is_site_id
 from router.domain.site import (
     Destinations,
     GoogleDestination,
@@ -19,7 +20,6 @@ from router.domain.site import (
 )
 
 # A site id is a NATS subject token and a KV key: no dots, wildcards or spaces.
-SITE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 GOOGLE_CUSTOMER_ID = re.compile(r"^\d{10}$")
 CONVERSION_ACTION = re.compile(r"^customers/\d{10}/conversionActions/\d{1,20}$")
@@ -103,7 +103,7 @@ def validate(site: SiteConfig, *, allow_plain_http: bool = False) -> list[Proble
     problems: list[Problem] = []
     if not site.site_id:
         problems.append(Problem("site.site_id", "REQUIRED", "site_id is required"))
-    elif not SITE_ID.match(site.site_id):
+    elif not is_site_id(site.site_id):
         problems.append(
             Problem(
                 "site.site_id",
