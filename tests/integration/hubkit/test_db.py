@@ -108,7 +108,7 @@ class CrashAfterPublish:
     def __init__(self, inner: JetStreamPublisher) -> None:
         self.inner = inner
 
-    async def publish_all(self, messages) -> None:
+    async def publish_each(self, messages) -> list[Exception | None]:
         await self.inner.publish_all(messages)
         raise PublishError("process killed after PubAck")
 
@@ -150,3 +150,23 @@ async def test_relay_rides_out_a_nats_restart(engine, own_nats: EmbeddedNats) ->
     await relay.stop()
     assert sorted(await stream_payloads(js)) == [b"before", b"during-1", b"during-2"]
     await nc.close()
+
+
+async def test_a_message_the_stream_refuses_never_holds_back_the_others(engine, js) -> None:
+    await ensure_stream(js, STREAM)
+    async with UnitOfWork(engine) as uow:
+        await stage(
+            uow.session,
+            outbox,
+            [
+                Outgoing("test.outbox.ok-1", b"1", "ok-1"),
+                Outgoing("nowhere.refused", b"x", "refused"),  # no stream takes this subject
+                Outgoing("test.outbox.ok-2", b"2", "ok-2"),
+            ],
+        )
+        await uow.commit()
+    relay = OutboxRelay(engine, outbox, JetStreamPublisher(js, timeout=0.5))
+    with pytest.raises(PublishError):
+        await relay.relay_once()
+    assert sorted(await stream_payloads(js)) == [b"1", b"2"]
+    assert await count(engine, outbox) == 1  # kept, not lost: it goes out once it can

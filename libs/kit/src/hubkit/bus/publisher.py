@@ -35,6 +35,8 @@ class EventPublisher(Protocol):
 
     async def publish_all(self, messages: Iterable[Outgoing]) -> None: ...
 
+    async def publish_each(self, messages: Iterable[Outgoing]) -> list[Exception | None]: ...
+
 
 class JetStreamPublisher:
     def __init__(
@@ -70,7 +72,16 @@ class JetStreamPublisher:
 
     async def publish_all(self, messages: Iterable[Outgoing]) -> None:
         """Publish concurrently; raise PublishError if any was not acknowledged."""
+        for error in await self.publish_each(messages):
+            if error is not None:
+                raise error
+
+    async def publish_each(self, messages: Iterable[Outgoing]) -> list[Exception | None]:
+        """Publish concurrently; per message, None once acknowledged or the error."""
         results = await asyncio.gather(*(self.publish(m) for m in messages), return_exceptions=True)
+        errors: list[Exception | None] = []
         for result in results:
-            if isinstance(result, BaseException):
-                raise result
+            if isinstance(result, BaseException) and not isinstance(result, Exception):
+                raise result  # cancellation and the like are not a publish outcome
+            errors.append(result if isinstance(result, Exception) else None)
+        return errors

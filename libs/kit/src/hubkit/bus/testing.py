@@ -26,5 +26,15 @@ class InMemoryPublisher:
         for message in messages:
             await self.publish(message)
 
+    async def publish_each(self, messages: Iterable[Outgoing]) -> list[Exception | None]:
+        errors: list[Exception | None] = []
+        for message in messages:
+            try:
+                await self.publish(message)
+                errors.append(None)
+            except Exception as exc:
+                errors.append(exc)
+        return errors
+
     def subjects(self) -> list[str]:
         return [m.subject for m in self.messages]

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from hubkit.bus.publisher import EventPublisher, Outgoing
+from hubkit.bus.publisher import EventPublisher, Outgoing, PublishError
 from hubkit.resilience import Backoff
 from hubkit.telemetry import inject_headers
 
@@ -118,11 +118,22 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            await self._publisher.publish_all(
+            errors = await self._publisher.publish_each(
                 Outgoing(r.subject, bytes(r.payload), r.msg_id, r.headers) for r in rows
             )
-            await conn.execute(delete(t).where(t.c.id.in_([r.id for r in rows])))
-        self.published += len(rows)
+            # Acknowledged rows go; the others stay for the next round, so one message the
+            # stream refuses never holds back the rest.
+            done = [r.id for r, error in zip(rows, errors, strict=True) if error is None]
+            if done:
+                await conn.execute(delete(t).where(t.c.id.in_(done)))
+        self.published += len(done)
+        failed = [(r, e) for r, e in zip(rows, errors, strict=True) if e is not None]
+        if failed:
+            row, error = failed[0]
+            raise PublishError(
+                f"{len(failed)} of {len(rows)} outbox rows not published "
+                f"(first: {row.subject} {row.msg_id}: {error!r})"
+            )
         return len(rows)
 
     async def run(self) -> None:
