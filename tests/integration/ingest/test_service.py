@@ -102,6 +102,23 @@ async def test_batch_with_one_bad_conversion_accepts_the_others(
     assert all(i.trace.traceparent for i in items)  # each item carries its own trace context
 
 
+async def test_unknown_enum_values_reject_only_their_conversion(
+    ingest_service: RunningIngest,
+) -> None:
+    odd = conversion("u-2")
+    odd.source = 99  # a newer client's enum value
+    odd.mode_hint = 7
+    response = await ingest_service.stub.IngestBatch(
+        ingest_pb2.IngestBatchRequest(conversions=[conversion("u-1"), odd, conversion("u-3")]),
+        metadata=token(["shop-1"]),
+    )
+    assert [r.status for r in response.results] == [ACCEPTED, REJECTED, ACCEPTED]
+    assert {(e.field, e.code) for e in response.results[1].errors} == {
+        ("source", "INVALID_VALUE"),
+        ("mode_hint", "INVALID_VALUE"),
+    }
+
+
 async def test_auth_scoping_and_exact_errors(ingest_service: RunningIngest) -> None:
     request = ingest_pb2.IngestRequest(conversion=conversion("o-1", site="shop-b"))
     with pytest.raises(grpc.aio.AioRpcError) as denied:
@@ -417,3 +434,25 @@ async def test_site_policies_follow_the_kv_bucket(ingest_service: RunningIngest,
         return r.status == ACCEPTED
 
     assert await eventually(stored_without_user_data)
+
+
+async def test_nats_inbound_refuses_bad_subjects_and_oversized_bursts(
+    migrated_db: str, nats_url: str, nc
+) -> None:
+    running = await start_ingest(ingest_settings(migrated_db, nats_url, site_rate_per_second=2.0))
+    try:
+        one = events_pb2.InboundConversionBatch(
+            site_id="shop-1",
+            items=[events_pb2.InboundConversion(conversion=conversion(f"b-{i}")) for i in range(5)],
+        )
+        reply = await nc.request("convhub.in.conversions._bad", one.SerializeToString(), timeout=5)
+        assert reply.headers["Convhub-Status"] == "INVALID_ARGUMENT"
+        # 5 > the burst of 2/s x 2 s: it could never be admitted, so it is refused at once
+        # (a fire-and-forget one would otherwise hold a slot forever).
+        reply = await nc.request(
+            "convhub.in.conversions.shop-1", one.SerializeToString(), timeout=5
+        )
+        assert reply.headers["Convhub-Status"] == "RESOURCE_EXHAUSTED"
+    finally:
+        running.stop.set()
+        await running.task

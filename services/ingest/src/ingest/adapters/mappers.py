@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -50,13 +51,29 @@ def to_datetime(ts: Timestamp) -> datetime:
 
 
 def conversion_input(c: ingest_pb2.Conversion) -> ConversionInput:
+    """Never raises: what cannot be read is named in `unreadable` and rejected by validation."""
     user = c.user_data
+    unreadable: list[str] = []
+
+    def enum_name(field: str, enum: Any, value: int) -> str:
+        try:
+            return str(enum.Name(value))
+        except ValueError:
+            unreadable.append(field)
+            return ""
+
+    event_time = None
+    if c.HasField("event_time"):
+        try:
+            event_time = to_datetime(c.event_time)
+        except (ValueError, OverflowError, OSError):
+            unreadable.append("event_time")
     return ConversionInput(
         site_id=c.site_id,
         order_id=c.order_id,
         event_type=c.event_type,
         event_id=c.event_id if c.HasField("event_id") else None,
-        event_time=to_datetime(c.event_time) if c.HasField("event_time") else None,
+        event_time=event_time,
         value=c.value.strip(),
         currency=c.currency.strip(),
         click_ids={n: v for n in _CLICK_FIELDS if (v := getattr(c.click_ids, n))},
@@ -71,9 +88,14 @@ def conversion_input(c: ingest_pb2.Conversion) -> ConversionInput:
             Item(i.id, i.name, i.quantity, i.price, i.brand, i.category, i.variant) for i in c.items
         ),
         visitor_id=c.visitor_id,
-        source=common_pb2.ConversionSource.Name(c.source),
-        action_source=common_pb2.ActionSource.Name(c.action_source),
-        mode_hint=common_pb2.AttributionMode.Name(c.mode_hint) if c.HasField("mode_hint") else None,
+        source=enum_name("source", common_pb2.ConversionSource, c.source),
+        action_source=enum_name("action_source", common_pb2.ActionSource, c.action_source),
+        mode_hint=(
+            enum_name("mode_hint", common_pb2.AttributionMode, c.mode_hint) or None
+            if c.HasField("mode_hint")
+            else None
+        ),
+        unreadable=tuple(unreadable),
     )
 
 

@@ -20,6 +20,7 @@ from convhub.common.v1 import common_pb2
 from convhub.events.v1 import events_pb2
 from convhub.ingest.v1 import ingest_pb2
 from hubkit.errors import DomainError, ResourceExhausted
+from hubkit.naming import SITE_ID_RULE, is_site_id
 from ingest.adapters import mappers
 from ingest.app.admission import RateLimits
 from ingest.app.ingestion import IngestConversions
@@ -70,6 +71,11 @@ class NatsInbound:
 
     async def _handle(self, msg: Msg) -> None:
         site_id = msg.subject.rsplit(".", 1)[-1]
+        if not is_site_id(site_id):
+            await self._fail(
+                msg, "INVALID_ARGUMENT", f"the subject's site id must be {SITE_ID_RULE}"
+            )
+            return
         try:
             batch = events_pb2.InboundConversionBatch.FromString(msg.data)
         except DecodeError:
@@ -79,6 +85,9 @@ class NatsInbound:
             await self._fail(
                 msg, "INVALID_ARGUMENT", f"a batch holds 1 to {self._max_batch} conversions"
             )
+            return
+        if not self._limits.fits(len(batch.items)):  # would wait forever for tokens
+            await self._fail(msg, "RESOURCE_EXHAUSTED", "the batch exceeds the site's burst limit")
             return
         conversions = [item.conversion for item in batch.items]
         for c in conversions:

@@ -29,12 +29,30 @@ class KvSitePolicies:
     def get(self, site_id: str) -> SitePolicy:
         return self._policies.get(site_id, DEFAULT_POLICY)
 
-    async def start(self) -> None:
-        kv = await ensure_kv(self._js, SITES_BUCKET)
-        watcher = await kv.watchall()
-        self._task = asyncio.create_task(self._follow(watcher), name="site-policies")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.ready.wait(), 10)
+    async def start(self, within: float = 30.0) -> None:
+        """Returns once the bucket's current contents are loaded, so the service never reports
+        SERVING while it would apply default consent rules to a site that has stricter ones."""
+        self._task = asyncio.create_task(self._supervise(), name="site-policies")
+        try:
+            await asyncio.wait_for(self.ready.wait(), within)
+        except TimeoutError:
+            await self.stop()
+            raise RuntimeError(
+                f"site policies not loaded from {SITES_BUCKET} in {within}s"
+            ) from None
+
+    async def _supervise(self) -> None:
+        """Keep a watch running: if it ends or fails, start a new one (it replays the bucket)."""
+        while True:
+            try:
+                kv = await ensure_kv(self._js, SITES_BUCKET)
+                await self._follow(await kv.watchall())
+                log.warning("site policy watch ended; watching again")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("site policy watch failed (%r); watching again", exc)
+            await asyncio.sleep(1.0)
 
     async def _follow(self, watcher) -> None:  # type: ignore[no-untyped-def]
         async for entry in watcher:

@@ -3,7 +3,10 @@ and serving GetConversion's read model."""
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Sequence
+from typing import TypeVar
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT, BYTEA, TEXT, UUID
@@ -15,6 +18,9 @@ from convhub.ingest.v1 import ingest_pb2
 from hubkit import naming
 from hubkit.db import UnitOfWork
 from ingest.adapters.orm import SCHEMA, conversions, deliveries, routing
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _ARRAYS = {
     "ids": ARRAY(UUID(as_uuid=False)),
@@ -61,10 +67,11 @@ class SqlStatusStore:
 
     async def record_routed(self, items: Sequence[events_pb2.ConversionRouted]) -> None:
         latest: dict[str, events_pb2.ConversionRouted] = {}
-        for item in items:
+        for item in _with_uuid(items):
             seen = latest.get(item.conversion_id)
             if seen is None or seen.config_revision <= item.config_revision:
                 latest[item.conversion_id] = item
+        latest = dict(sorted(latest.items()))  # one lock order for concurrent writers
         pending = [
             (delivery_id(i.conversion_id, d), i.conversion_id, _pending(i, d))
             for i in latest.values()
@@ -94,10 +101,11 @@ class SqlStatusStore:
 
     async def record_deliveries(self, items: Sequence[events_pb2.DeliveryUpdated]) -> None:
         latest: dict[str, events_pb2.DeliveryUpdated] = {}
-        for item in items:
+        for item in _with_uuid(items):
             seen = latest.get(item.delivery_id)
             if seen is None or seen.sequence < item.sequence:
                 latest[item.delivery_id] = item
+        latest = dict(sorted(latest.items()))  # one lock order for concurrent writers
         async with UnitOfWork(self._engine) as uow:
             await uow.session.execute(
                 _DELIVERED,
@@ -155,6 +163,19 @@ class SqlStatusStore:
                 )
             )
         return response
+
+
+def _with_uuid(items: Sequence[T]) -> list[T]:
+    """Items naming a conversion ingest could have issued; others are logged and skipped, so one
+    bad item never blocks its batch (retrying could not fix it)."""
+    good = []
+    for item in items:
+        try:
+            uuid.UUID(item.conversion_id)  # type: ignore[attr-defined]
+            good.append(item)
+        except ValueError:
+            log.warning("status item with a malformed conversion id skipped")
+    return good
 
 
 def _pending(item: events_pb2.ConversionRouted, d: common_pb2.Destination) -> bytes:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
 from hubkit.errors import ResourceExhausted
 from hubkit.resilience import TokenBucket
+
+MAX_KEYS = 100_000
 
 
 class RateLimits:
@@ -22,13 +25,22 @@ class RateLimits:
         self._caller_rate = caller_rate
         self._burst = burst_seconds
         self._clock = clock
-        self._buckets: dict[str, TokenBucket] = {}
+        # Least recently used first; idle keys are forgotten (a fresh bucket starts full anyway).
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
 
     def _bucket(self, key: str, rate: float) -> TokenBucket:
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = TokenBucket(rate, rate * self._burst, clock=self._clock)
+            while len(self._buckets) > MAX_KEYS:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
         return bucket
+
+    def fits(self, n: int) -> bool:
+        """Whether a call of `n` conversions can ever be admitted (it is within every burst)."""
+        return n <= min(self._site_rate, self._caller_rate) * self._burst
 
     def admit(self, caller: str, per_site: Mapping[str, int]) -> None:
         """Take tokens for a whole call, or none: raise ResourceExhausted with the wait."""

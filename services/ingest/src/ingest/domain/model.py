@@ -87,6 +87,8 @@ class ConversionInput:
     source: str = ""
     action_source: str = ""
     mode_hint: str | None = None
+    # Fields the transport could not read (unknown enum value, timestamp out of range).
+    unreadable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

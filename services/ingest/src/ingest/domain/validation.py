@@ -25,6 +25,7 @@ MAX_URL = 2048
 MAX_USER_AGENT = 1024
 MAX_ITEMS = 200
 MAX_CLICK_ID = 500
+MAX_ITEM_TEXT = 256  # keeps one conversion, and so every batch message, bounded
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class Errors(list[FieldError]):
 
 def validate(c: ConversionInput, now: datetime, limits: Limits) -> list[FieldError]:
     errors = Errors()
+    for field in c.unreadable:
+        errors.add(field, "INVALID_VALUE", f"{field} has a value this API does not know")
     if not c.site_id:
         errors.add("site_id", "REQUIRED", "site_id is required")
     elif not is_site_id(c.site_id):
@@ -148,4 +151,5 @@ def _items(errors: Errors, c: ConversionInput) -> None:
                 ok = False
             if not ok:
                 errors.add(f"items[{i}].price", "INVALID_FORMAT", "price must be a plain decimal")
-        _text(errors, f"items[{i}].id", item.id, MAX_ID)
+        for name in ("id", "name", "brand", "category", "variant"):
+            _text(errors, f"items[{i}].{name}", getattr(item, name), MAX_ITEM_TEXT)
