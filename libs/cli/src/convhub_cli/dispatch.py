@@ -73,7 +73,9 @@ def _dead_letter_filter(args: argparse.Namespace) -> dispatch_pb2.DeadLetterFilt
         include_replayed=args.include_replayed,
     )
     if args.error_class:
-        f.error_class = common_pb2.ErrorClass.Value(f"ERROR_CLASS_{args.error_class.upper()}")
+        f.error_class = common_pb2.ErrorClass.Value(  # type: ignore[assignment]
+            f"ERROR_CLASS_{args.error_class.upper()}"
+        )
     if args.since:
         f.time_range.start.FromDatetime(_when(args.since))
     if args.until:

@@ -17,7 +17,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 
 PG_USER = "postgres"
 _PG_SYSTEM_USER = "pgserver"  # postgres refuses to run as root
@@ -102,7 +102,7 @@ class _Process:
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> _Process:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
