@@ -100,7 +100,8 @@ async def test_poison_messages_and_unkeyed_items_do_not_cost_the_rest(
     await publisher.publish(Outgoing("convhub.dispatch.meta.shop", batch, "mixed-1"))
     await wait_for(lambda: len(platform.sent_ids()) == 5, what="the five good items sent")
     await wait_for(lambda: _eq(count(engine, "status = 'confirmed'"), 5), what="settled")
-    assert await count(engine) == 5
+    # The item for another platform is recorded failed (visible to ingest), not dropped silently.
+    assert await count(engine) == 6 and await count(engine, "status = 'failed'") == 1
     info = await js.consumer_info(harness.spec.stream, harness.spec.durable)
     assert info.num_pending == 0 and info.num_ack_pending == 0  # the garbage was terminated
 

@@ -38,13 +38,17 @@ class Recorded:
         return json.loads(self.body)
 
 
+# A `make run` lasts hours: keep the latest requests only, enough for any test or benchmark.
+MAX_RECORDED = 50_000
+
+
 class Simulator:
     """Subclasses add their routes in `routes()` and call `self.take_fault()` in handlers."""
 
     name = "simulator"
 
     def __init__(self) -> None:
-        self.requests: list[Recorded] = []
+        self.requests: deque[Recorded] = deque(maxlen=MAX_RECORDED)
         self._faults: deque[Fault] = deque()
         self.latency = 0.0
         self.app = web.Application(middlewares=[self._record])

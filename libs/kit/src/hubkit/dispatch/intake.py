@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from google.protobuf.message import DecodeError
@@ -23,11 +24,15 @@ from hubkit.bus.streams import DISPATCH, ConsumerSpec
 from hubkit.db.outbox import stage
 from hubkit.dispatch import events as messages
 from hubkit.dispatch.ledger import LedgerUnitOfWork, NewDelivery
-from hubkit.dispatch.model import ErrorClass, Lane, PlatformError
+from hubkit.dispatch.model import MISROUTED, UNREADABLE, ErrorClass, Lane, PlatformError
 from hubkit.dispatch.ports import PlatformAdapter
 from hubkit.dispatch.tables import LedgerTables
 
 log = logging.getLogger(__name__)
+
+# Failed at intake and never replayable (model.UNREPLAYABLE): sending them cannot succeed.
+_MISROUTED = PlatformError(ErrorClass.CONFIG, MISROUTED, "dispatch request for another platform")
+_UNREADABLE = PlatformError(ErrorClass.BAD_INPUT, UNREADABLE, "unusable dispatch destination")
 
 
 def consumer_spec(durable: str, platform: str, *, ack_wait: float = 30.0) -> ConsumerSpec:
@@ -105,7 +110,12 @@ class DispatchIntake:
     def _item(
         self, request: events_pb2.DispatchRequested, site_id: str, now: datetime, position: int
     ) -> NewDelivery | None:
-        """The ledger row for one item; None for an item that cannot even be keyed."""
+        """The ledger row for one item; None only for an item that cannot even be keyed.
+
+        An item with a conversion id and a destination is always recorded, failed when this
+        dispatcher cannot take it, so that ingest sees FAILED (and a dead letter) rather than a
+        delivery pending for ever.
+        """
         platform = self._adapter.platform
         try:
             conversion = request.conversion
@@ -117,24 +127,30 @@ class DispatchIntake:
             if not delivery_id or not conversion_id:
                 log.warning("dispatch item %d without delivery or conversion id: dropped", position)
                 return None
-            if request.platform not in (0, platform.proto):
-                log.warning("dispatch item %s is for another platform: dropped", delivery_id)
-                return None
             received = conversion.received_at if conversion.HasField("received_at") else None
-            return NewDelivery(
+            base = NewDelivery(
                 delivery_id=delivery_id,
                 conversion_id=conversion_id,
                 site_id=conversion.site_id or site_id,
-                lane=self._adapter.lane_of(request),
-                event_id=self._adapter.event_id_of(request),
+                lane=Lane(account, request.target.credentials_ref),
+                event_id=conversion.event_id,
                 request=request,
                 received_at=received.ToDatetime(UTC) if received else None,
                 attempts=max(0, request.previous_attempts),
-                rejection=self._check(request, now),
             )
         except Exception:  # one broken item must not cost the others
             log.exception("dispatch item %d could not be read: dropped", position)
             return None
+        if request.platform not in (0, platform.proto):
+            log.warning("dispatch item %s is for another platform: failed", delivery_id)
+            return replace(base, rejection=_MISROUTED)
+        try:
+            lane = self._adapter.lane_of(request)
+            event_id = self._adapter.event_id_of(request)
+        except Exception:
+            log.exception("dispatch item %s has an unusable destination: failed", delivery_id)
+            return replace(base, rejection=_UNREADABLE)
+        return replace(base, lane=lane, event_id=event_id, rejection=self._check(request, now))
 
     def _check(self, request: events_pb2.DispatchRequested, now: datetime) -> PlatformError | None:
         try:

@@ -1,7 +1,8 @@
 """Delivery ledger writes: intake, claims with leases, settling a request's answer.
 
 Every method runs inside the caller's transaction (a `LedgerUnitOfWork`); none commits. Leases
-and housekeeping live in `ledger_leases`, dead-letter replay in `ledger_replay`.
+and housekeeping live in `ledger_leases`, dead-letter replay in `ledger_replay`, erasure in
+`ledger_erasure`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from hubkit.db.uow import UnitOfWork
 from hubkit.dispatch.bulk import in_ids, insert_unnest
+from hubkit.dispatch.ledger_erasure import ErasureOps
 from hubkit.dispatch.ledger_leases import LeaseOps
 from hubkit.dispatch.ledger_replay import DeadLetterFilter, ReplayOps, ReplayResult
 from hubkit.dispatch.model import (
@@ -34,7 +36,7 @@ from hubkit.dispatch.tables import LedgerTables
 _EXCERPT_LIMIT = 1024
 
 
-class Ledger(LeaseOps, ReplayOps):
+class Ledger(LeaseOps, ReplayOps, ErasureOps):
     def __init__(self, session: AsyncSession, tables: LedgerTables) -> None:
         self.session = session
         self.t = tables

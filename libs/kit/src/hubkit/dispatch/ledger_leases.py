@@ -96,16 +96,24 @@ class LeaseOps:
     # --- housekeeping ----------------------------------------------------------------------
 
     async def prune(self, older_than: datetime) -> int:
-        """Forget finished history older than `older_than` (the stream keeps far less)."""
-        d, b, a = self.t.deliveries, self.t.batches, self.t.attempts
+        """Forget finished history older than `older_than` (the stream keeps far less).
+
+        Failed and dead deliveries and their dead letters go too: kept for ever they would grow
+        without bound (and keep hashed user data); within the retention they stay replayable.
+        """
+        d, b, a, x = self.t.deliveries, self.t.batches, self.t.attempts, self.t.dead_letters
         gone = await self.session.execute(
             delete(d)
-            .where(d.c.status == Status.CONFIRMED.value, d.c.updated_at < older_than)
+            .where(d.c.status.in_(_FINISHED), d.c.updated_at < older_than)
             .returning(d.c.delivery_id)
         )
         count = len(gone.all())
+        await self.session.execute(delete(x).where(x.c.dead_lettered_at < older_than))
         await self.session.execute(delete(a).where(a.c.started_at < older_than))
         await self.session.execute(
             delete(b).where(b.c.completed_at < older_than, b.c.status != BatchStatus.SENDING.value)
         )
         return count
+
+
+_FINISHED = (Status.CONFIRMED.value, Status.FAILED.value, Status.DEAD.value)

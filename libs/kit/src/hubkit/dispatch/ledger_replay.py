@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from hubkit.dispatch.bulk import in_ids
-from hubkit.dispatch.model import Lane, Status
+from hubkit.dispatch.model import UNREPLAYABLE, Lane, Status
 from hubkit.dispatch.records import Change, decode_request
 from hubkit.dispatch.tables import LedgerTables
 
@@ -84,6 +84,7 @@ class ReplayOps:
                 .where(
                     in_ids(d.c.delivery_id, list({r.delivery_id for r in found})),
                     d.c.status.in_(_DEAD_ENDS),
+                    d.c.platform_code.not_in(UNREPLAYABLE),  # erased or misrouted: never sent
                 )
                 .values(
                     status=Status.PENDING.value,

@@ -104,6 +104,15 @@ class PlatformError:
     retry_after: float | None = None  # the platform's requested delay, seconds
 
 
+# convhub's own codes (never a platform's) for deliveries that must never be sent: replay
+# skips them. ERASED: the person was erased. MISROUTED / UNREADABLE: failed at intake because
+# the item is for another platform or its destination could not be read.
+ERASED = "erased"
+MISROUTED = "convhub_misrouted"
+UNREADABLE = "convhub_unreadable"
+UNREPLAYABLE = (ERASED, MISROUTED, UNREADABLE)
+
+
 @dataclass(frozen=True, slots=True)
 class Lane:
     """Events that may share one platform request: same account, credentials and request-level

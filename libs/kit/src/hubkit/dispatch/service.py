@@ -8,9 +8,10 @@ from nats.js import JetStreamContext
 from sqlalchemy import MetaData
 
 from hubkit.bus import PullConsumer
-from hubkit.bus.streams import DEADLETTER, DELIVERY, DISPATCH, ensure_stream
+from hubkit.bus.streams import DEADLETTER, DELIVERY, DISPATCH, ERASURES, ensure_stream
 from hubkit.db.outbox import OutboxRelay
 from hubkit.dispatch.dispatcher import Dispatcher
+from hubkit.dispatch.erasure import ErasureIntake, erasure_consumer_spec
 from hubkit.dispatch.intake import DispatchIntake, consumer_spec
 from hubkit.dispatch.ports import PlatformAdapter
 from hubkit.dispatch.servicer import DispatchServicer
@@ -26,6 +27,7 @@ class DispatchComponents:
     intake: DispatchIntake
     consumer: PullConsumer
     servicer: DispatchServicer
+    erasures: PullConsumer
 
 
 class _Topology:
@@ -35,7 +37,7 @@ class _Topology:
         self._js = js
 
     async def start(self) -> None:
-        for spec in (DISPATCH, DELIVERY, DEADLETTER):
+        for spec in (DISPATCH, DELIVERY, DEADLETTER, ERASURES):
             await ensure_stream(self._js, spec)
 
     async def stop(self) -> None:
@@ -48,10 +50,15 @@ def install(
     *,
     schema: str,
     consumer_concurrency: int = 4,
+    durable: str = "",
 ) -> DispatchComponents:
     """Register the DispatchService and the workers, in start order: streams, outbox relay,
     dispatcher, consumer. Shutdown runs in reverse: the consumer stops taking messages, the
-    dispatcher drains its in-flight requests, the relay publishes what they staged last."""
+    dispatcher drains its in-flight requests, the relay publishes what they staged last.
+
+    The durable consumer names are constants ("dispatch-<platform>" unless `durable` is given),
+    never OTEL_SERVICE_NAME: renaming the tracing service must not create a new consumer that
+    replays the whole stream."""
     tables = ledger_tables(MetaData(), schema)
     js = rt.js
     relay = OutboxRelay(rt.engine, tables.outbox, rt.publisher())
@@ -59,8 +66,12 @@ def install(
     intake = DispatchIntake(
         adapter, rt.engine, tables, on_pending=dispatcher.notify, on_staged=relay.notify
     )
-    spec = consumer_spec(rt.settings.service_name, adapter.platform.value)
+    durable = durable or default_durable(adapter)
+    spec = consumer_spec(durable, adapter.platform.value)
     consumer = PullConsumer(js, spec, intake, concurrency=consumer_concurrency, fetch_batch=16)
+    eraser = ErasureIntake(adapter.platform, rt.engine, tables, on_staged=relay.notify)
+    # One at a time: erasures are rare, and two touching one conversion would only contend.
+    erasures = PullConsumer(js, erasure_consumer_spec(durable), eraser, concurrency=1)
 
     async def stream_pending() -> int:
         info = await js.consumer_info(spec.stream, spec.durable)
@@ -73,6 +84,12 @@ def install(
     rt.add_worker(_Topology(js))
     rt.add_worker(relay)
     rt.add_worker(dispatcher)
+    rt.add_worker(erasures)  # started before the intake, stopped after it
     rt.add_worker(consumer)
     rt.on_close(adapter.close)
-    return DispatchComponents(tables, relay, dispatcher, intake, consumer, servicer)
+    return DispatchComponents(tables, relay, dispatcher, intake, consumer, servicer, erasures)
+
+
+def default_durable(adapter: PlatformAdapter) -> str:
+    """The dispatcher's durable consumer name: "dispatch-meta", "dispatch-google", ..."""
+    return f"dispatch-{adapter.platform.value}"

@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from convhub.common.v1 import common_pb2
 from convhub.events.v1 import events_pb2
 from hubkit.bus import JetStreamPublisher, Outgoing, PullConsumer
-from hubkit.bus.streams import DEADLETTER, DELIVERY, DISPATCH, ensure_stream
+from hubkit.bus.streams import DEADLETTER, DELIVERY, DISPATCH, ERASURES, ensure_stream
 from hubkit.db.outbox import OutboxRelay
 from hubkit.dispatch.dispatcher import Dispatcher
+from hubkit.dispatch.erasure import ErasureIntake, erasure_consumer_spec
 from hubkit.dispatch.events import dispatch_subject
 from hubkit.dispatch.intake import DispatchIntake, consumer_spec
 from hubkit.dispatch.model import (
@@ -153,19 +154,23 @@ class DispatchHarness:
         )
         self.spec = consumer_spec(durable, adapter.platform.value)
         self.consumer = PullConsumer(js, self.spec, self.intake, concurrency=4, fetch_batch=16)
+        self.eraser = ErasureIntake(adapter.platform, engine, tables, on_staged=self.relay.notify)
+        self.erasures = PullConsumer(js, erasure_consumer_spec(durable), self.eraser, concurrency=1)
         self.servicer = DispatchServicer(
             self.dispatcher, engine, tables, on_staged=self.relay.notify
         )
 
     async def start(self) -> None:
-        for spec in (DISPATCH, DELIVERY, DEADLETTER):
+        for spec in (DISPATCH, DELIVERY, DEADLETTER, ERASURES):
             await ensure_stream(self.js, spec)
         await self.relay.start()
         await self.dispatcher.start()
+        await self.erasures.start()
         await self.consumer.start()
 
     async def stop(self) -> None:
         await self.consumer.stop()
+        await self.erasures.stop()
         await self.dispatcher.stop()
         await self.relay.stop()
 

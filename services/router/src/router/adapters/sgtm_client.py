@@ -12,8 +12,9 @@ from google.protobuf.message import DecodeError
 from opentelemetry import trace
 
 from convhub.events.v1 import events_pb2 as events
+from hubkit.dispatch.redaction import scrub
 from hubkit.resilience import parse_retry_after
-from hubkit.telemetry import context_from_traceparent, inject_headers, redact
+from hubkit.telemetry import context_from_traceparent, inject_headers
 from router.adapters.credentials import CredentialsDirectory, MissingCredentials
 from router.adapters.sgtm_payloads import build_bodies
 from router.domain.delivery import (
@@ -98,7 +99,7 @@ class HttpSgtmSender:
             http_status=status,
             error="" if ec is ErrorClass.NONE else f"sGTM answered HTTP {status}",
             retry_after=parse_retry_after(response.headers.get("retry-after")),
-            excerpt=redact(response.text[:EXCERPT_CHARS]),
+            excerpt=_excerpt(response.text, settings, headers, params),
             too_large=status == 413,
         )
 
@@ -116,6 +117,18 @@ class HttpSgtmSender:
                 "api_secret": self._credentials.read(settings.api_secret_ref),
             }
         return url, params, headers
+
+
+def _excerpt(
+    text: str, settings: SgtmSettings, headers: dict[str, str], params: dict[str, str]
+) -> str:
+    """The response excerpt for the audit, without the auth header secret or api_secret.
+
+    A container may echo the request (headers, query) back; the excerpt goes to Postgres/NATS.
+    Scrubbed on more than the excerpt so a secret cut at the boundary cannot survive in part.
+    """
+    secrets = [headers.get(settings.auth_header_name, ""), params.get("api_secret", "")]
+    return scrub(text[: EXCERPT_CHARS * 4], secrets, limit=EXCERPT_CHARS)
 
 
 def mp_collect_url(url: str) -> str:

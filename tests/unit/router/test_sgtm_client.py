@@ -1,0 +1,45 @@
+"""The sGTM client keeps the configured secrets out of the response excerpt it stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from router.adapters.credentials import CredentialsDirectory
+from router.adapters.sgtm_client import HttpSgtmSender
+from router.domain.delivery import PreparedRequest
+from router.domain.site import SgtmFormat, SgtmSettings
+
+HEADER_SECRET = "hdr-7Qx2ZpLw9"
+MP_SECRET = "mp-K3vN8sYt1"
+
+
+async def test_an_echoing_container_never_gets_its_secrets_into_the_excerpt(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "auth").write_text(HEADER_SECRET)
+    (tmp_path / "mp").write_text(MP_SECRET)
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        # A debugging container answering with what it received: header, query, raw values.
+        got = request.headers["x-convhub-auth"]
+        return httpx.Response(
+            400, text=f"bad request; x-convhub-auth={got} url={request.url} raw {got} {MP_SECRET}"
+        )
+
+    settings = SgtmSettings(
+        url="https://sgtm.example.com",
+        format=SgtmFormat.GA4_MP,
+        auth_header_name="x-convhub-auth",
+        auth_secret_ref="auth",
+        measurement_id="G-TEST1234",
+        api_secret_ref="mp",
+    )
+    async with httpx.AsyncClient(transport=httpx.MockTransport(echo)) as client:
+        sender = HttpSgtmSender(client, CredentialsDirectory(tmp_path))
+        result = await sender.post(settings, PreparedRequest(("d1",), b"{}", "b1"))
+    assert result.http_status == 400 and "bad request" in result.excerpt
+    assert HEADER_SECRET not in result.excerpt and MP_SECRET not in result.excerpt
+    assert "[secret]" in result.excerpt
+    assert len(result.excerpt) <= 512
