@@ -14,11 +14,12 @@ from convhub.ingest.v1 import ingest_pb2_grpc
 from hubkit.auth import Scope, issue_token
 from hubkit.db.migrations import upgrade
 from hubkit.embedded import free_port
-from hubkit.grpcx import auth_metadata, check_health
+from hubkit.grpcx import auth_metadata
 from ingest.adapters.orm import SCHEMA
 from ingest.config import Settings
 from ingest.main import main
 from ingest.migrate import MIGRATIONS
+from tests.support import wait_serving
 
 SECRET = "test-secret-that-is-long-enough-for-hs256!"
 
@@ -43,14 +44,7 @@ async def start_ingest(settings: Settings) -> RunningIngest:
     stop = asyncio.Event()
     task = asyncio.create_task(main(settings, stop))
     target = f"127.0.0.1:{settings.grpc_port}"
-    for _ in range(200):
-        if task.done():
-            task.result()  # raises the startup error
-        try:
-            if await check_health(target, timeout=0.5) == "SERVING":
-                break
-        except grpc.aio.AioRpcError:
-            await asyncio.sleep(0.05)
+    await wait_serving(target, alive=lambda: task.result() if task.done() else None)
     channel = grpc.aio.insecure_channel(target)
     return RunningIngest(settings, ingest_pb2_grpc.IngestServiceStub(channel), stop, task)
 

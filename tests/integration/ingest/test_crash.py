@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import subprocess
-import sys
 from collections import Counter
 
 import grpc
@@ -18,7 +15,7 @@ from convhub.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from hubkit.bus import connect
 from hubkit.db import sync_url
 from hubkit.embedded import EmbeddedNats, free_port
-from hubkit.grpcx import check_health
+from tests.support import ServiceProcess
 
 from .conftest import SECRET, token
 from .test_service import ACCEPTED, conversion
@@ -26,47 +23,23 @@ from .test_service import ACCEPTED, conversion
 pytestmark = pytest.mark.slow
 
 
-class IngestProcess:
-    """`python -m ingest.main` exactly as it runs in a pod."""
-
+class IngestProcess(ServiceProcess):
     def __init__(self, database_url: str, nats_url: str) -> None:
-        self.port = free_port()
-        self.env = {
-            **os.environ,
-            "CONVHUB_DATABASE_URL": database_url,
-            "CONVHUB_NATS_URL": nats_url,
-            "CONVHUB_GRPC_PORT": str(self.port),
-            "CONVHUB_JWT_SECRET": SECRET,
-            "OTEL_SERVICE_NAME": "ingest",
-        }
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> ingest_pb2_grpc.IngestServiceStub:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ingest.main"],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        super().__init__(
+            "ingest",
+            {
+                **os.environ,
+                "CONVHUB_DATABASE_URL": database_url,
+                "CONVHUB_NATS_URL": nats_url,
+                "CONVHUB_GRPC_PORT": str(free_port()),
+                "CONVHUB_JWT_SECRET": SECRET,
+                "OTEL_SERVICE_NAME": "ingest",
+            },
         )
-        target = f"127.0.0.1:{self.port}"
-        for _ in range(300):
-            assert self.proc.poll() is None, "ingest exited at start"
-            try:
-                if await check_health(target, timeout=0.5) == "SERVING":
-                    break
-            except grpc.aio.AioRpcError:
-                await asyncio.sleep(0.05)
-        return ingest_pb2_grpc.IngestServiceStub(grpc.aio.insecure_channel(target))
 
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(20)
+    async def start(self) -> ingest_pb2_grpc.IngestServiceStub:  # type: ignore[override]
+        await super().start()
+        return ingest_pb2_grpc.IngestServiceStub(grpc.aio.insecure_channel(self.address))
 
 
 async def published_ids(nats_url: str, expected: int) -> Counter[str]:

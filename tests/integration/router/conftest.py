@@ -26,11 +26,12 @@ from hubkit.auth import Scope, issue_token
 from hubkit.bus import JetStreamPublisher, Outgoing
 from hubkit.db import make_engine
 from hubkit.embedded import free_port
-from hubkit.grpcx import auth_metadata, check_health
+from hubkit.grpcx import auth_metadata
 from router.bootstrap import RouterApp, build, http_client
 from router.config import Settings
 from router.main import main
 from router.migrate import migrate
+from tests.support import wait_serving
 
 SECRET = "router-test-secret-that-is-long-enough-for-hs256"
 
@@ -206,14 +207,7 @@ async def start_router(settings: Settings) -> RunningRouter:
     stop = asyncio.Event()
     task = asyncio.create_task(main(settings, stop))
     target = f"127.0.0.1:{settings.grpc_port}"
-    for _ in range(400):
-        if task.done():
-            task.result()  # raises the startup error
-        try:
-            if await check_health(target, timeout=0.5) == "SERVING":
-                break
-        except grpc.aio.AioRpcError:
-            await asyncio.sleep(0.05)
+    await wait_serving(target, alive=lambda: task.result() if task.done() else None)
     channel = grpc.aio.insecure_channel(target)
     return RunningRouter(settings, router_pb2_grpc.RouterServiceStub(channel), stop, task, channel)
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -20,7 +17,7 @@ from convhub.router.v1 import router_pb2 as rpb
 from convhub.router.v1 import router_pb2_grpc
 from convhub_sim.sgtm import SgtmSimulator
 from hubkit.embedded import free_port
-from hubkit.grpcx import check_health
+from tests.support import ServiceProcess
 
 from .conftest import (
     SECRET,
@@ -39,49 +36,25 @@ DECIDED = "SELECT count(*) FROM router.routing_decisions"
 CONFIRMED = "SELECT count(*) FROM router.sgtm_deliveries WHERE status = 'confirmed'"
 
 
-class RouterProcess:
+class RouterProcess(ServiceProcess):
     def __init__(self, database_url: str, nats_url: str) -> None:
-        self.port = free_port()
-        self.env = {
-            **os.environ,
-            "CONVHUB_DATABASE_URL": database_url,
-            "CONVHUB_NATS_URL": nats_url,
-            "CONVHUB_GRPC_PORT": str(self.port),
-            "CONVHUB_JWT_SECRET": SECRET,
-            "CONVHUB_LOG_LEVEL": "WARNING",
-            "CONVHUB_SGTM_RETRY_SCHEDULE": "0.05,0.1,0.1,0.1,0.1",
-            "CONVHUB_SGTM_HTTP_TIMEOUT": "1",
-            "CONVHUB_SGTM_LEASE_SECONDS": "2",
-            "CONVHUB_SGTM_POLL_INTERVAL": "0.05",
-            "CONVHUB_RELEASE_INTERVAL_SECONDS": "0.2",
-            "CONVHUB_CONSUMER_ACK_WAIT_SECONDS": "2",
-        }
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "router.main"], env=self.env)
-        target = f"127.0.0.1:{self.port}"
-        for _ in range(300):
-            assert self.proc.poll() is None, "the router exited at start"
-            try:
-                if await check_health(target, timeout=0.5) == "SERVING":
-                    return
-            except grpc.aio.AioRpcError:
-                await asyncio.sleep(0.05)
-        raise AssertionError("the router did not become healthy")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        super().__init__(
+            "router",
+            {
+                **os.environ,
+                "CONVHUB_DATABASE_URL": database_url,
+                "CONVHUB_NATS_URL": nats_url,
+                "CONVHUB_GRPC_PORT": str(free_port()),
+                "CONVHUB_JWT_SECRET": SECRET,
+                "CONVHUB_LOG_LEVEL": "WARNING",
+                "CONVHUB_SGTM_RETRY_SCHEDULE": "0.05,0.1,0.1,0.1,0.1",
+                "CONVHUB_SGTM_HTTP_TIMEOUT": "1",
+                "CONVHUB_SGTM_LEASE_SECONDS": "2",
+                "CONVHUB_SGTM_POLL_INTERVAL": "0.05",
+                "CONVHUB_RELEASE_INTERVAL_SECONDS": "0.2",
+                "CONVHUB_CONSUMER_ACK_WAIT_SECONDS": "2",
+            },
+        )
 
 
 @pytest.fixture
@@ -106,7 +79,7 @@ async def test_kill_9_mid_load_loses_nothing_and_repeats_nothing(
     slow_sgtm: SgtmSimulator,
 ) -> None:
     await router_process.start()
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{router_process.port}") as channel:
+    async with grpc.aio.insecure_channel(router_process.address) as channel:
         stub: Any = router_pb2_grpc.RouterServiceStub(channel)
         for site in (
             sgtm_site("shop-s", f"{slow_sgtm.url}/data"),

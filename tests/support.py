@@ -1,0 +1,76 @@
+"""Helpers the service tests share: a service as a real process, and waiting for SERVING."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+
+from hubkit.grpcx import check_health
+
+
+async def wait_serving(
+    target: str, *, within: float = 30.0, alive: Callable[[], None] = lambda: None
+) -> None:
+    """Until `target` answers SERVING; `alive()` raises when the service died meanwhile."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        alive()
+        try:
+            if await check_health(target, timeout=0.5) == "SERVING":
+                return
+        except grpc.aio.AioRpcError:
+            pass
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{target} did not become SERVING in {within}s")
+
+
+class ServiceProcess:
+    """A service as Kubernetes runs it: `python -m <package>.main`, configured by its env."""
+
+    def __init__(self, package: str, env: dict[str, str], log: Path | None = None) -> None:
+        self.package = package
+        self.env = env
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.env['CONVHUB_GRPC_PORT']}"
+
+    async def start(self) -> None:
+        out = self.log.open("ab") if self.log else subprocess.DEVNULL
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", f"{self.package}.main"],
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        await wait_serving(self.address, alive=self._alive)
+
+    def _alive(self) -> None:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            tail = self.log.read_text()[-2000:] if self.log else ""
+            raise AssertionError(f"{self.package} exited with {self.proc.returncode}: {tail}")
+
+    def kill(self) -> None:
+        """SIGKILL: no drain, no flush."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
