@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from convhub_sim.meta import MetaSimulator
 from hubkit.dispatch import Platform
 from hubkit.dispatch.testing import dispatch_request, publish_requests
 from hubkit.embedded import free_port
-from hubkit.grpcx import check_health
+from tests.support import ServiceProcess
 
 from .conftest import statuses, wait_for
 
@@ -51,35 +49,11 @@ def service_env(
     }
 
 
-class Service:
-    """The dispatcher as Kubernetes runs it: a process configured by its environment."""
+class Service(ServiceProcess):
+    """The dispatcher as Kubernetes runs it, with the exit code of a signal."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.env['CONVHUB_GRPC_PORT']}"
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "dispatch_meta.main"],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    async def serving(self) -> bool:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise AssertionError(f"dispatcher exited: {self.log.read_text()[-2000:]}")
-        try:
-            return await check_health(self.address, timeout=0.5) == "SERVING"
-        except Exception:
-            return False
+        super().__init__("dispatch_meta", env, log)
 
     def signal(self, sig: int) -> int:
         assert self.proc is not None
@@ -120,16 +94,14 @@ async def test_kill_9_mid_batch_loses_nothing_and_meta_counts_each_event_once(
     total = 1500
     requests = [dispatch_request(f"k{i}", user_data=user, action_source=7) for i in range(total)]
 
-    service.start()
-    await wait_for(service.serving, within=30, what="dispatcher up")
+    await service.start()
     await publish_requests(js, Platform.META, requests, per_message=250)
     await wait_for(lambda: len(sim.processed()) >= 3 * BATCH and in_flight(sim), what="mid-batch")
     assert service.signal(signal.SIGKILL) == -signal.SIGKILL
     killed_at = len(sim.processed())
     assert killed_at < total, "the kill must land before everything was delivered"
 
-    service.start()  # a new process, same ledger, same durable consumer
-    await wait_for(service.serving, within=30, what="dispatcher back")
+    await service.start()  # a new process, same ledger, same durable consumer
     await wait_for(lambda: len(sim.processed()) == total, within=40, what="all delivered")
 
     async def confirmed() -> bool:
