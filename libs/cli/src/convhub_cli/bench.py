@@ -41,8 +41,10 @@ def _conversion(ingest_pb2: Any, common_pb2: Any, order_id: str) -> Any:
     return c
 
 
-async def bench_ingest(seconds: float, database_url: str, nats_url: str) -> dict[str, float]:
-    """IngestBatch of 500 against an ingest process: conversions/s to ACCEPTED (committed)."""
+async def bench_ingest(
+    seconds: float, database_url: str, nats_url: str, replicas: int = 1
+) -> dict[str, float]:
+    """IngestBatch of 500 against `replicas` ingest processes: conversions/s to ACCEPTED."""
     import grpc
 
     from convhub.common.v1 import common_pb2
@@ -51,66 +53,77 @@ async def bench_ingest(seconds: float, database_url: str, nats_url: str) -> dict
     from hubkit.embedded import free_port
     from hubkit.grpcx import auth_metadata, check_health
 
-    port = free_port()
     env = {
         **os.environ,
         "CONVHUB_DATABASE_URL": database_url,
         "CONVHUB_NATS_URL": nats_url,
-        "CONVHUB_GRPC_PORT": str(port),
         "CONVHUB_JWT_SECRET": SECRET,
         "CONVHUB_SITE_RATE_PER_SECOND": "1000000",
         "CONVHUB_CALLER_RATE_PER_SECOND": "1000000",
         "CONVHUB_LOG_LEVEL": "WARNING",
     }
     subprocess.run([sys.executable, "-m", "ingest.migrate"], env=env, check=True)
-    proc = subprocess.Popen([sys.executable, "-m", "ingest.main"], env=env)
-    target = f"127.0.0.1:{port}"
+    ports = [free_port() for _ in range(replicas)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "ingest.main"], env={**env, "CONVHUB_GRPC_PORT": str(port)}
+        )
+        for port in ports
+    ]
+    targets = [f"127.0.0.1:{port}" for port in ports]
     try:
-        for _ in range(300):
-            try:
-                if await check_health(target, timeout=0.5) == "SERVING":
-                    break
-            except grpc.aio.AioRpcError:
-                await asyncio.sleep(0.1)
+        for target in targets:
+            for _ in range(300):
+                try:
+                    if await check_health(target, timeout=0.5) == "SERVING":
+                        break
+                except grpc.aio.AioRpcError:
+                    await asyncio.sleep(0.1)
         metadata = auth_metadata(
             issue_token(
                 SECRET, subject="bench", sites=["*"], scopes=[Scope.INGEST], ttl_seconds=3600
             )
         )
         # Requests are built up front: the figure is the service's, not the client's.
-        batches = [
+        queue = [
             ingest_pb2.IngestBatchRequest(
-                conversions=[_conversion(ingest_pb2, common_pb2, f"o-{b}-{i}") for i in range(500)]
+                conversions=[
+                    _conversion(ingest_pb2, common_pb2, f"o-{replicas}-{b}-{i}") for i in range(500)
+                ]
             )
-            for b in range(int(seconds * 40) + 8)
+            for b in range(int(seconds * 40 * replicas) + 8)
         ]
         accepted = 0
         latencies: list[float] = []
-        async with grpc.aio.insecure_channel(target) as channel:
-            stub = ingest_pb2_grpc.IngestServiceStub(channel)
-            await stub.IngestBatch(batches.pop(), metadata=metadata)  # warm up
-            queue = list(batches)
-            deadline = time.perf_counter() + seconds
-            started = time.perf_counter()
+        channels = [grpc.aio.insecure_channel(t) for t in targets]
+        stubs = [ingest_pb2_grpc.IngestServiceStub(c) for c in channels]
+        for stub in stubs:
+            await stub.IngestBatch(queue.pop(), metadata=metadata)  # warm up
+        deadline = time.perf_counter() + seconds
+        started = time.perf_counter()
 
-            async def client() -> None:
-                nonlocal accepted
-                while queue and time.perf_counter() < deadline:
-                    t0 = time.perf_counter()
-                    response = await stub.IngestBatch(queue.pop(), metadata=metadata)
-                    latencies.append(time.perf_counter() - t0)
-                    accepted += sum(
-                        r.status == ingest_pb2.INGEST_STATUS_ACCEPTED for r in response.results
-                    )
+        async def client(stub: Any) -> None:
+            nonlocal accepted
+            while queue and time.perf_counter() < deadline:
+                t0 = time.perf_counter()
+                response = await stub.IngestBatch(queue.pop(), metadata=metadata)
+                latencies.append(time.perf_counter() - t0)
+                accepted += sum(
+                    r.status == ingest_pb2.INGEST_STATUS_ACCEPTED for r in response.results
+                )
 
-            await asyncio.gather(*(client() for _ in range(4)))
-            elapsed = time.perf_counter() - started
+        await asyncio.gather(*(client(stubs[i % replicas]) for i in range(4 * replicas)))
+        elapsed = time.perf_counter() - started
+        for channel in channels:
+            await channel.close()
     finally:
-        proc.terminate()
-        proc.wait(30)
+        for proc in procs:
+            proc.terminate()
+            proc.wait(30)
+    suffix = "" if replicas == 1 else f"_{replicas}_replicas"
     return {
-        "ingest_batch500_conversions_per_s": round(accepted / elapsed),
-        "ingest_batch500_p99_call_ms": round(_p(latencies, 0.99) * 1000, 1),
+        f"ingest_batch500_conversions_per_s{suffix}": round(accepted / elapsed),
+        f"ingest_batch500_p99_call_ms{suffix}": round(_p(latencies, 0.99) * 1000, 1),
     }
 
 
@@ -177,8 +190,11 @@ async def bench_end_to_end(seconds: float) -> dict[str, float]:
 
     workdir = Path(tempfile.mkdtemp(prefix="convhub-bench-"))
     up = subprocess.Popen(
-        [str(Path(sys.executable).parent / "convhub"), "up", "--no-demo"], cwd=workdir,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [str(Path(sys.executable).parent / "convhub"), "up", "--no-demo"],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     stack_file = workdir / ".run" / "stack.json"
     try:
         for _ in range(600):
@@ -188,8 +204,11 @@ async def bench_end_to_end(seconds: float) -> dict[str, float]:
             await asyncio.sleep(0.2)
         else:
             raise RuntimeError("the stack did not come up")
-        metadata = auth_metadata(issue_token(info.jwt_secret, subject="bench", sites=["*"],
-                                             scopes=list(Scope), ttl_seconds=3600))
+        metadata = auth_metadata(
+            issue_token(
+                info.jwt_secret, subject="bench", sites=["*"], scopes=list(Scope), ttl_seconds=3600
+            )
+        )
         confirmed: dict[str, float] = {}
         nc = await connect(info.nats_url, name="bench")
 
@@ -207,8 +226,11 @@ async def bench_end_to_end(seconds: float) -> dict[str, float]:
 
             async def send(n: int) -> None:
                 batch = [_conversion("demo-direct", next(counter)) for _ in range(n)]
-                results = (await stub.IngestBatch(ingest_pb2.IngestBatchRequest(
-                    conversions=batch), metadata=metadata)).results
+                results = (
+                    await stub.IngestBatch(
+                        ingest_pb2.IngestBatchRequest(conversions=batch), metadata=metadata
+                    )
+                ).results
                 now = time.perf_counter()
                 for r in results:
                     accepted_at[r.conversion_id] = now
@@ -240,7 +262,8 @@ async def bench_end_to_end(seconds: float) -> dict[str, float]:
         "accepted_to_meta_ack_p50_ms_at_500_per_s": round(_p(latencies, 0.5) * 1000, 1),
         "accepted_to_meta_ack_p95_ms_at_500_per_s": round(_p(latencies, 0.95) * 1000, 1),
         "sustained_delivered_conversions_per_s": round(
-            (len(confirmed) - confirmed_before) / elapsed),
+            (len(confirmed) - confirmed_before) / elapsed
+        ),
         **{f"rss_mib_{name}": mib for name, mib in rss.items()},
     }
 
@@ -275,6 +298,10 @@ async def run_all(seconds: float) -> dict[str, Any]:
     with EmbeddedPostgres() as pg, EmbeddedNats() as nats:
         if importlib.util.find_spec("ingest"):
             results["ingest"] = await bench_ingest(seconds, pg.create_database("bench"), nats.url)
+            # Replicas are how ingest scales (the unique-key claim makes them safe together).
+            results["ingest"] |= await bench_ingest(
+                seconds, pg.create_database("bench2"), nats.url, replicas=2
+            )
             results["dedupe"] = await bench_dedupe(pg.create_database("dedupe"))
     if importlib.util.find_spec("ingest") and importlib.util.find_spec("dispatch_meta"):
         results["end_to_end"] = await bench_end_to_end(seconds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -72,6 +73,7 @@ class IngestConversions:
 
         done = [o for o in outcomes if o is not None]
         assert len(done) == len(inputs)
-        for conversion, outcome in zip(inputs, done, strict=True):
-            self._metrics.outcome(conversion.site_id, outcome.status)
+        counts = Counter((c.site_id, o.status) for c, o in zip(inputs, done, strict=True))
+        for (site_id, status), count in counts.items():
+            self._metrics.outcome(site_id, status, count)
         return done
