@@ -16,7 +16,7 @@ from hubkit.grpcx import check_health
 
 
 async def wait_serving(
-    target: str, *, within: float = 30.0, alive: Callable[[], None] = lambda: None
+    target: str, *, within: float = 60.0, alive: Callable[[], None] = lambda: None
 ) -> None:
     """Until `target` answers SERVING; `alive()` raises when the service died meanwhile."""
     deadline = time.monotonic() + within

@@ -47,7 +47,7 @@ async def published_ids(nats_url: str, expected: int) -> Counter[str]:
     nc = await connect(nats_url, name="crash-test")
     js = nc.jetstream()
     counts: Counter[str] = Counter()
-    for _ in range(200):
+    for _ in range(600):  # up to a minute: a restarted relay retries with backoff
         counts.clear()
         info = await js.stream_info("CONVHUB_CONVERSIONS")
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
