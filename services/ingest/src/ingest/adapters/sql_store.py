@@ -37,7 +37,8 @@ _STAGE = """
         first_seen_at timestamptz, expires_at timestamptz
     ) ON COMMIT DELETE ROWS
 """
-_COPY_STAGE = "COPY claim_stage FROM STDIN"
+_COPY_STAGE = "COPY claim_stage FROM STDIN (FORMAT BINARY)"
+_STAGE_TYPES = ["text", "bytea", "uuid", "text", "timestamptz", "timestamptz"]
 _CLAIM = text(f"""
     INSERT INTO {SCHEMA}.dedupe_keys AS d
         (site_id, key, conversion_id, event_id, first_seen_at, expires_at)
@@ -69,12 +70,13 @@ class SqlConversionStore:
             raw = await _driver_connection(uow)
             await raw.execute(_STAGE)
             async with raw.cursor().copy(_COPY_STAGE) as copy:
+                copy.set_types(_STAGE_TYPES)
                 for p in batch:
                     await copy.write_row(
                         (
                             p.site_id,
                             p.dedupe_key,
-                            p.conversion_id,
+                            uuid.UUID(p.conversion_id),
                             p.event_id,
                             p.received_at,
                             p.dedupe_expires_at,
@@ -152,8 +154,13 @@ class SqlConversionStore:
 _COPY_CONVERSIONS = (
     f"COPY {SCHEMA}.conversions (conversion_id, site_id, order_id, event_type, event_id, "
     "event_time, received_at, value, currency, consent_decision, visitor_id, identity_hashes, "
-    "record) FROM STDIN"
+    "record) FROM STDIN (FORMAT BINARY)"
 )
+# Binary COPY: psycopg's C dumpers, and bytea travels raw instead of hex-escaped.
+_CONVERSION_TYPES = [
+    "uuid", "text", "text", "text", "text", "timestamptz", "timestamptz", "numeric", "text",
+    "text", "text", "text[]", "bytea",
+]
 
 
 async def _driver_connection(uow: UnitOfWork) -> Any:
@@ -169,11 +176,12 @@ async def _copy_conversions(
     inside the transaction that claimed the keys."""
     raw = await _driver_connection(uow)
     async with raw.cursor().copy(_COPY_CONVERSIONS) as copy:
+        copy.set_types(_CONVERSION_TYPES)
         for p, record in zip(accepted, records, strict=True):
             c = p.input
             await copy.write_row(
                 (
-                    p.conversion_id,
+                    uuid.UUID(p.conversion_id),
                     c.site_id,
                     c.order_id,
                     c.event_type,
