@@ -100,3 +100,21 @@ async def test_health_send_and_status(ingest_service: RunningIngest, tmp_path: P
     code, out, _ = await convhub("send", "--file", str(jsonl), env=env)
     statuses = [row.split("\t")[1] for row in out.strip().splitlines()]
     assert statuses == ["REJECTED", "REJECTED"] and code == 1  # too old; in the future
+
+
+async def test_service_without_required_config_stops_naming_the_variable() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVHUB_")}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ingest.main", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await proc.communicate()
+    assert proc.returncode == 2
+    assert "missing required environment variable CONVHUB_DATABASE_URL" in err.decode()
+    assert "Traceback" not in err.decode()
+    # With everything but a JWT secret it refuses to start too (fail closed).
+    env |= {"CONVHUB_DATABASE_URL": "postgresql://127.0.0.1:1/x", "CONVHUB_NATS_URL": "nats://x"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ingest.main", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await proc.communicate()
+    assert proc.returncode == 2 and "no JWT secret configured" in err.decode()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -25,6 +26,7 @@ from hubkit.auth import require_auth_config, resolve_jwt_secret
 from hubkit.bus import JetStreamPublisher, connect, ensure_streams
 from hubkit.config import BaseSettings
 from hubkit.db import make_engine
+from hubkit.errors import ConfigError
 from hubkit.grpcx import GrpcServer, ServiceInterceptor, run_until_shutdown
 from hubkit.telemetry import Telemetry, configure_logging, init_telemetry
 
@@ -125,5 +127,10 @@ class ServiceRuntime:
 
 
 def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Entry point of `python -m <service>.main`."""
-    asyncio.run(main())
+    """Entry point of `python -m <service>.main`: a configuration problem stops the service
+    with one line naming it (exit 2), not a traceback."""
+    try:
+        asyncio.run(main())
+    except ConfigError as exc:
+        print(f"{main.__module__.split('.')[0]}: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
