@@ -82,11 +82,12 @@ async def test_killed_between_commit_and_publish_publishes_after_restart(
     service = IngestProcess(migrated_db, own_nats.url)
     try:
         stub = await service.start()
-        own_nats.kill()  # from now on the relay cannot publish: rows wait in the outbox
+        # From now on the relay cannot publish: rows wait in the outbox.
+        await asyncio.to_thread(own_nats.kill)
         accepted = await ingest_batches(stub, "down", batches=4)
         assert len(accepted) == 200  # ACCEPTED = committed, NATS or not
         service.kill()
-        own_nats.start()
+        await asyncio.to_thread(own_nats.start)
         await service.start()
         counts = await published_ids(own_nats.url, expected=200)
     finally:
