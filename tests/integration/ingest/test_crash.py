@@ -50,7 +50,8 @@ async def published_ids(nats_url: str, expected: int) -> Counter[str]:
     for _ in range(600):  # up to a minute: a restarted relay retries with backoff
         counts.clear()
         info = await js.stream_info("CONVHUB_CONVERSIONS")
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        # An empty stream may report first_seq 0 (after a restart): sequence 0 is no message.
+        for seq in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
             batch = events_pb2.ConversionAcceptedBatch.FromString(
                 (await js.get_msg("CONVHUB_CONVERSIONS", seq)).data
             )
