@@ -96,7 +96,7 @@ async def dispatch(
 
     async def make(**overrides: Any) -> DispatchHarness:
         policy: DispatchPolicy = FAST.with_overrides(**overrides)
-        transport = GraphEventsClient(sim.url, "v25.0", timeout=5.0)
+        transport = GraphEventsClient(sim.url, "v27.0", timeout=5.0)
         credentials = MetaCredentialFiles(CredentialStore(credentials_dir))
         platform = MetaPlatform(transport, credentials, policy)
         harness = DispatchHarness(

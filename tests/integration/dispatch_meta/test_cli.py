@@ -35,7 +35,10 @@ async def test_operator_commands(
     digest = hashlib.sha256(b"a@b.c").hexdigest()
     user = common_pb2.HashedUserData(meta=common_pb2.HashedIdentifiers(email=digest))
     await harness.publish(
-        [dispatch_request(f"x{i}", user_data=user, action_source=7) for i in range(3)]
+        [
+            dispatch_request(f"x{i}", user_data=user, action_source=7, value="9.99", currency="EUR")
+            for i in range(3)
+        ]
     )
 
     async def dead() -> bool:

@@ -92,7 +92,10 @@ async def test_kill_9_mid_batch_loses_nothing_and_meta_counts_each_event_once(
     digest = hashlib.sha256(b"someone@example.com").hexdigest()
     user = common_pb2.HashedUserData(meta=common_pb2.HashedIdentifiers(email=digest))
     total = 1500
-    requests = [dispatch_request(f"k{i}", user_data=user, action_source=7) for i in range(total)]
+    requests = [
+        dispatch_request(f"k{i}", user_data=user, action_source=7, value="19.99", currency="EUR")
+        for i in range(total)
+    ]
 
     await service.start()
     await publish_requests(js, Platform.META, requests, per_message=250)

@@ -15,6 +15,8 @@ from hubkit.dispatch.testing import dispatch_request
 
 from .conftest import Factory, consumed, read_items, statuses, wait_for
 
+PRICE = {"value": "19.99", "currency": "EUR"}  # Meta refuses a Purchase without a currency
+
 
 def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
@@ -33,7 +35,8 @@ async def test_2500_events_go_out_in_3_requests(
 ) -> None:
     harness = await dispatch(linger=2.0)
     requests = [
-        dispatch_request(f"c{i}", user_data=hashed(i), action_source=7) for i in range(2500)
+        dispatch_request(f"c{i}", user_data=hashed(i), action_source=7, **PRICE)
+        for i in range(2500)
     ]
     await harness.publish(requests)
 
@@ -58,7 +61,9 @@ async def test_redelivered_dispatch_requests_are_sent_once(
     dispatch: Factory, sim: MetaSimulator, engine: AsyncEngine, js: JetStreamContext
 ) -> None:
     harness = await dispatch()
-    requests = [dispatch_request(f"r{i}", user_data=hashed(i), action_source=7) for i in range(50)]
+    requests = [
+        dispatch_request(f"r{i}", user_data=hashed(i), action_source=7, **PRICE) for i in range(50)
+    ]
     await harness.publish(requests)
     await wait_for(lambda: len(sim.processed()) == 50, what="first delivery")
     await harness.publish(requests)  # the router republishing (new Nats-Msg-Ids)

@@ -31,7 +31,10 @@ def user(n: int) -> common_pb2.HashedUserData:
 
 def requests(prefix: str, count: int) -> list[events_pb2.DispatchRequested]:
     return [
-        dispatch_request(f"{prefix}{i}", user_data=user(i), action_source=7) for i in range(count)
+        dispatch_request(
+            f"{prefix}{i}", user_data=user(i), action_source=7, value="9.99", currency="EUR"
+        )
+        for i in range(count)
     ]
 
 

@@ -34,9 +34,14 @@ def event(**overrides: Any) -> dict[str, Any]:
         "event_id": "e1",
         "action_source": "system_generated",
         "user_data": {"em": [H]},
+        "custom_data": {"value": 129.99, "currency": "usd"},
     }
     base.update(overrides)
     return base
+
+
+def with_user(**user: Any) -> dict[str, Any]:
+    return event(user_data={"em": [H], **user})
 
 
 @pytest.fixture
@@ -52,7 +57,7 @@ async def post(
 ) -> httpx.Response:
     async with httpx.AsyncClient(base_url=sim.url) as client:
         return await client.post(
-            f"/v25.0/{pixel}/events", json={"data": events, "access_token": token, **extra}
+            f"/v27.0/{pixel}/events", json={"data": events, "access_token": token, **extra}
         )
 
 
@@ -106,7 +111,36 @@ async def test_appsecret_proof_is_checked_when_the_app_has_a_secret() -> None:
         ([event(user_data={"em": ["jane@example.com"]})], "Invalid Hashed Parameter", None),
         ([event(user_data={"ph": H.upper()})], "Invalid Hashed Parameter", None),
         ([event(user_data={})], "Insufficient Customer Information", 2804050),
-        ([event(custom_data={"currency": "euro"})], "Invalid Currency", None),
+        ([event(custom_data={"value": 1, "currency": "euro"})], "Invalid Currency", None),
+        ([event(custom_data={"value": 1, "currency": "€ur"})], "Invalid Currency", None),
+        ([event(custom_data={"value": "1", "currency": "usd"})], "Invalid Value", None),
+        ([event(custom_data={"value": True, "currency": "usd"})], "Invalid Value", None),
+        ([event(custom_data={"value": 1})], "Missing Currency for Purchase Event", 2804010),
+        ([event(custom_data={})], "Missing Currency for Purchase Event", 2804010),
+        (
+            [event(custom_data={"currency": "usd"})],
+            "Missing Value for Purchase Event (simulator)",
+            None,
+        ),
+        ([event(action_source="app")], "Missing App Data (simulator)", None),
+        (
+            [event(action_source="physical_store", event_time=int(time.time()) - 63 * 86400)],
+            "Event Timestamp Too Old",
+            2804003,
+        ),
+        ([with_user(fbc="fb.1.1554763741205")], "Click ID Incorrectly Formatted", 2804001),
+        (
+            [with_user(fbc="fb.1.1554763741205.AbCdEf.XY")],
+            "Click ID Incorrectly Formatted",
+            2804001,
+        ),
+        (
+            [with_user(fbc="fb.1.1554763741205.AbCdEf.AQIBAQAB.Ag")],
+            "Click ID Incorrectly Formatted",
+            2804001,
+        ),
+        ([with_user(fbp="fb.1.155.109")], "Invalid Browser ID (simulator)", None),
+        ([with_user(fbp="fb.1.1596403881668.x1")], "Invalid Browser ID (simulator)", None),
         ([event()] * 1001, "Too Many Events", None),
     ],
 )
@@ -118,6 +152,28 @@ async def test_validation_rejects_the_whole_request(
     assert error["code"] == 100 and error.get("error_user_title") == title
     assert error.get("error_subcode") == subcode
     assert not sim.received  # whole-batch rejection: not even the good events
+
+
+@pytest.mark.parametrize(
+    "accepted",
+    [
+        with_user(fbc="fb.1.1554763741205.AbCdEfGhIjKlMnOpQrStUvWxYz1234567890"),
+        with_user(fbc="fb.1.1554763741205.AbCdEf.AQIBAQAB"),  # 8-character appendix
+        with_user(fbc="fb.1.1554763741205.IwAR2F4-dbP0l7Mn_1Iaw.Ag"),  # language token
+        with_user(fbp="fb.1.1596403881668.1116446470"),
+        with_user(fbp="fb.1.1596403881668.1116446470.Ag"),
+        with_user(fbp="fb.1.1596403881668.1116446470.AQIBAQAB"),
+        event(event_name="Lead", custom_data={}),  # value and currency: Purchase only
+        event(event_name="Lead", custom_data={"currency": "EUR"}),
+        event(custom_data={"value": 0, "currency": "EUR"}),
+        event(action_source="physical_store", event_time=int(time.time()) - 30 * 86400),
+        event(action_source="app", app_data={"advertiser_tracking_enabled": 1}),
+    ],
+)
+async def test_valid_events_are_accepted(sim: MetaSimulator, accepted: dict[str, Any]) -> None:
+    response = await post(sim, [accepted])
+    assert response.status_code == 200, response.text
+    assert [e.event for e in sim.received] == [accepted]  # kept exactly as sent
 
 
 async def test_dedupe_store_is_48_hours_per_pixel_name_and_id() -> None:
@@ -148,7 +204,7 @@ async def test_form_encoded_data_as_json_strings_is_accepted(sim: MetaSimulator)
     data = json.dumps([json.dumps(event(event_id="f1")), event(event_id="f2")])
     async with httpx.AsyncClient(base_url=sim.url) as client:
         response = await client.post(
-            "/v25.0/111/events", data={"data": data, "access_token": TOKEN}
+            "/v27.0/111/events", data={"data": data, "access_token": TOKEN}
         )
     assert response.status_code == 200 and response.json()["events_received"] == 2
 

@@ -15,7 +15,7 @@ from dispatch_meta.domain.model import EventsRequest, MetaCredentials
 from hubkit.dispatch.model import ErrorClass
 
 BASE = "https://graph.test"
-URL = f"{BASE}/v25.0/123/events"
+URL = f"{BASE}/v27.0/123/events"
 CREDS = MetaCredentials("EAABtoken123", "appsecret")
 
 
@@ -25,7 +25,7 @@ def request(code: str = "") -> EventsRequest:
 
 @pytest.fixture
 async def client():
-    c = GraphEventsClient(BASE, "v25.0", timeout=2)
+    c = GraphEventsClient(BASE, "v27.0", timeout=2)
     yield c
     await c.close()
 

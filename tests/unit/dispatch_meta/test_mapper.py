@@ -34,7 +34,9 @@ def website(**fields: object):
             ),
             google=common_pb2.HashedIdentifiers(email=sha("johnsmith@gmail.com")),
         ),
-        "click_ids": common_pb2.ClickIds(fbc="fb.1.1554763741205.AbCdEf", fbp="fb.1.155.109"),
+        "click_ids": common_pb2.ClickIds(
+            fbc="fb.1.1554763741205.AbCdEf", fbp="fb.1.1596403881668.1116446470"
+        ),
         "value": "129.99",
         "currency": "USD",
         "items": [common_pb2.Item(id="SKU-1", name="Shoe", quantity=1, price="129.99")],
@@ -59,7 +61,7 @@ def test_a_website_purchase_maps_field_by_field() -> None:
             "client_ip_address": "2001:db8::1",
             "client_user_agent": "Mozilla/5.0",
             "fbc": "fb.1.1554763741205.AbCdEf",
-            "fbp": "fb.1.155.109",
+            "fbp": "fb.1.1596403881668.1116446470",
         },
         "custom_data": {
             "value": 129.99,
@@ -120,7 +122,7 @@ def refusal(request: object) -> PlatformError:
 
 def test_events_older_than_7_days_are_refused_as_too_old() -> None:
     error = refusal(website(event_time=NOW - timedelta(days=7, seconds=1)))
-    assert error.error_class is ErrorClass.TOO_OLD
+    assert (error.error_class, error.code) == (ErrorClass.TOO_OLD, "100/2804003")
     assert isinstance(to_server_event(website(event_time=NOW - timedelta(days=6)), NOW), dict)
 
 
@@ -155,7 +157,8 @@ def test_no_customer_information_at_all_is_refused() -> None:
     bare = dispatch_request(
         "c2", event_time=NOW, action_source=common_pb2.ACTION_SOURCE_SYSTEM_GENERATED
     )
-    assert refusal(bare).code == "INSUFFICIENT_USER_DATA"
+    error = refusal(bare)
+    assert (error.error_class, error.code) == (ErrorClass.BAD_INPUT, "100/2804050")
 
 
 @pytest.mark.parametrize(
@@ -163,7 +166,10 @@ def test_no_customer_information_at_all_is_refused() -> None:
     [
         ({"value": "12,5"}, "INVALID_VALUE"),
         ({"value": "NaN"}, "INVALID_VALUE"),
-        ({"value": "10", "currency": ""}, "INVALID_CURRENCY"),
+        ({"value": "10", "currency": ""}, "100/2804010"),
+        ({"value": "10", "currency": "EURO"}, "INVALID_CURRENCY"),
+        ({"value": "", "currency": "EUR"}, "MISSING_VALUE"),
+        ({"event_type": "lead", "value": "10", "currency": ""}, "INVALID_CURRENCY"),
         ({"event_type": ""}, "INVALID_EVENT_NAME"),
     ],
 )
@@ -180,3 +186,57 @@ def test_missing_event_time_is_refused() -> None:
 def test_event_id_falls_back_to_the_conversion_id() -> None:
     request = website(event_id="")
     assert event_id_of(request) == "c1"
+
+
+def test_a_purchase_without_currency_is_refused_with_metas_code() -> None:
+    error = refusal(website(value="", currency=""))
+    assert (error.error_class, error.code) == (ErrorClass.BAD_INPUT, "100/2804010")
+    assert error.message.startswith("Missing Currency for Purchase Event")
+    lead = to_server_event(website(event_type="lead", value="", currency=""), NOW)
+    assert isinstance(lead, dict) and "value" not in lead["custom_data"]
+
+
+def test_a_purchase_overridden_to_a_custom_name_is_not_metas_purchase() -> None:
+    request = website(value="", currency="")
+    request.target.event_name = "BigPurchase"
+    assert isinstance(to_server_event(request, NOW), dict)
+
+
+def test_currency_without_value_is_sent_for_any_event() -> None:
+    event = to_server_event(website(event_type="lead", value="", currency="EUR"), NOW)
+    assert isinstance(event, dict) and event["custom_data"]["currency"] == "eur"
+
+
+def test_five_segment_cookies_are_sent_unchanged() -> None:
+    fbc = "fb.1.1554763741205.AbCdEf.AQIBAQAB"
+    fbp = "fb.1.1596403881668.1116446470.Ag"
+    event = to_server_event(website(click_ids=common_pb2.ClickIds(fbc=fbc, fbp=fbp)), NOW)
+    assert isinstance(event, dict)
+    assert (event["user_data"]["fbc"], event["user_data"]["fbp"]) == (fbc, fbp)
+
+
+def test_malformed_cookies_are_refused() -> None:
+    bad_fbc = website(click_ids=common_pb2.ClickIds(fbc="fb.1.1554763741205"))
+    assert refusal(bad_fbc).code == "100/2804001"
+    bad_fbp = website(click_ids=common_pb2.ClickIds(fbp="fb.1.1596403881668.1116446470.XYZ"))
+    assert refusal(bad_fbp).code == "INVALID_FBP"
+    dotted = website(click_ids=common_pb2.ClickIds(fbclid="IwAR.0abc"))  # would be 5 segments
+    assert refusal(dotted).code == "100/2804001"
+
+
+def test_physical_store_events_are_taken_up_to_62_days() -> None:
+    store = common_pb2.ACTION_SOURCE_PHYSICAL_STORE
+    event = to_server_event(website(event_time=NOW - timedelta(days=60), action_source=store), NOW)
+    assert isinstance(event, dict) and event["action_source"] == "physical_store"
+    old = refusal(website(event_time=NOW - timedelta(days=63), action_source=store))
+    assert old.error_class is ErrorClass.TOO_OLD
+
+
+def test_app_events_are_refused_for_want_of_app_data() -> None:
+    app = website(action_source=common_pb2.ACTION_SOURCE_APP)
+    assert refusal(app).code == "APP_DATA_REQUIRED"
+
+
+def test_unknown_action_sources_fall_back_by_page_url() -> None:
+    event = to_server_event(website(action_source=42), NOW)
+    assert isinstance(event, dict) and event["action_source"] == "website"

@@ -16,6 +16,7 @@ NOW = datetime.now(UTC)
 USER = common_pb2.HashedUserData(
     meta=common_pb2.HashedIdentifiers(email=hashlib.sha256(b"a@b.c").hexdigest())
 )
+PRICE = {"value": "19.99", "currency": "EUR"}  # Meta refuses a Purchase without a currency
 
 
 class FakeTransport:
@@ -59,9 +60,11 @@ def test_lanes_separate_test_events_and_credentials() -> None:
 
 def test_intake_check_refuses_unusable_configuration() -> None:
     meta, _ = platform()
-    bad_pixel = dispatch_request("a", user_data=USER, account_id="pixel-1", action_source=7)
-    no_creds = dispatch_request("b", user_data=USER, credentials_ref="", action_source=7)
-    fine = dispatch_request("c", user_data=USER, action_source=7)
+    bad_pixel = dispatch_request(
+        "a", user_data=USER, account_id="pixel-1", action_source=7, **PRICE
+    )
+    no_creds = dispatch_request("b", user_data=USER, credentials_ref="", action_source=7, **PRICE)
+    fine = dispatch_request("c", user_data=USER, action_source=7, **PRICE)
     assert meta.check(bad_pixel, NOW).error_class is ErrorClass.CONFIG  # type: ignore[union-attr]
     assert meta.check(no_creds, NOW).error_class is ErrorClass.CONFIG  # type: ignore[union-attr]
     assert meta.check(fine, NOW) is None
@@ -70,9 +73,10 @@ def test_intake_check_refuses_unusable_configuration() -> None:
 async def test_prepare_drops_duplicate_event_ids_within_a_request() -> None:
     meta, transport = platform()
     same = [
-        dispatch_request(f"x{i}", user_data=USER, action_source=7, event_id="E1") for i in range(3)
+        dispatch_request(f"x{i}", user_data=USER, action_source=7, event_id="E1", **PRICE)
+        for i in range(3)
     ]
-    other = dispatch_request("y", user_data=USER, action_source=7)
+    other = dispatch_request("y", user_data=USER, action_source=7, **PRICE)
     batch = SendBatch(
         "b1",
         Lane("1234567890", "meta-test", "T"),
@@ -89,11 +93,12 @@ async def test_prepare_drops_duplicate_event_ids_within_a_request() -> None:
 
 async def test_prepare_refuses_bad_events_locally_and_missing_credentials_whole() -> None:
     meta, _ = platform()
-    good = dispatch_request("g", user_data=USER, action_source=7)
+    good = dispatch_request("g", user_data=USER, action_source=7, **PRICE)
     leaky = dispatch_request(
         "l",
         user_data=common_pb2.HashedUserData(meta=common_pb2.HashedIdentifiers(email="a@b.c")),
         action_source=7,
+        **PRICE,
     )
     batch = SendBatch("b", Lane("1234567890", "meta-test"), [pending(good, 0), pending(leaky, 1)])
     prepared = await meta.prepare(batch, NOW)

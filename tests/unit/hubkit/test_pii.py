@@ -744,3 +744,89 @@ def test_hash_for_all_reports_each_bad_field_once_and_keeps_the_rest() -> None:
         GOOGLE: {PHONE: sha("+16505551212")},
         TIKTOK: {PHONE: sha("+16505551212")},
     }
+
+
+# --- Meta fbc / fbp cookies (§1.4): never hashed, 4 or 5 segments --------------------------
+
+FBC_OK = [
+    "fb.1.1554763741205.AbCdEfGhIjKlMnOpQrStUvWxYz1234567890",  # §1.12
+    "fb.1.1554763741205.AbCdEf.AQIBAQAB",  # §1.4: 8-character base64url appendix
+    "fb.1.1554763741205.IwAR2F4-dbP0l7Mn_1IawQQ.Ag",  # language token (Python)
+    *(f"fb.1.1554763741205.AbCdEf.{token}" for token in ("AQ", "Ag", "Aw", "BA", "BQ", "Bg")),
+    "fb.0.1554763741.AbCdEf",  # 10-digit creation time, subdomain index 0
+]
+FBC_BAD = [
+    "fb.1.1554763741205",  # no fbclid
+    "fb.1.1554763741205.",
+    "fb.1.1554763741205.AbCdEf.",
+    "fb.1.1554763741205..AbCdEf",
+    "fb.1.155.AbCdEf",  # creation time too short
+    "fb.1.15547637412050.AbCdEf",  # too long
+    "fb.x.1554763741205.AbCdEf",
+    "fb.12.1554763741205.AbCdEf",
+    "FB.1.1554763741205.AbCdEf",
+    "fb.1.1554763741205.AbCdEf.XY",  # 2 characters, not a language token
+    "fb.1.1554763741205.AbCdEf.A",
+    "fb.1.1554763741205.AbCdEf.AQIBAQA",  # 7 characters
+    "fb.1.1554763741205.AbCdEf.AQIBAQABx",  # 9 characters
+    "fb.1.1554763741205.AbCdEf.AQIB+QAB",  # not base64url
+    "fb.1.1554763741205.AbCdEf.AQIBAQAB.Ag",  # six segments
+    "fb.1.1554763741205.Ab Cd",
+    "fb.1.1554763741205.Ab\u00e9Cd",
+    "fb.1.١٥٥٤٧٦٣٧٤١٢٠٥.AbCdEf",  # non-ASCII digits
+    "IwAR2F4-dbP0l7Mn",
+]
+FBP_OK = [
+    "fb.1.1596403881668.1116446470",
+    "fb.1.1596403881668.1116446470.Ag",
+    "fb.1.1596403881668.1116446470.AQIBAQAB",
+    "fb.2.1558571054389.1098115397",
+]
+FBP_BAD = [
+    "fb.1.1596403881668",
+    "fb.1.1596403881668.abc",  # the random part is a number
+    "fb.1.1596403881668.1116446470.ZZ",
+    "fb.1.1596403881668.1116446470.Ag.Ag",
+    "fb.1.155.109",
+    "fb.1.1596403881668.",
+]
+
+
+@pytest.mark.parametrize("value", FBC_OK)
+def test_fbc_four_or_five_segments_pass_unchanged(value: str) -> None:
+    assert pii.is_fbc(value)
+    assert pii.normalize_fbc(value) == value  # case kept: the fbclid is case-sensitive
+    assert pii.normalize_fbc(f"  {value}\n") == value
+
+
+@pytest.mark.parametrize("value", FBC_BAD)
+def test_malformed_fbc_is_refused_without_echo(value: str) -> None:
+    assert not pii.is_fbc(value)
+    with pytest.raises(PiiError) as info:
+        pii.normalize_fbc(value)
+    assert (info.value.error.field, info.value.error.code) == ("fbc", "invalid_format")
+    assert value.strip() not in info.value.error.message
+
+
+@pytest.mark.parametrize("value", FBP_OK)
+def test_fbp_four_or_five_segments_pass_unchanged(value: str) -> None:
+    assert pii.is_fbp(value) and pii.normalize_fbp(f" {value} ") == value
+
+
+@pytest.mark.parametrize("value", FBP_BAD)
+def test_malformed_fbp_is_refused(value: str) -> None:
+    assert not pii.is_fbp(value)
+    with pytest.raises(PiiError) as info:
+        pii.normalize_fbp(value)
+    assert (info.value.error.field, info.value.error.code) == ("fbp", "invalid_format")
+
+
+def test_fbc_and_fbp_are_not_interchangeable_and_blank_is_empty() -> None:
+    assert not pii.is_fbp("fb.1.1554763741205.AbCdEf")  # an fbclid is not a number
+    assert pii.is_fbc("fb.1.1596403881668.1116446470")  # a number is a possible fbclid
+    for cookie, field in ((pii.normalize_fbc, "fbc"), (pii.normalize_fbp, "fbp")):
+        with pytest.raises(PiiError) as info:
+            cookie("  ")
+        assert (info.value.error.field, info.value.error.code) == (field, "empty")
+    assert not pii.is_fbc(" fb.1.1554763741205.AbCdEf")  # the predicate does not trim
+    assert not pii.is_fbc(None)  # type: ignore[arg-type]

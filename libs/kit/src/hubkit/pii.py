@@ -11,6 +11,9 @@ Common to every field and platform, in this order:
   4. the field rule runs, then SHA-256 over UTF-8, lowercase hex.
 MD5-looking values (32 hex) are not treated as hashed: no platform here accepts MD5.
 
+Meta's `fbc`/`fbp` cookies are never hashed: `normalize_fbc`/`normalize_fbp` (and `is_fbc`/
+`is_fbp`) check their format, the optional fifth segment included, and keep them as written.
+
 Errors carry the field and a code (`ErrorCode`) and never the raw value: it is personal data.
 """
 
@@ -28,6 +31,7 @@ from typing import TypeVar
 from hubkit.errors import FieldError
 
 __all__ = [
+    "META_COOKIE_LANGUAGE_TOKENS",
     "SUPPORTED_FIELDS",
     "ErrorCode",
     "FieldError",
@@ -37,8 +41,12 @@ __all__ = [
     "hash_field",
     "hash_for_all",
     "hash_user_data",
+    "is_fbc",
+    "is_fbp",
     "is_sha256_hex",
     "normalize",
+    "normalize_fbc",
+    "normalize_fbp",
 ]
 
 
@@ -471,3 +479,63 @@ def hash_for_all(
                 digest = digests[text] = _sha256_hex(text)
             result[platform][field] = digest
     return result, errors
+
+
+# ---------------------------------------------------------------------------------------------
+# Meta's click and browser cookies (platform-contracts.md §1.4). Never hashed: sent exactly as
+# the browser holds them (the fbclid is case-sensitive), so "normalizing" is trimming plus a
+# format check.
+#
+#   fbc = fb.<subdomain index>.<creation time>.<fbclid>[.<appendix>]
+#   fbp = fb.<subdomain index>.<creation time>.<random number>[.<appendix>]
+#
+# Meta's Parameter Builder writes the optional fifth segment: a 2-character language token or
+# an 8-character base64url appendix (6 bytes: format, language, is-new, version). Its own
+# parser takes 4 or 5 segments and refuses any other appendix (capi-param-builder
+# `_pre_process_cookies`); so does this one. The creation time is Unix milliseconds (10 digits
+# admitted for second-precision writers); ASCII digits only.
+
+META_COOKIE_LANGUAGE_TOKENS = frozenset({"AQ", "Ag", "Aw", "BA", "BQ", "Bg"})
+_COOKIE_HEAD = r"fb\.[0-9]\.[0-9]{10,13}\."
+_COOKIE_APPENDIX = (
+    r"(?:\.(?:" + "|".join(sorted(META_COOKIE_LANGUAGE_TOKENS)) + r"|[A-Za-z0-9_-]{8}))?"
+)
+# The fbclid: printable ASCII without spaces or dots (a dot would start another segment).
+_FBC = re.compile(_COOKIE_HEAD + r"[!-\-/-~]{1,500}" + _COOKIE_APPENDIX)
+_FBP = re.compile(_COOKIE_HEAD + r"[0-9]{1,30}" + _COOKIE_APPENDIX)
+_COOKIE_SHAPES = {
+    "fbc": (_FBC, "fbc must be fb.<subdomain index>.<creation time ms>.<fbclid>[.<appendix>]"),
+    "fbp": (_FBP, "fbp must be fb.<subdomain index>.<creation time ms>.<random>[.<appendix>]"),
+}
+
+
+def is_fbc(value: str) -> bool:
+    """A well-formed `_fbc` cookie value, 4 or 5 segments (surrounding whitespace not allowed)."""
+    return isinstance(value, str) and _FBC.fullmatch(value) is not None
+
+
+def is_fbp(value: str) -> bool:
+    """A well-formed `_fbp` cookie value, 4 or 5 segments (surrounding whitespace not allowed)."""
+    return isinstance(value, str) and _FBP.fullmatch(value) is not None
+
+
+def _meta_cookie(field: str, value: str) -> str:
+    pattern, rule = _COOKIE_SHAPES[field]
+    if not isinstance(value, str):
+        raise _error(field, ErrorCode.INVALID_TYPE, f"{field} must be a string")
+    v = value.strip()
+    if not v:
+        raise _error(field, ErrorCode.EMPTY, f"{field} is empty")
+    if pattern.fullmatch(v) is None:
+        raise _error(field, ErrorCode.INVALID_FORMAT, rule)
+    return v
+
+
+def normalize_fbc(value: str) -> str:
+    """The `fbc` to send: trimmed, otherwise unchanged (case kept, appendix kept)."""
+    return _meta_cookie("fbc", value)
+
+
+def normalize_fbp(value: str) -> str:
+    """The `fbp` to send: trimmed, otherwise unchanged (appendix kept)."""
+    return _meta_cookie("fbp", value)

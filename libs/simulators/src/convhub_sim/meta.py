@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import re
 import secrets
 import time
@@ -25,6 +26,7 @@ from convhub_sim.base import Fault, Simulator, apply_fault
 
 MAX_EVENTS = 1000
 MAX_AGE = 7 * 24 * 3600
+MAX_STORE_AGE = 62 * 24 * 3600  # action_source physical_store (§1.3)
 DEDUPE_WINDOW = 48 * 3600
 ACTION_SOURCES = frozenset(
     {
@@ -63,6 +65,12 @@ USER_KEYS = frozenset(
 _VERSION = re.compile(r"^v\d+\.\d+$")
 _PIXEL = re.compile(r"^\d+$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+# fbc/fbp (§1.4, checklist 8): fb.<subdomain index>.<creation time ms>.<payload>, optionally a
+# fifth segment written by Meta's Parameter Builder: a 2-character language token or an
+# 8-character base64url appendix. Any other appendix, or a payload with a dot, is malformed.
+_APPENDIX = r"(?:\.(?:AQ|Ag|Aw|BA|BQ|Bg|[A-Za-z0-9_-]{8}))?"
+_FBC = re.compile(r"fb\.[0-9]\.[0-9]{10,13}\.[!-\-/-~]{1,500}" + _APPENDIX)
+_FBP = re.compile(r"fb\.[0-9]\.[0-9]{10,13}\.[0-9]{1,30}" + _APPENDIX)
 
 
 def graph_error(
@@ -320,13 +328,14 @@ class MetaSimulator(Simulator):
         for name in ("event_name", "event_time", "action_source"):
             if not event.get(name):
                 raise _invalid("Missing Parameter", f"data[{i}].{name} is required")
-        if not isinstance(event["event_time"], int):
+        if not isinstance(event["event_time"], int) or isinstance(event["event_time"], bool):
             raise _invalid("Invalid Timestamp", f"data[{i}].event_time must be an integer")
-        if now - event["event_time"] > MAX_AGE:
+        store = event["action_source"] == "physical_store"
+        if now - event["event_time"] > (MAX_STORE_AGE if store else MAX_AGE):
             raise _invalid(
                 "Event Timestamp Too Old",
                 "The timestamp for this event is too far in the past. Events need to be sent"
-                " from your server within 7 days of when they occurred.",
+                f" from your server within {62 if store else 7} days of when they occurred.",
                 subcode=2804003,
             )
         if event["event_time"] - now > self.future_skew:
@@ -344,6 +353,9 @@ class MetaSimulator(Simulator):
                 "Missing Website Parameters",
                 f"data[{i}]: website events need client_user_agent and event_source_url",
             )
+        if event["action_source"] == "app" and not isinstance(event.get("app_data"), dict):
+            # §1.3: app_data is required for app events (no documented subcode: our choice).
+            raise _invalid("Missing App Data (simulator)", f"data[{i}].app_data is required")
         for key in HASHED_KEYS:
             if key in user:
                 values = user[key] if isinstance(user[key], list) else [user[key]]
@@ -352,22 +364,44 @@ class MetaSimulator(Simulator):
                         "Invalid Hashed Parameter",
                         f"data[{i}].user_data.{key} must be SHA-256 hashed (64 lowercase hex)",
                     )
+        fbc = user.get("fbc")
+        if fbc is not None and not (isinstance(fbc, str) and _FBC.fullmatch(fbc)):
+            # [3P] a Graph answer captured by Adsmurai (facebook-conversions-api-client#6).
+            raise _invalid(
+                "Click ID Incorrectly Formatted",
+                "The click ID (_fbc) parameter is not formatted correctly.",
+                subcode=2804001,
+            )
+        fbp = user.get("fbp")
+        if fbp is not None and not (isinstance(fbp, str) and _FBP.fullmatch(fbp)):
+            raise _invalid("Invalid Browser ID (simulator)", f"data[{i}].user_data.fbp")
         if not any(user.get(k) for k in USER_KEYS):
             raise _invalid(
                 "Insufficient Customer Information",
                 "Provide at least one customer information parameter",
                 subcode=2804050,
             )
-        custom = event.get("custom_data")
-        if custom is not None:
-            if not isinstance(custom, dict):
-                raise _invalid("Invalid Custom Data", f"data[{i}].custom_data")
-            currency = custom.get("currency")
-            if currency is not None and not (isinstance(currency, str) and len(currency) == 3):
-                raise _invalid("Invalid Currency", f"data[{i}].custom_data.currency")
-            value = custom.get("value")
-            if value is not None and not isinstance(value, int | float):
-                raise _invalid("Invalid Value", f"data[{i}].custom_data.value")
+        custom = event.get("custom_data", {})
+        if not isinstance(custom, dict):
+            raise _invalid("Invalid Custom Data", f"data[{i}].custom_data")
+        currency = custom.get("currency")
+        if currency is not None and not _is_currency(currency):
+            raise _invalid("Invalid Currency", f"data[{i}].custom_data.currency")
+        value = custom.get("value")
+        if value is not None and not _is_number(value):
+            raise _invalid("Invalid Value", f"data[{i}].custom_data.value")
+        if event["event_name"] == "Purchase":
+            if currency is None:
+                # [3P] a Graph answer captured by Adsmurai (facebook-conversions-api-client#7).
+                raise _invalid(
+                    "Missing Currency for Purchase Event",
+                    "Your purchase event doesn't include a currency parameter. Enter a currency"
+                    " parameter. For example: USD",
+                    subcode=2804010,
+                )
+            if value is None:
+                # Meta documents value as required for Purchase; its answer is not known.
+                raise _invalid("Missing Value for Purchase Event (simulator)", f"data[{i}]")
         if str(event.get("event_id", "")) in self.poison_event_ids:
             raise _invalid("Invalid Event (simulated)", f"data[{i}] was refused")
 
@@ -410,6 +444,15 @@ class MetaSimulator(Simulator):
         except TypeError as exc:
             return web.json_response({"error": str(exc)}, status=400)
         return web.json_response({"queued": len(self._faults), "latency": self.latency})
+
+
+def _is_currency(value: object) -> bool:
+    """ISO 4217 shape: 3 ASCII letters, any case (the SDK sends lower case, docs show USD)."""
+    return isinstance(value, str) and len(value) == 3 and value.isascii() and value.isalpha()
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _decode_body(content_type: str, raw: bytes, query: dict[str, str]) -> dict[str, Any]:

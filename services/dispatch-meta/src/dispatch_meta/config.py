@@ -17,12 +17,12 @@ class Settings(DispatchSettings):
     service_name: str = field(default="dispatch-meta", metadata=env("OTEL_SERVICE_NAME"))
     db_schema: str = "dispatch_meta"
     meta_graph_url: str = "https://graph.facebook.com"
-    meta_api_version: str = "v25.0"
+    meta_api_version: str = "v27.0"  # v25.0 expires 2027-02-23 (contract §1.1)
     meta_partner_agent: str = "convhub"
 
     def __post_init__(self) -> None:
         if not _VERSION.match(self.meta_api_version):
-            raise ConfigError("CONVHUB_META_API_VERSION: expected a Graph version like v25.0")
+            raise ConfigError("CONVHUB_META_API_VERSION: expected a Graph version like v27.0")
         if not self.meta_graph_url.startswith(("http://", "https://")):
             raise ConfigError("CONVHUB_META_GRAPH_URL: expected an http(s) URL")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dispatch_meta.domain.rules import TOO_OLD_SUBCODE
 from hubkit.dispatch.model import ErrorClass
 
 # Rate limits: application, user, page, custom and Business-Use-Case throttling.
@@ -10,7 +11,6 @@ THROTTLE_CODES = frozenset({4, 17, 32, 341, 613, *range(80000, 80010)})
 # and 368 "temporarily blocked" (wait and retry later).
 TRANSIENT_CODES = frozenset({1, 2, 99, 104, 368, 960})
 AUTH_CODES = frozenset({10, 102, 190, *range(200, 300)})
-TOO_OLD_SUBCODE = 2804003
 NO_OBJECT_SUBCODE = 33  # bad pixel id or no access to it: convhub's site config is wrong
 
 

@@ -44,11 +44,16 @@ ACTION_SOURCES: dict[int, str] = {
 }
 
 
+def is_event_name(name: str) -> bool:
+    """A name Meta takes: a standard event's or a custom one's."""
+    return _CUSTOM_NAME.match(name) is not None
+
+
 def event_name(event_type: str, override: str = "") -> str | None:
     """The site's override, else the standard name, else the type itself as a custom event;
     None when the result is not a name Meta accepts."""
     name = override.strip() or STANDARD_EVENTS.get(event_type.strip().lower(), event_type.strip())
-    return name if _CUSTOM_NAME.match(name) else None
+    return name if is_event_name(name) else None
 
 
 def action_source(value: int, has_page_url: bool) -> str:
