@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -58,10 +58,16 @@ def write_migrations(root: Path) -> Path:
         "revision = '0001'\ndown_revision = None\n"
         "def upgrade():\n    create_ledger_v1(op)\n"
     )
+    (root / "versions" / "0002_frozen_payloads.py").write_text(
+        "from alembic import op\n"
+        "from hubkit.dispatch.migrations import upgrade_ledger_v2\n"
+        "revision = '0002'\ndown_revision = '0001'\n"
+        "def upgrade():\n    upgrade_ledger_v2(op)\n"
+    )
     return root
 
 
-async def test_one_call_migration_creates_exactly_the_ledger(
+async def test_the_migration_steps_create_exactly_the_ledger(
     database_url: str, tmp_path: Path
 ) -> None:
     script = write_migrations(tmp_path / "migrations")
@@ -143,19 +149,24 @@ async def test_expired_leases_return_to_pending_and_their_batch_says_why(ledger)
 
 async def test_replay_is_idempotent_and_resets_the_retry_budget(ledger) -> None:
     engine, tables = ledger
-    policy = DispatchPolicy(retry_schedule=(0.01,))
+    policy = DispatchPolicy(retry_schedule=(0.01,), retry_horizon=1.0)
     error = PlatformError(ErrorClass.TRANSIENT, "2", "down")
+    long_ago = datetime.now(UTC) - timedelta(seconds=5)  # past the 1 s horizon
     async with LedgerUnitOfWork(engine, tables) as uow:
         await uow.ledger.add([item(i) for i in range(4)])
         events = await uow.ledger.claim(LANE, 10, owner="me", lease=30, batch_id="b1")
-        dead_events = [e.__class__(**{**_fields(e), "failures": 1}) for e in events]
-        plan = plan_batch(dead_events, SendResult(500, error=error), policy, datetime.now(UTC))
+        dead_events = [
+            e.__class__(**{**_fields(e), "failures": 1, "first_attempt_at": long_ago})
+            for e in events
+        ]
+        parts = [(dead_events, SendResult(500, error=error))]
+        plan = plan_batch(parts, policy, datetime.now(UTC))
         await uow.ledger.settle(
             "b1",
             LANE,
-            dead_events,
-            SendResult(500, error=error),
+            parts,
             plan,
+            frozen={},
             started_at=datetime.now(UTC),
             latency_ms=3,
         )

@@ -15,12 +15,15 @@ from convhub.events.v1 import events_pb2
 from hubkit.bus import JetStreamPublisher, Outgoing
 from hubkit.db import make_engine
 from hubkit.dispatch import (
+    AccessToken,
     DispatchPolicy,
     ErrorClass,
+    Lane,
     Platform,
     PlatformError,
     SendBatch,
     SendResult,
+    TokenProvider,
 )
 from hubkit.dispatch.testing import DispatchHarness, FakePlatform, create_ledger, dispatch_request
 
@@ -136,11 +139,11 @@ async def _eq(value: Awaitable[object], expected: object) -> bool:
 async def test_partial_failures_and_adapter_crashes(make, engine: AsyncEngine) -> None:
     platform = FakePlatform(POLICY)
 
-    def partial(batch: SendBatch) -> SendResult:
+    def partial(ids: list[str]) -> SendResult:
         bad = PlatformError(ErrorClass.BAD_INPUT, "ROW", "row refused")
-        return SendResult(200, event_errors={batch.events[0].delivery_id: bad})
+        return SendResult(200, event_errors={ids[0]: bad})
 
-    def crash(batch: SendBatch) -> SendResult:
+    def crash(ids: list[str]) -> SendResult:
         raise RuntimeError("adapter bug")
 
     platform.answers.extend([crash, partial])
@@ -201,3 +204,69 @@ async def test_graceful_drain_returns_unfinished_requests_to_pending(
             .all()
         )
     assert attempts == [2]  # the cut-short request counts: it may have reached the platform
+
+
+async def test_an_expired_token_is_refreshed_and_resent_without_failure_or_breaker_count(
+    make, engine: AsyncEngine
+) -> None:
+    issued: list[str] = []
+
+    async def fetch(ref: str) -> AccessToken:
+        issued.append(f"{ref}-token-{len(issued) + 1}")
+        return AccessToken(issued[-1], expires_in=3600)
+
+    platform = FakePlatform(POLICY, tokens=TokenProvider(fetch))
+    expired = SendResult(
+        401,
+        error=PlatformError(ErrorClass.AUTH, "ACCESS_TOKEN_EXPIRED", "expired"),
+        token_expired=True,
+    )
+    platform.answers.append(expired)
+    harness = await make(platform)
+    await harness.publish(requests(5))
+    await wait_for(lambda: _eq(count(engine, "status = 'confirmed'"), 5), what="delivered")
+    # The first request carried token 1 and was refused; the same events went again with 2.
+    assert platform.tokens_sent == ["meta-test-token-1", "meta-test-token-2"]
+    assert platform.requests[0] == platform.requests[1]
+    assert await count(engine, "failures = 0 AND attempts = 1") == 5  # nothing charged
+    (account,) = harness.dispatcher.accounts()
+    assert (account.breaker_state, account.consecutive_failures) == (1, 0)
+    # Cached from then on: the next batch needs no new token.
+    await harness.publish(requests(3, prefix="n"))
+    await wait_for(lambda: _eq(count(engine, "status = 'confirmed'"), 8), what="next batch")
+    assert platform.tokens_sent[-1] == "meta-test-token-2" and len(issued) == 2
+
+
+async def test_a_rejection_naming_one_event_fails_it_and_resends_the_rest_uncharged(
+    make, engine: AsyncEngine
+) -> None:
+    platform = FakePlatform(POLICY)
+
+    def reject_third(ids: list[str]) -> SendResult:
+        bad = PlatformError(ErrorClass.BAD_INPUT, "40002", "Batch.2: invalid email")
+        return SendResult(
+            400,
+            error=PlatformError(ErrorClass.BAD_INPUT, "40002", "request rejected"),
+            event_errors={ids[2]: bad},
+            untried=frozenset(ids[:2] + ids[3:]),
+        )
+
+    platform.answers.append(reject_third)
+    harness = await make(platform)
+    await harness.publish(requests(6))
+    await wait_for(lambda: _eq(count(engine, "status = 'confirmed'"), 5), what="five delivered")
+    first, second = platform.requests
+    assert len(first) == 6 and second == first[:2] + first[3:]  # the rest, once, untried
+    assert await count(engine, "status = 'failed' AND platform_code = '40002'") == 1
+    # The innocent five were charged nothing for the rejected request.
+    assert await count(engine, "status = 'confirmed' AND attempts = 1 AND failures = 0") == 5
+    assert harness
+
+
+async def test_lanes_batch_by_their_own_size(make, engine: AsyncEngine) -> None:
+    platform = FakePlatform(POLICY)
+    platform.lane_size[Lane("1234567890", "meta-test")] = 7
+    await make(platform)
+    await (await make(FakePlatform(POLICY), start=False)).publish(requests(20))
+    await wait_for(lambda: _eq(count(engine, "status = 'confirmed'"), 20), what="delivered")
+    assert sorted(len(r) for r in platform.requests) == [6, 7, 7]

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import UTC, datetime
+from typing import Any
+
+import orjson
 
 from convhub.common.v1 import common_pb2
+from convhub.events.v1 import events_pb2
 from dispatch_meta.app.platform import META_POLICY, MetaPlatform
 from dispatch_meta.domain.model import EventsRequest, MetaCredentials
 from hubkit.dispatch.credentials import CredentialsMissing
@@ -16,7 +21,7 @@ NOW = datetime.now(UTC)
 USER = common_pb2.HashedUserData(
     meta=common_pb2.HashedIdentifiers(email=hashlib.sha256(b"a@b.c").hexdigest())
 )
-PRICE = {"value": "19.99", "currency": "EUR"}  # Meta refuses a Purchase without a currency
+PRICE = {"value": "19.99", "currency": "EUR"}
 
 
 class FakeTransport:
@@ -46,7 +51,12 @@ def platform(missing: bool = False) -> tuple[MetaPlatform, FakeTransport]:
     return MetaPlatform(transport, FakeCredentials(missing), META_POLICY), transport
 
 
-def pending(request: object, i: int) -> PendingEvent:
+def ids(fragment: object) -> dict[str, Any]:
+    """A mapped event back from the orjson Fragment the request carries."""
+    return orjson.loads(orjson.dumps(fragment))  # type: ignore[no-any-return]
+
+
+def pending(request: events_pb2.DispatchRequested, i: int) -> PendingEvent:
     return PendingEvent(f"d{i}", f"c{i}", "shop", "", 1, 0, request)
 
 
@@ -83,12 +93,25 @@ async def test_prepare_drops_duplicate_event_ids_within_a_request() -> None:
         [pending(r, i) for i, r in enumerate([*same, other])],
     )
     prepared = await meta.prepare(batch, NOW)
-    request: EventsRequest = prepared.payload
-    assert [e["event_id"] for e in request.data] == ["E1", "evt-y"]
-    assert request.delivery_ids == ["d0", "d1", "d2", "d3"]  # all ride on the answer
-    assert request.test_event_code == "T" and not prepared.event_errors
-    await meta.send(batch, prepared)
-    assert transport.sent == [request]
+    (request,) = prepared.requests
+    assert [ids(e)["event_id"] for e in request.payload.data] == ["E1", "evt-y"]
+    assert request.delivery_ids == ("d0", "d1", "d2", "d3")  # all ride on the answer
+    assert request.payload.test_event_code == "T" and not prepared.event_errors
+    assert set(request.frozen) == {"d0", "d3"}  # the bytes of each event sent
+    await meta.send(batch.lane, request)
+    assert transport.sent == [request.payload]
+
+
+async def test_a_resend_carries_the_bytes_of_the_first_send() -> None:
+    meta, _ = platform()
+    event = pending(dispatch_request("z", user_data=USER, action_source=7, **PRICE), 0)
+    first = await meta.prepare(SendBatch("b1", Lane("1234567890", "meta-test"), [event]), NOW)
+    sent = first.requests[0].frozen["d0"]
+    later = dataclasses.replace(event, frozen=sent.replace(b"19.99", b"29.99"))
+    again = await meta.prepare(SendBatch("b2", Lane("1234567890", "meta-test"), [later]), NOW)
+    (request,) = again.requests
+    assert ids(request.payload.data[0])["custom_data"]["value"] == 29.99  # the frozen bytes
+    assert not request.frozen  # already frozen: nothing new to keep
 
 
 async def test_prepare_refuses_bad_events_locally_and_missing_credentials_whole() -> None:
@@ -103,12 +126,12 @@ async def test_prepare_refuses_bad_events_locally_and_missing_credentials_whole(
     batch = SendBatch("b", Lane("1234567890", "meta-test"), [pending(good, 0), pending(leaky, 1)])
     prepared = await meta.prepare(batch, NOW)
     assert set(prepared.event_errors) == {"d1"}
-    assert [e["event_id"] for e in prepared.payload.data] == ["evt-g"]
+    assert [ids(e)["event_id"] for e in prepared.requests[0].payload.data] == ["evt-g"]
 
     only_bad = SendBatch("b", Lane("1234567890", "meta-test"), [pending(leaky, 1)])
-    assert (await meta.prepare(only_bad, NOW)).payload is None
+    assert not (await meta.prepare(only_bad, NOW)).requests
 
     locked_out, _ = platform(missing=True)
     refused = await locked_out.prepare(batch, NOW)
-    assert refused.payload is None and refused.error is not None
+    assert not refused.requests and refused.error is not None
     assert refused.error.error_class is ErrorClass.CONFIG

@@ -34,13 +34,15 @@ def test_policy_settings_override_and_are_validated() -> None:
         "CONVHUB_DISPATCH_BATCH_SIZE": "200",
         "CONVHUB_DISPATCH_RETRY_SCHEDULE": "0.5, 1,2",
         "CONVHUB_DISPATCH_BREAKER_OPEN_SECONDS": "5",
+        "CONVHUB_DISPATCH_RETRY_HORIZON_SECONDS": "3600",
     }
     policy = load(DispatchSettings, env).policy(DispatchPolicy(), hard_max_batch=1000)
-    assert (policy.batch_size, policy.retry_schedule, policy.breaker_open_seconds) == (
-        200,
-        (0.5, 1.0, 2.0),
-        5.0,
-    )
+    assert (
+        policy.batch_size,
+        policy.retry_schedule,
+        policy.breaker_open_seconds,
+        policy.retry_horizon,
+    ) == (200, (0.5, 1.0, 2.0), 5.0, 3600.0)
     with pytest.raises(ConfigError, match="at most 1000"):
         load(DispatchSettings, {**env, "CONVHUB_DISPATCH_BATCH_SIZE": "5000"}).policy(
             DispatchPolicy(), hard_max_batch=1000
@@ -51,6 +53,10 @@ def test_policy_settings_override_and_are_validated() -> None:
         )
     with pytest.raises(ConfigError, match="dispatch policy"):
         load(DispatchSettings, {**env, "CONVHUB_DISPATCH_BURST": "0"}).policy(DispatchPolicy())
+    with pytest.raises(ConfigError, match="retry_horizon"):
+        load(DispatchSettings, {**env, "CONVHUB_DISPATCH_RETRY_HORIZON_SECONDS": "0"}).policy(
+            DispatchPolicy()
+        )
 
 
 def test_missing_credentials_dir_names_the_variable() -> None:

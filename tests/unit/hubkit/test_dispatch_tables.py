@@ -11,11 +11,14 @@ from sqlalchemy.dialects import postgresql
 from hubkit.dispatch.migrations import LEDGER_VERSION
 from hubkit.dispatch.tables import ledger_tables
 
-# sha256 of `shape()` for LEDGER_VERSION 1. If this fails, you changed the ledger tables:
-# shipped dispatchers already ran create_ledger_v1, so add a create_ledger_v2-style step (the
-# ALTERs) in hubkit.dispatch.migrations, a new revision calling it in every dispatcher, bump
-# LEDGER_VERSION, then update this pin.
-V1 = "76ca9b57f81ea8e5d3fa53e33854cb680d17685c56a3452d3cd10eeba18d50a0"
+# sha256 of `shape(version)` per ledger version. If one fails, you changed the ledger tables:
+# shipped dispatchers already ran the steps up to LEDGER_VERSION, so add an upgrade_ledger_vN
+# step (the ALTERs) in hubkit.dispatch.migrations, a new revision calling it in every
+# dispatcher, bump LEDGER_VERSION, then pin the new shape here.
+PINNED = {
+    1: "76ca9b57f81ea8e5d3fa53e33854cb680d17685c56a3452d3cd10eeba18d50a0",
+    2: "09022c193a12ecda590b92be24bafa082a88e4325de74541ca65f95be87290ab",
+}
 
 
 def describe(table: Table) -> str:
@@ -33,15 +36,16 @@ def describe(table: Table) -> str:
     return f"{table.name}|{';'.join(columns)}|{';'.join(indexes)}"
 
 
-def shape() -> str:
-    t = ledger_tables(MetaData(), "s")
+def shape(version: int) -> str:
+    t = ledger_tables(MetaData(), "s", version)
     tables = (t.deliveries, t.batches, t.attempts, t.dead_letters, t.outbox)
     return "\n".join(describe(x) for x in tables)
 
 
-def test_ledger_v1_shape_is_pinned() -> None:
-    assert LEDGER_VERSION == 1
-    assert hashlib.sha256(shape().encode()).hexdigest() == V1, shape()
+@pytest.mark.parametrize("version", sorted(PINNED))
+def test_every_ledger_version_shape_is_pinned(version: int) -> None:
+    assert max(PINNED) == LEDGER_VERSION
+    assert hashlib.sha256(shape(version).encode()).hexdigest() == PINNED[version], shape(version)
 
 
 def test_schema_names_are_checked() -> None:

@@ -64,10 +64,11 @@ def test_backoff_is_reproducible_with_a_seeded_rng() -> None:
     assert [a.delay(n) for n in range(1, 6)] == [b.delay(n) for n in range(1, 6)]
 
 
-def test_backoff_beyond_schedule_repeats_last_step() -> None:
-    backoff = Backoff(jitter=0)
-    assert backoff.delay(6) == 16
-    assert backoff.delay(50) == 16
+def test_backoff_beyond_schedule_doubles_up_to_the_cap() -> None:
+    backoff = Backoff(jitter=0, max_delay=300)
+    assert [backoff.delay(n) for n in range(5, 10)] == [16, 32, 64, 128, 256]
+    assert backoff.delay(10) == 300
+    assert backoff.delay(5000) == 300
 
 
 def test_backoff_caps_at_max_delay() -> None:

@@ -35,7 +35,8 @@ class Backoff:
     """Exponential backoff schedule with proportional jitter.
 
     ``attempt`` counts failures so far (1-based): after failure ``n`` wait ``delay(n)`` and try
-    again, unless ``exhausted(n)``. The default makes 1 try plus 5 retries (1, 2, 4, 8, 16 s).
+    again. How long to keep trying is the caller's budget (the dispatch engine's is a time
+    horizon); ``exhausted(n)`` serves callers whose budget is the schedule's length.
     """
 
     def __init__(
@@ -68,13 +69,15 @@ class Backoff:
     def delay(self, attempt: int, server_delay: float | None = None) -> float:
         """Seconds to wait after failure number ``attempt`` (1-based).
 
-        Beyond the schedule the last step repeats. A server-requested delay (Retry-After,
+        Beyond the schedule the wait doubles from the last step, up to ``max_delay`` (1, 2, 4,
+        8, 16 s, then 32, 64, ... capped). A server-requested delay (Retry-After,
         ``retryDelay``) is a floor: retrying sooner only earns another throttle, so it wins even
         over ``max_delay``; callers decide whether a very long wait should dead-letter instead.
         """
         if attempt < 1:
             raise ValueError("attempt is 1-based")
-        base = self.schedule[min(attempt, len(self.schedule)) - 1]
+        steps = len(self.schedule)
+        base = self.schedule[min(attempt, steps) - 1] * 2.0 ** min(max(attempt - steps, 0), 32)
         # Jitter spreads the retries of a batch that failed together (thundering herd).
         jittered = base * (1 + self._rng.uniform(-self.jitter, self.jitter))
         ours = min(max(jittered, 0.0), self.max_delay)
@@ -278,6 +281,13 @@ class TokenBucket:
         """Tokens available now."""
         self._refill()
         return self._tokens
+
+    def set_rate(self, rate: float) -> None:
+        """Change the refill rate from now on (tokens earned so far are kept)."""
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self._refill()
+        self.rate = float(rate)
 
     def try_acquire(self, n: float = 1) -> bool:
         """Take ``n`` tokens if they are available now and nobody is queued in ``acquire``."""

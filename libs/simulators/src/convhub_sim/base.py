@@ -50,6 +50,7 @@ class Simulator:
     def __init__(self) -> None:
         self.requests: deque[Recorded] = deque(maxlen=MAX_RECORDED)
         self._faults: deque[Fault] = deque()
+        self._storms: deque[tuple[float, Fault]] = deque()  # (until, fault), in order
         self.latency = 0.0
         self.app = web.Application(middlewares=[self._record])
         self.app.router.add_post("/_sim/faults", self._post_faults)
@@ -68,12 +69,24 @@ class Simulator:
         """The next `count` platform requests get `fault` instead of their normal answer."""
         self._faults.extend(Fault(**vars(fault)) for _ in range(count))
 
+    def fail_for(self, seconds: float, fault: Fault) -> None:
+        """Every platform request gets `fault` for `seconds` after the storms already queued
+        (a storm of one error, then another: call it twice). Counted faults go first."""
+        start = max([time.monotonic(), *(until for until, _ in self._storms)])
+        self._storms.append((start + seconds, fault))
+
     def clear_faults(self) -> None:
         self._faults.clear()
+        self._storms.clear()
         self.latency = 0.0
 
     def take_fault(self) -> Fault | None:
-        return self._faults.popleft() if self._faults else None
+        if self._faults:
+            return self._faults.popleft()
+        now = time.monotonic()
+        while self._storms and self._storms[0][0] <= now:
+            self._storms.popleft()
+        return Fault(**vars(self._storms[0][1])) if self._storms else None
 
     def platform_requests(self) -> list[Recorded]:
         return [r for r in self.requests if not r.path.startswith("/_sim/")]
@@ -124,8 +137,12 @@ class Simulator:
         spec = await request.json()
         self.latency = float(spec.get("latency", self.latency))
         for item in spec.get("faults", []):
+            seconds = item.pop("seconds", None)
             count = int(item.pop("count", 1))
-            self.fail_next(count, Fault(**item))
+            if seconds is not None:
+                self.fail_for(float(seconds), Fault(**item))
+            else:
+                self.fail_next(count, Fault(**item))
         return web.json_response({"queued": len(self._faults), "latency": self.latency})
 
     async def _post_reset(self, request: web.Request) -> web.Response:

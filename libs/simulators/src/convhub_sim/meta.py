@@ -173,8 +173,10 @@ class MetaSimulator(Simulator):
         retry_after: float | None = None,
         regain_minutes: int | None = None,
         is_transient: bool | None = None,
+        seconds: float | None = None,
     ) -> None:
-        """Rate-limit answers: 4 / 17 (subcode 2446079) / 32 / 613 / 80004 ... (§1.10)."""
+        """Rate-limit answers: 4 / 17 (subcode 2446079) / 32 / 613 / 80004 ... (§1.10), to the
+        next `count` requests, or to every request for `seconds` (a storm)."""
         headers: dict[str, str] = {}
         if retry_after is not None:
             headers["Retry-After"] = str(retry_after)
@@ -195,16 +197,25 @@ class MetaSimulator(Simulator):
             subcode=subcode,
             is_transient=is_transient,
         )
-        self.fail_next(count, Fault(status=http_status, body=body, headers=headers))
+        self._inject(count, seconds, Fault(status=http_status, body=body, headers=headers))
 
-    def server_error(self, count: int = 1, *, status: int = 500, code: int = 2) -> None:
-        """Meta-side trouble: code 1/2 with HTTP 500/503, is_transient true."""
+    def server_error(
+        self, count: int = 1, *, status: int = 500, code: int = 2, seconds: float | None = None
+    ) -> None:
+        """Meta-side trouble: code 1/2 with HTTP 500/503, is_transient true (the next `count`
+        requests, or every request for `seconds`)."""
         body = graph_error(
             "An unexpected error has occurred. Please retry your request later.",
             code=code,
             is_transient=True,
         )
-        self.fail_next(count, Fault(status=status, body=body))
+        self._inject(count, seconds, Fault(status=status, body=body))
+
+    def _inject(self, count: int, seconds: float | None, fault: Fault) -> None:
+        if seconds is None:
+            self.fail_next(count, fault)
+        else:
+            self.fail_for(seconds, fault)
 
     def token_error(self, count: int = 1, *, subcode: int = 463) -> None:
         """Expired / invalid access token: code 190."""

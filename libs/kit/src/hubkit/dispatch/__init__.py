@@ -1,7 +1,8 @@
 """Dispatch machinery shared by the platform dispatchers: ledger, batching, retries, DLQ, API.
 
-A platform adds a `PlatformAdapter` (mapping/validation, an HTTP client that classifies errors,
-policy numbers); `install(runtime, adapter, schema=...)` wires everything else.
+Every destination (Google, Meta, TikTok, sGTM) is delivered by this one engine. A destination
+adds a `PlatformAdapter` (mapping and validation, an HTTP client that classifies answers, policy
+numbers; see `ports`); `install(runtime, adapter, schema=...)` wires everything else.
 """
 
 from hubkit.dispatch.accumulator import BatchAccumulator
@@ -18,20 +19,24 @@ from hubkit.dispatch.model import (
     Platform,
     PlatformError,
     Prepared,
+    Request,
     SendBatch,
     SendResult,
     Status,
 )
 from hubkit.dispatch.outcomes import BatchPlan, plan_batch
 from hubkit.dispatch.policy import DispatchPolicy
-from hubkit.dispatch.ports import PlatformAdapter
+from hubkit.dispatch.ports import BatchLimits, PlatformAdapter
 from hubkit.dispatch.redaction import scrub
 from hubkit.dispatch.service import DispatchComponents, install
 from hubkit.dispatch.servicer import DispatchServicer
 from hubkit.dispatch.tables import LedgerTables, ledger_tables
+from hubkit.dispatch.tokens import AccessToken, TokenProvider, TokenUnavailable
 
 __all__ = [
+    "AccessToken",
     "BatchAccumulator",
+    "BatchLimits",
     "BatchPlan",
     "BatchStatus",
     "CredentialStore",
@@ -52,9 +57,12 @@ __all__ = [
     "PlatformAdapter",
     "PlatformError",
     "Prepared",
+    "Request",
     "SendBatch",
     "SendResult",
     "Status",
+    "TokenProvider",
+    "TokenUnavailable",
     "consumer_spec",
     "install",
     "ledger_tables",

@@ -8,7 +8,7 @@ them with the ledger now and then (`replace`).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -48,19 +48,25 @@ class BatchAccumulator(Generic[K]):
     Retries (added with `linger=False`) flush as soon as they are due: they have waited enough.
     """
 
-    def __init__(self, size: int, linger: float) -> None:
+    def __init__(
+        self, size: int, linger: float, limits: Callable[[K], tuple[int, float]] | None = None
+    ) -> None:
         if size < 1 or linger < 0:
             raise ValueError("size >= 1 and linger >= 0 required")
         self.size = size
         self.linger = linger
+        self._limits = limits  # per lane (size, linger); the defaults above otherwise
         self._lanes: dict[K, _Queue] = {}
+
+    def limits(self, lane: K) -> tuple[int, float]:
+        return self._limits(lane) if self._limits is not None else (self.size, self.linger)
 
     def add(self, lane: K, count: int, due_at: float, *, linger: bool = True) -> None:
         """`count` events of `lane` fall due at `due_at` (epoch seconds)."""
         if count <= 0:
             return
         q = self._lanes.setdefault(lane, _Queue())
-        deadline = due_at + (self.linger if linger else 0.0)
+        deadline = due_at + (self.limits(lane)[1] if linger else 0.0)
         i = bisect.bisect_left(q.due, due_at)
         if i < len(q.due) and q.due[i] == due_at:
             q.counts[i] += count
@@ -97,7 +103,7 @@ class BatchAccumulator(Generic[K]):
         """Lanes to flush now, the longest waiting first."""
         found = []
         for lane, q in self._lanes.items():
-            at = q.ready_at(self.size)
+            at = q.ready_at(self.limits(lane)[0])
             if at is not None and at <= now:
                 found.append((q.due[0], lane))
         found.sort(key=lambda pair: pair[0])
@@ -110,7 +116,7 @@ class BatchAccumulator(Generic[K]):
 
     def next_ready_at(self, after: float) -> float | None:
         """When the next lane that is not ready at `after` becomes ready; None if none will."""
-        times = [q.ready_at(self.size) for q in self._lanes.values()]
+        times = [q.ready_at(self.limits(lane)[0]) for lane, q in self._lanes.items()]
         later = [t for t in times if t is not None and t > after]
         return min(later) if later else None
 

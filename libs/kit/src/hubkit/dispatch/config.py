@@ -1,4 +1,5 @@
-"""Settings every dispatcher reads, and the policy they produce over the platform's defaults."""
+"""Settings every dispatcher reads (CONVHUB_DISPATCH_*), and the policy they produce over the
+destination's defaults. The router's sGTM dispatcher reads the same names."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class DispatchSettings(BaseSettings):
     dispatch_linger_seconds: float | None = None
     dispatch_retry_schedule: str | None = None  # "1,2,4,8,16"
     dispatch_retry_jitter: float | None = None
+    dispatch_retry_horizon_seconds: float | None = None
     dispatch_breaker_failures: int | None = None
     dispatch_breaker_open_seconds: float | None = None
     dispatch_requests_per_second: float | None = None
@@ -54,6 +56,7 @@ class DispatchSettings(BaseSettings):
                 linger=self.dispatch_linger_seconds,
                 retry_schedule=schedule,
                 retry_jitter=self.dispatch_retry_jitter,
+                retry_horizon=self.dispatch_retry_horizon_seconds,
                 breaker_failures=self.dispatch_breaker_failures,
                 breaker_open_seconds=self.dispatch_breaker_open_seconds,
                 requests_per_second=self.dispatch_requests_per_second,

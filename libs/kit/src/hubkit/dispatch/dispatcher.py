@@ -34,6 +34,7 @@ from hubkit.dispatch.model import (
     PendingEvent,
     PlatformError,
     Prepared,
+    Request,
     SendBatch,
     SendResult,
     Status,
@@ -47,6 +48,7 @@ from hubkit.telemetry import context_from_traceparent
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("hubkit.dispatch")
 
+Part = tuple[Sequence[PendingEvent], SendResult]  # a request's events and its answer
 RETENTION = timedelta(days=30)
 CLAIM_RETRY = 1.0  # seconds an account waits after its claim failed (database unreachable)
 _MAX_LINKS = 64
@@ -61,7 +63,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        adapter: PlatformAdapter,
+        adapter: PlatformAdapter[Any],
         engine: AsyncEngine,
         tables: LedgerTables,
         *,
@@ -77,7 +79,7 @@ class Dispatcher:
         self.owner = owner or f"{adapter.platform.value}-{uuid.uuid4().hex[:12]}"
         self._rng = rng or random.Random()
         self._acc: BatchAccumulator[Lane] = BatchAccumulator(
-            self.policy.batch_size, self.policy.linger
+            self.policy.batch_size, self.policy.linger, self._limits
         )
         self._accounts: dict[str, Account] = {}
         self._claiming: set[Lane] = set()
@@ -152,6 +154,10 @@ class Dispatcher:
 
     # --- the loop --------------------------------------------------------------------------
 
+    def _limits(self, lane: Lane) -> tuple[int, float]:
+        limits = self.adapter.batch_limits(lane)
+        return max(1, min(limits.size, self.policy.batch_size)), limits.linger
+
     def _account(self, account_id: str) -> Account:
         account = self._accounts.get(account_id)
         if account is None:
@@ -177,7 +183,8 @@ class Dispatcher:
                 # A size trigger must find a full batch in the ledger: counts can run ahead.
                 lingered = self._acc.lingered(lane, now)
                 account.in_flight += 1  # reserved now, so the loop cannot overbook the account
-                self._spawn(self._flush(lane, account, 1 if lingered else self.policy.batch_size))
+                size = self._limits(lane)[0]
+                self._spawn(self._flush(lane, account, size, 1 if lingered else size))
             upcoming = self._acc.next_ready_at(now)
             if upcoming is not None:
                 wakes.append(upcoming)
@@ -197,7 +204,7 @@ class Dispatcher:
 
         task.add_done_callback(done)
 
-    async def _flush(self, lane: Lane, account: Account, minimum: int) -> None:
+    async def _flush(self, lane: Lane, account: Account, size: int, minimum: int) -> None:
         """Claim a batch of `lane` and send it; `account.in_flight` was reserved by the loop."""
         try:
             batch_id = new_id()
@@ -206,7 +213,7 @@ class Dispatcher:
                 async with self._uow() as uow:
                     events = await uow.ledger.claim(
                         lane,
-                        self.policy.batch_size,
+                        size,
                         owner=self.owner,
                         lease=self.policy.lease_seconds,
                         batch_id=batch_id,
@@ -226,6 +233,7 @@ class Dispatcher:
                 self._keeper_wake.set()
                 return
             self._acc.taken(lane, len(events))
+            self._wake.set()  # the next batch of this lane (or another) may start meanwhile
             await self._send(account, lane, batch_id, events)
         finally:
             account.in_flight -= 1
@@ -252,54 +260,99 @@ class Dispatcher:
         batch = SendBatch(batch_id, lane, events)
         started = utcnow()
         prepared = await self._prepare(batch, started)
-        began = time.monotonic()
-        if prepared.payload is None:
-            result = SendResult(
-                error=prepared.error, event_errors=prepared.event_errors, sent=False
-            )
-        elif not account.breaker.allow():
+        if prepared.requests and not account.breaker.allow():
             await self._give_back(lane, batch_id, events, "circuit breaker open")
             return None
-        else:
-            result = await self._call(batch, prepared)
+        began = time.monotonic()
+        parts, frozen = await self._exchange(lane, events, prepared)
+        if self.adapter.tokens is not None and any(r.token_expired for _, r in parts):
+            parts, frozen = await self._refresh_and_resend(lane, batch_id, parts, frozen, started)
         latency = time.monotonic() - began
-        plan = plan_batch(events, result, self.policy, utcnow(), self._rng)
-        if plan.breaker is BreakerSignal.SUCCESS:
-            account.breaker.record_success()
-        elif plan.breaker is BreakerSignal.FAILURE:
-            account.breaker.record_failure()
-        if plan.pause:
-            account.pause(time.monotonic() + plan.pause)
-        if result.sent:
-            self.metrics.request(result.http_status, len(events), latency)
-        await self._settle(lane, batch_id, events, result, plan, started, int(latency * 1000))
+        plan = plan_batch(parts, self.policy, utcnow(), self._rng, throttles=account.throttles)
+        for signal in plan.breaker:
+            if signal is BreakerSignal.SUCCESS:
+                account.breaker.record_success()
+            elif signal is BreakerSignal.FAILURE:
+                account.breaker.record_failure()
+        if plan.pause is not None:
+            account.throttled(time.monotonic() + plan.pause)
+        elif any(r.sent for _, r in parts):
+            account.answered()
+        for part_events, result in parts:
+            if result.sent:
+                self.metrics.request(result.http_status, len(part_events), latency)
+        await self._settle(lane, batch_id, parts, plan, frozen, started, int(latency * 1000))
         return plan
 
-    async def _prepare(self, batch: SendBatch, now: datetime) -> Prepared:
+    async def _prepare(self, batch: SendBatch, now: datetime) -> Prepared[Any]:
         try:
             return await self.adapter.prepare(batch, now)
         except Exception:
             log.exception("prepare failed for batch %s", batch.batch_id)
             return Prepared(error=PlatformError(ErrorClass.UNKNOWN, "", "internal error"))
 
-    async def _call(self, batch: SendBatch, prepared: Prepared) -> SendResult:
-        try:
-            result = await self.adapter.send(batch, prepared)
-        except Exception:  # an adapter bug: whether the request went out is unknown
-            log.exception("send failed for batch %s", batch.batch_id)
-            result = SendResult(error=PlatformError(ErrorClass.UNKNOWN, "", "internal error"))
-        if prepared.event_errors or prepared.error:
-            merged = {**prepared.event_errors, **result.event_errors}
-            result = SendResult(
-                http_status=result.http_status,
-                request_id=result.request_id,
-                excerpt=result.excerpt,
-                error=prepared.error or result.error,
-                event_errors=merged,
-                accepted_status=result.accepted_status,
-                sent=result.sent,
+    async def _exchange(
+        self, lane: Lane, events: Sequence[PendingEvent], prepared: Prepared[Any]
+    ) -> tuple[list[Part], dict[str, bytes]]:
+        """Send the prepared requests (concurrently) and pair each answer with its events.
+
+        Events refused locally, or carried by no request, become parts of their own."""
+        by_id = {e.delivery_id: e for e in events}
+        answers = await asyncio.gather(*(self._call(lane, r) for r in prepared.requests))
+        parts: list[Part] = []
+        frozen: dict[str, bytes] = {}
+        placed: set[str] = set()
+        for request, result in zip(prepared.requests, answers, strict=True):
+            carried = [by_id[i] for i in request.delivery_ids if i in by_id and i not in placed]
+            placed.update(e.delivery_id for e in carried)
+            parts.append((carried, result))
+            frozen.update(request.frozen)
+        refused = [by_id[i] for i in prepared.event_errors if i in by_id and i not in placed]
+        if refused:
+            placed.update(e.delivery_id for e in refused)
+            parts.append((refused, SendResult(event_errors=prepared.event_errors, sent=False)))
+        rest = [e for e in events if e.delivery_id not in placed]
+        if rest:
+            error = prepared.error or PlatformError(
+                ErrorClass.UNKNOWN, "", "the adapter put this event in no request"
             )
-        return result
+            parts.append((rest, SendResult(error=error, sent=False)))
+        return parts, frozen
+
+    async def _call(self, lane: Lane, request: Request[Any]) -> SendResult:
+        try:
+            return await self.adapter.send(lane, request)
+        except Exception:  # an adapter bug: whether the request went out is unknown
+            log.exception("send failed for %d event(s)", len(request.delivery_ids))
+            return SendResult(error=PlatformError(ErrorClass.UNKNOWN, "", "internal error"))
+
+    async def _refresh_and_resend(
+        self,
+        lane: Lane,
+        batch_id: str,
+        parts: list[Part],
+        frozen: dict[str, bytes],
+        now: datetime,
+    ) -> tuple[list[Part], dict[str, bytes]]:
+        """The token expired: fetch a new one and send those events once more, uncharged.
+
+        A token refused again right after its refresh is a transient failure (charged,
+        retried along the backoff), never a failure of the events."""
+        assert self.adapter.tokens is not None
+        self.adapter.tokens.invalidate(lane.credentials_ref)
+        kept = [(e, r) for e, r in parts if not r.token_expired]
+        again = [e for events, r in parts if r.token_expired for e in events]
+        log.info("access token of %s expired: refreshed, resending", lane.credentials_ref)
+        prepared = await self._prepare(SendBatch(batch_id, lane, again), now)
+        retried, frozen_again = await self._exchange(lane, again, prepared)
+        for events, result in retried:
+            if result.token_expired:
+                error = PlatformError(
+                    ErrorClass.TRANSIENT, "TOKEN_EXPIRED", "access token refused after a refresh"
+                )
+                result = SendResult(http_status=result.http_status, error=error, sent=False)
+            kept.append((events, result))
+        return kept, {**frozen, **frozen_again}
 
     async def _send_child(
         self, account: Account, lane: Lane, parent_id: str, half: Sequence[PendingEvent]
@@ -330,9 +383,9 @@ class Dispatcher:
         self,
         lane: Lane,
         batch_id: str,
-        events: Sequence[PendingEvent],
-        result: SendResult,
+        parts: Sequence[Part],
         plan: BatchPlan,
+        frozen: Mapping[str, bytes],
         started: datetime,
         latency_ms: int,
     ) -> None:
@@ -341,7 +394,7 @@ class Dispatcher:
         while True:
             try:
                 changes = await self._record(
-                    lane, batch_id, events, result, plan, started, latency_ms
+                    lane, batch_id, parts, plan, frozen, started, latency_ms
                 )
                 break
             except Exception:
@@ -366,19 +419,26 @@ class Dispatcher:
         self,
         lane: Lane,
         batch_id: str,
-        events: Sequence[PendingEvent],
-        result: SendResult,
+        parts: Sequence[Part],
         plan: BatchPlan,
+        frozen: Mapping[str, bytes],
         started: datetime,
         latency_ms: int,
     ) -> list[Change]:
+        excerpt = next((r.excerpt for _, r in parts if r.error is not None), "")
         async with self._uow() as uow:
             changes = await uow.ledger.settle(
-                batch_id, lane, events, result, plan, started_at=started, latency_ms=latency_ms
+                batch_id,
+                lane,
+                parts,
+                plan,
+                frozen=frozen,
+                started_at=started,
+                latency_ms=latency_ms,
             )
             now = utcnow()
             platform = self.adapter.platform
-            outgoing = messages.delivery_updates(platform, changes, now=now, excerpt=result.excerpt)
+            outgoing = messages.delivery_updates(platform, changes, now=now, excerpt=excerpt)
             outgoing += messages.dead_letters(platform, changes, now=now)
             await stage(uow.session, self._tables.outbox, outgoing)
             await uow.commit()

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
@@ -51,7 +52,7 @@ class DispatchIntake:
 
     def __init__(
         self,
-        adapter: PlatformAdapter,
+        adapter: PlatformAdapter[Any],
         engine: AsyncEngine,
         tables: LedgerTables,
         *,

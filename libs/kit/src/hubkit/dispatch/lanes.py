@@ -1,4 +1,10 @@
-"""Per-account protection: circuit breaker, token bucket, throttle pause, in-flight limit."""
+"""Per-account protection: circuit breaker, adaptive token bucket, throttle pause, in-flight limit.
+
+A throttle pauses the account for the platform's hinted time (or the backoff) and halves its
+request rate; each answered request regrows the rate by a fiftieth of the ceiling (AIMD), so a
+platform that throttles sees convhub back off and come back slowly. Throttles never reach the
+breaker: only transient failures (5xx, timeouts, network) open it.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +37,9 @@ class Account:
     max_in_flight: int
     in_flight: int = 0
     paused_until: float = 0.0  # monotonic
+    throttles: int = 0  # consecutive throttled requests (the backoff step when unhinted)
+    ceiling: float = 0.0  # the policy's rate; the bucket's rate adapts below it
+    floor: float = 0.0
     opened_at: float | None = None  # wall clock, when the breaker last opened
     wall: Callable[[], float] = field(default=time.time)
 
@@ -51,7 +60,15 @@ class Account:
             on_change=lambda old, new: account._on_change(new),
         )
         bucket = TokenBucket(policy.requests_per_second, policy.burst, clock=clock)
-        account = cls(account_id, breaker, bucket, policy.max_in_flight_per_account, wall=wall)
+        account = cls(
+            account_id,
+            breaker,
+            bucket,
+            policy.max_in_flight_per_account,
+            wall=wall,
+            ceiling=policy.requests_per_second,
+            floor=policy.min_requests_per_second,
+        )
         return account
 
     def _on_change(self, new: BreakerState) -> None:
@@ -73,6 +90,18 @@ class Account:
 
     def pause(self, until: float) -> None:
         self.paused_until = max(self.paused_until, until)
+
+    def throttled(self, until: float) -> None:
+        """The platform throttled a request: wait until then, and send slower afterwards."""
+        self.throttles += 1
+        self.pause(until)
+        self.bucket.set_rate(max(self.floor, self.bucket.rate / 2))
+
+    def answered(self) -> None:
+        """A request was answered without a throttle: regrow the rate towards the ceiling."""
+        self.throttles = 0
+        if self.bucket.rate < self.ceiling:
+            self.bucket.set_rate(min(self.ceiling, self.bucket.rate + self.ceiling / 50))
 
     def snapshot(self) -> AccountSnapshot:
         return AccountSnapshot(

@@ -8,11 +8,12 @@ and housekeeping live in `ledger_leases`, dead-letter replay in `ledger_replay`,
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import LargeBinary, Text, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -211,37 +212,60 @@ class Ledger(LeaseOps, ReplayOps, ErasureOps):
         self,
         batch_id: str,
         lane: Lane,
-        events: Sequence[PendingEvent],
-        result: SendResult,
+        parts: Sequence[tuple[Sequence[PendingEvent], SendResult]],
         plan: BatchPlan,
         *,
+        frozen: Mapping[str, bytes],
         started_at: datetime,
         latency_ms: int,
     ) -> list[Change]:
-        """Record a request's answer: delivery states, the audit, the batch, dead letters."""
-        by_id = {e.delivery_id: e for e in events}
+        """Record a batch's answers: delivery states, the audit, the batch, dead letters.
+
+        `parts` are the batch's requests (each with the events it carried) and their answers;
+        `frozen` the bytes of events sent for the first time, kept for those sent again."""
+        by_id = {e.delivery_id: e for events, _ in parts for e in events}
         outcomes = {o.delivery_id: o for o in plan.outcomes}
         changes = await self._apply(batch_id, lane, by_id, plan.outcomes)
-        split_error = result.error if plan.split else None
+        await self._freeze(
+            {
+                o.delivery_id: frozen[o.delivery_id]
+                for o in plan.outcomes
+                if o.status is Status.PENDING
+                and o.delivery_id in frozen
+                and by_id[o.delivery_id].frozen is None
+            }
+        )
         audit = []
-        for position, event in enumerate(events):
-            outcome = outcomes.get(event.delivery_id)
-            error = outcome.error if outcome else split_error
-            audit.append(
-                {
-                    "batch_id": batch_id,
-                    "delivery_id": event.delivery_id,
-                    "number": event.attempt,
-                    "position": position,
-                    "outcome": (outcome.status if outcome else Status.PENDING).value,
-                    "started_at": started_at,
-                    "latency_ms": latency_ms,
-                    "http_status": result.http_status,
-                    **_error_columns(error, "error_message"),
-                }
-            )
+        position = 0
+        for events, result in parts:
+            split_error = result.error if plan.split else None
+            for event in events:
+                outcome = outcomes.get(event.delivery_id)
+                error = outcome.error if outcome else split_error
+                columns = _error_columns(error, "error_message")
+                if outcome is not None and outcome.note:  # an accepted duplicate
+                    columns["platform_code"] = outcome.note[:200]
+                    columns["error_message"] = "duplicate: the platform already had this event"
+                audit.append(
+                    {
+                        "batch_id": batch_id,
+                        "delivery_id": event.delivery_id,
+                        "number": event.attempt,
+                        "position": position,
+                        "outcome": (outcome.status if outcome else Status.PENDING).value,
+                        "started_at": started_at,
+                        "latency_ms": latency_ms,
+                        "http_status": result.http_status,
+                        **columns,
+                    }
+                )
+                position += 1
         await insert_unnest(self.session, self.t.attempts, audit)
-        whole = result.error
+        results = [result for _, result in parts]
+        answered = [r for r in results if r.sent] or results
+        last = answered[-1] if answered else SendResult(sent=False)
+        whole = next((r.error for r in results if r.error is not None), None)
+        excerpt = next((r.excerpt for r in results if r.error is not None), last.excerpt)
         b = self.t.batches
         await self.session.execute(
             update(b)
@@ -251,18 +275,36 @@ class Ledger(LeaseOps, ReplayOps, ErasureOps):
                 succeeded_count=plan.succeeded,
                 failed_count=plan.failed,
                 retry_count=sum(o.status is Status.PENDING for o in plan.outcomes),
-                attempts=1 if result.sent else 0,
-                http_status=result.http_status,
+                attempts=sum(r.sent for r in results),
+                http_status=last.http_status,
                 latency_ms=latency_ms,
-                platform_request_id=result.request_id[:200],
-                response_excerpt=result.excerpt[:_EXCERPT_LIMIT],
-                sent_at=started_at if result.sent else None,
+                platform_request_id=",".join(r.request_id for r in results if r.request_id)[:200],
+                response_excerpt=excerpt[:_EXCERPT_LIMIT],
+                sent_at=started_at if any(r.sent for r in results) else None,
                 completed_at=func.now(),
                 **_error_columns(whole, "error_message"),
             )
         )
         await self._insert_dead_letters([c for c in changes if c.dead_letter_id])
         return changes
+
+    async def _freeze(self, payloads: Mapping[str, bytes]) -> None:
+        """Keep the bytes of events that will be sent again (only those: retries are rare)."""
+        if not payloads:
+            return
+        d = self.t.deliveries
+        ids, data = list(payloads), list(payloads.values())
+        rows = (
+            select(
+                func.unnest(bindparam("ids", ids, type_=ARRAY(Text))).label("id"),
+                func.unnest(bindparam("data", data, type_=ARRAY(LargeBinary))).label("data"),
+            )
+        ).subquery()
+        await self.session.execute(
+            update(d)
+            .where(d.c.delivery_id == rows.c.id, d.c.payload.is_(None))
+            .values(payload=rows.c.data)
+        )
 
     async def _apply(
         self,
@@ -274,9 +316,9 @@ class Ledger(LeaseOps, ReplayOps, ErasureOps):
         d = self.t.deliveries
         groups: dict[tuple[Any, ...], list[EventOutcome]] = defaultdict(list)
         for o in outcomes:
-            groups[(o.status, o.error, o.failures, o.retry_at, o.reason)].append(o)
+            groups[(o.status, o.error, o.failures, o.retry_at, o.reason, o.charged)].append(o)
         changes: list[Change] = []
-        for (status, error, failures, retry_at, reason), members in groups.items():
+        for (status, error, failures, retry_at, reason, charged), members in groups.items():
             ids = [o.delivery_id for o in members]
             values: dict[str, Any] = {
                 "status": status.value,
@@ -289,6 +331,8 @@ class Ledger(LeaseOps, ReplayOps, ErasureOps):
             ours: ColumnElement[bool] = and_(
                 d.c.batch_id == batch_id, d.c.status == Status.SENDING.value
             )
+            if not charged:  # throttled or untried: this attempt does not count
+                values["attempts"] = d.c.attempts - 1
             if status is Status.PENDING:
                 values["next_attempt_at"] = retry_at
             if status in (Status.PENDING, Status.FAILED, Status.DEAD):
@@ -420,6 +464,8 @@ def _pending_columns(t: LedgerTables) -> list[Any]:
         d.c.failures,
         d.c.request,
         d.c.received_at,
+        d.c.first_attempt_at,
+        d.c.payload,
     ]
 
 
@@ -433,6 +479,8 @@ def _pending(row: Any) -> PendingEvent:
         failures=row.failures,
         request=decode_request(row.request),
         received_at=row.received_at,
+        first_attempt_at=row.first_attempt_at,
+        frozen=bytes(row.payload) if row.payload is not None else None,
     )
 
 

@@ -89,6 +89,7 @@ class ReplayOps:
                 .values(
                     status=Status.PENDING.value,
                     failures=0,
+                    first_attempt_at=None,  # a replay gets a whole retry horizon again
                     next_attempt_at=func.now(),
                     replay_count=d.c.replay_count + 1,
                     sequence=d.c.sequence + 1,

@@ -8,12 +8,13 @@ A dispatcher's `migrations/versions/0001_ledger.py` is just:
     def upgrade() -> None:
         create_ledger_v1(op)
 
-and its `env.py` is `from hubkit.dispatch.migrations import run_env; run_env()`.
+and each later ledger version adds a revision calling its step (`upgrade_ledger_v2`, ...). Its
+`env.py` is `from hubkit.dispatch.migrations import run_env; run_env()`.
 
-The DDL comes from `tables.ledger_tables`, the single definition. Migrations are immutable once
-shipped, so a change to those tables must come with a new `create_ledger_v2`-style step (ALTERs)
-that every dispatcher adds as a new revision; tests/unit/hubkit/test_dispatch_tables.py pins the
-v1 shape so such a change cannot slip in silently.
+The DDL comes from `tables.ledger_tables`, the single definition, at the version a step names.
+Migrations are immutable once shipped: a change to those tables is a new `upgrade_ledger_vN`
+step (ALTERs) that every dispatcher adds as a new revision; tests/unit/hubkit/
+test_dispatch_tables.py pins each version's shape so such a change cannot slip in silently.
 """
 
 from __future__ import annotations
@@ -21,31 +22,48 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData
+from sqlalchemy import Column, LargeBinary, MetaData
 
 from hubkit.db import migrations as db_migrations
-from hubkit.dispatch.tables import ledger_tables
+from hubkit.dispatch.tables import LEDGER_VERSION, ledger_tables
 
-LEDGER_VERSION = 1
+__all__ = [
+    "LEDGER_VERSION",
+    "create_ledger_v1",
+    "downgrade_ledger_v2",
+    "drop_ledger_v1",
+    "run_env",
+    "upgrade",
+    "upgrade_ledger_v2",
+]
 
 
 def _schema(op: Any) -> str:
     return str(op.get_context().config.attributes["schema"])
 
 
-def ledger_metadata(schema: str) -> MetaData:
+def ledger_metadata(schema: str, version: int = LEDGER_VERSION) -> MetaData:
     metadata = MetaData()
-    ledger_tables(metadata, schema)
+    ledger_tables(metadata, schema, version)
     return metadata
 
 
 def create_ledger_v1(op: Any) -> None:
     """Create deliveries, batches, attempts, dead_letters and outbox in the migration's schema."""
-    ledger_metadata(_schema(op)).create_all(op.get_bind())
+    ledger_metadata(_schema(op), 1).create_all(op.get_bind())
 
 
 def drop_ledger_v1(op: Any) -> None:
-    ledger_metadata(_schema(op)).drop_all(op.get_bind())
+    ledger_metadata(_schema(op), 1).drop_all(op.get_bind())
+
+
+def upgrade_ledger_v2(op: Any) -> None:
+    """v2: deliveries.payload, the bytes of an event's first send (a resend carries them)."""
+    op.add_column("deliveries", Column("payload", LargeBinary), schema=_schema(op))
+
+
+def downgrade_ledger_v2(op: Any) -> None:
+    op.drop_column("deliveries", "payload", schema=_schema(op))
 
 
 def run_env() -> None:

@@ -6,7 +6,11 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Generic, TypeVar
+
+from convhub.events.v1 import events_pb2
+
+P = TypeVar("P")
 
 
 class Platform(enum.StrEnum):
@@ -15,6 +19,7 @@ class Platform(enum.StrEnum):
     GOOGLE = "google"
     META = "meta"
     TIKTOK = "tiktok"
+    SGTM = "sgtm"  # the site's server-side GTM container, dispatched from the router
 
     @property
     def proto(self) -> int:
@@ -22,7 +27,7 @@ class Platform(enum.StrEnum):
         return _PLATFORM_PROTO[self]
 
 
-_PLATFORM_PROTO = {Platform.GOOGLE: 1, Platform.META: 2, Platform.TIKTOK: 3}
+_PLATFORM_PROTO = {Platform.GOOGLE: 1, Platform.META: 2, Platform.TIKTOK: 3, Platform.SGTM: 4}
 
 
 class Status(enum.StrEnum):
@@ -126,21 +131,23 @@ class Lane:
 
 @dataclass(frozen=True, slots=True)
 class PendingEvent:
-    """One delivery claimed for a request. `request` is the DispatchRequested it came from."""
+    """One delivery claimed for a batch, with the DispatchRequested it came from."""
 
     delivery_id: str
     conversion_id: str
     site_id: str
     event_id: str
     attempt: int  # the number of this attempt, 1-based
-    failures: int  # retryable failures before this attempt
-    request: Any  # convhub.events.v1.DispatchRequested
+    failures: int  # retryable failures charged before this attempt
+    request: events_pb2.DispatchRequested
     received_at: datetime | None = None
+    first_attempt_at: datetime | None = None
+    frozen: bytes | None = None  # the event's bytes as first sent: a resend must carry these
 
 
 @dataclass(frozen=True, slots=True)
 class SendBatch:
-    """What a platform adapter sends as one request."""
+    """A claimed batch: the events one `prepare` turns into one or more requests."""
 
     batch_id: str
     lane: Lane
@@ -148,12 +155,44 @@ class SendBatch:
 
 
 @dataclass(frozen=True, slots=True)
+class Request(Generic[P]):
+    """One platform request an adapter built: the events it carries and its own payload.
+
+    `frozen` holds each carried event's bytes as this request sends them; the engine keeps
+    them for an event that must be sent again, and hands them back as `PendingEvent.frozen`.
+    """
+
+    delivery_ids: tuple[str, ...]
+    payload: P
+    frozen: Mapping[str, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared(Generic[P]):
+    """A batch built locally (credentials read, events mapped and validated), not yet sent.
+
+    `requests` are sent by the engine one `send` each; `event_errors` are events refused
+    locally (they are in no request); `error` refuses the whole batch (e.g. the credentials
+    file is missing, or no access token could be had). Events of the batch in none of these
+    (duplicates within a request) share the fate of the request that carries their twin.
+    """
+
+    requests: Sequence[Request[P]] = ()
+    event_errors: Mapping[str, PlatformError] = field(default_factory=dict)
+    error: PlatformError | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SendResult:
     """A platform's answer to one request, classified. Adapters never raise for platform or
-    network errors; they answer with `error` (the whole request) and/or `event_errors`.
+    network errors; they answer with `error` (the whole request) and/or per-event outcomes.
 
-    Events neither in `event_errors` nor covered by `error` were accepted, with `accepted_status`
-    (CONFIRMED; SENT where a platform only acknowledges receipt).
+    Events of the request in none of `event_errors`, `untried` or covered by `error` were
+    accepted, with `accepted_status` (CONFIRMED; SENT where a platform only acknowledges
+    receipt). `duplicates` were accepted as already known (audit notes the platform's code).
+    `untried` events were not processed (the platform refused the request for another event):
+    they go back untried, no attempt charged. `token_expired`: the access token was refused as
+    expired; the engine refreshes it and sends once more, charging nothing.
     """
 
     http_status: int = 0  # 0: no answer (network error, timeout) or no request made
@@ -161,22 +200,11 @@ class SendResult:
     excerpt: str = ""  # a short part of the answer, secrets and personal data removed
     error: PlatformError | None = None
     event_errors: Mapping[str, PlatformError] = field(default_factory=dict)
+    untried: frozenset[str] = frozenset()
+    duplicates: Mapping[str, str] = field(default_factory=dict)  # delivery_id -> platform code
     accepted_status: Status = Status.CONFIRMED
     sent: bool = True  # False: no request reached the platform (nothing proves it up or down)
+    token_expired: bool = False
 
     def error_for(self, delivery_id: str) -> PlatformError | None:
         return self.event_errors.get(delivery_id) or self.error
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A request built locally (credentials read, events mapped and validated), not yet sent.
-
-    `payload` is the adapter's own; None when nothing is left to send. `event_errors` are events
-    refused locally (they are not in the payload); `error` refuses the whole batch (e.g. the
-    credentials file is missing).
-    """
-
-    payload: Any = None
-    event_errors: Mapping[str, PlatformError] = field(default_factory=dict)
-    error: PlatformError | None = None

@@ -1,41 +1,84 @@
-"""The port a platform implements to ride the dispatch machinery: map, validate, send, classify."""
+"""The port a destination implements to ride the dispatch engine: map, validate, send, classify.
+
+    class MyPlatform:                        # a PlatformAdapter[MyPayload]
+        platform = Platform.TIKTOK
+        policy = DispatchPolicy(batch_size=1000, ...)
+        tokens = None                        # or a TokenProvider (OAuth platforms)
+
+        def lane_of(self, request) -> Lane          # who may share a request
+        def event_id_of(self, request) -> str       # the platform dedupe key's event part
+        def batch_limits(self, lane) -> BatchLimits # size and linger of this lane's batches
+        def check(self, request, now)               # refuse at intake what would poison a batch
+        async def prepare(self, batch, now)         # map + validate -> Prepared[MyPayload]
+        async def send(self, lane, request)         # one HTTP request -> SendResult
+        async def close(self)
+
+The engine owns everything else: the ledger (the queue), leases, batching, the retry horizon,
+throttle pauses and the adaptive rate, the breaker, splitting, dead letters, the audit, status
+messages, DispatchService and tracing of each batch.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 
-from hubkit.dispatch.model import Lane, Platform, PlatformError, Prepared, SendBatch, SendResult
+from convhub.events.v1 import events_pb2
+from hubkit.dispatch.model import (
+    Lane,
+    Platform,
+    PlatformError,
+    Prepared,
+    Request,
+    SendBatch,
+    SendResult,
+)
 from hubkit.dispatch.policy import DispatchPolicy
+from hubkit.dispatch.tokens import TokenProvider
+
+P = TypeVar("P")
 
 
-class PlatformAdapter(Protocol):
-    """Everything platform-specific; the machinery does batching, retries, breaker, ledger.
+@dataclass(frozen=True, slots=True)
+class BatchLimits:
+    """How a lane batches: at most `size` events a batch, a partial one after `linger` s."""
+
+    size: int
+    linger: float
+
+
+class PlatformAdapter(Protocol[P]):
+    """Everything destination-specific; the engine does batching, retries, breaker, ledger.
 
     Contract:
     - `check` runs at intake, before batching: a refusal fails the event at once (too old,
       missing what the platform requires, unusable configuration), so it never poisons a batch.
-    - `prepare` runs for each batch: reads credentials, maps and validates every event (refusals
-      go to `Prepared.event_errors`), removes duplicates within the request. No platform I/O.
-    - `send` makes the one HTTP request and classifies the answer. It never raises for platform
-      or network errors: they come back as a `SendResult` with an `ErrorClass`.
+    - `prepare` runs for each batch: reads credentials (an access token through `tokens`),
+      maps and validates every event (refusals go to `Prepared.event_errors`), removes
+      duplicates within a request and cuts the batch into as many requests as the platform
+      needs. An event with `frozen` bytes is sent as those bytes. No platform I/O but tokens.
+    - `send` makes one HTTP request and classifies the answer. It never raises for platform
+      or network errors: they come back as a `SendResult`. An expired access token is
+      `token_expired=True`; events a rejected request did not process are `untried`.
     """
 
     platform: Platform
     policy: DispatchPolicy
+    tokens: TokenProvider | None
 
-    def lane_of(self, request: Any) -> Lane:
-        """Which events may share a request (account, credentials, request-level settings)."""
-        ...
+    def lane_of(self, request: events_pb2.DispatchRequested) -> Lane: ...
 
-    def event_id_of(self, request: Any) -> str:
-        """The platform dedupe key's event part (Meta/TikTok event_id, Google order_id)."""
-        ...
+    def event_id_of(self, request: events_pb2.DispatchRequested) -> str: ...
 
-    def check(self, request: Any, now: datetime) -> PlatformError | None: ...
+    def batch_limits(self, lane: Lane) -> BatchLimits: ...
 
-    async def prepare(self, batch: SendBatch, now: datetime) -> Prepared: ...
+    def check(
+        self, request: events_pb2.DispatchRequested, now: datetime
+    ) -> PlatformError | None: ...
 
-    async def send(self, batch: SendBatch, prepared: Prepared) -> SendResult: ...
+    async def prepare(self, batch: SendBatch, now: datetime) -> Prepared[P]: ...
+
+    async def send(self, lane: Lane, request: Request[P]) -> SendResult: ...
 
     async def close(self) -> None: ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from nats.js import JetStreamContext
 from sqlalchemy import MetaData
@@ -46,7 +47,7 @@ class _Topology:
 
 def install(
     rt: ServiceRuntime,
-    adapter: PlatformAdapter,
+    adapter: PlatformAdapter[Any],
     *,
     schema: str,
     consumer_concurrency: int = 4,
@@ -90,6 +91,6 @@ def install(
     return DispatchComponents(tables, relay, dispatcher, intake, consumer, servicer, erasures)
 
 
-def default_durable(adapter: PlatformAdapter) -> str:
+def default_durable(adapter: PlatformAdapter[Any]) -> str:
     """The dispatcher's durable consumer name: "dispatch-meta", "dispatch-google", ..."""
     return f"dispatch-{adapter.platform.value}"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -40,6 +42,15 @@ def _in(column: str, values: list[str]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+def _payload_column() -> Column[object]:
+    # v2: the event's bytes as first sent, kept for a resend (frozen payloads, DESIGN §3).
+    return Column("payload", LargeBinary)
+
+
+def _since(version: int, added_in: int, *columns: Callable[[], Column[object]]) -> list[Any]:
+    return [make() for make in columns] if version >= added_in else []
+
+
 @dataclass(frozen=True)
 class LedgerTables:
     """The tables of one dispatcher's ledger; build with `ledger_tables(metadata, schema)`."""
@@ -52,7 +63,11 @@ class LedgerTables:
     outbox: Table  # DeliveryUpdated / DeadLettered, staged with the state they announce
 
 
-def ledger_tables(metadata: MetaData, schema: str) -> LedgerTables:
+LEDGER_VERSION = 2
+
+
+def ledger_tables(metadata: MetaData, schema: str, version: int = LEDGER_VERSION) -> LedgerTables:
+    """The tables as of ledger `version` (migrations create v1, then ALTER step by step)."""
     if not _SCHEMA_NAME.match(schema):
         raise ValueError(f"invalid schema name {schema!r}")
     statuses = [s.value for s in Status]
@@ -85,6 +100,7 @@ def ledger_tables(metadata: MetaData, schema: str) -> LedgerTables:
         _ts("updated_at", nullable=False, default_now=True),
         _ts("first_attempt_at"),
         _ts("confirmed_at"),
+        *_since(version, 2, _payload_column),
         CheckConstraint(_in("status", statuses), name="deliveries_status"),
         schema=schema,
     )

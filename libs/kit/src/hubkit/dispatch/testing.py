@@ -29,13 +29,16 @@ from hubkit.dispatch.model import (
     Platform,
     PlatformError,
     Prepared,
+    Request,
     SendBatch,
     SendResult,
 )
 from hubkit.dispatch.policy import DispatchPolicy
+from hubkit.dispatch.ports import BatchLimits
 from hubkit.dispatch.protomap import platform_pb
 from hubkit.dispatch.servicer import DispatchServicer
 from hubkit.dispatch.tables import LedgerTables, ledger_tables
+from hubkit.dispatch.tokens import TokenProvider, TokenUnavailable
 
 
 def dispatch_request(
@@ -80,35 +83,56 @@ def dispatch_request(
 
 class FakePlatform:
     """A PlatformAdapter whose answers are scripted: `answers` are popped per request, then
-    every request succeeds. Records each request's delivery ids."""
+    every request succeeds. Records each request's delivery ids (and the token it carried,
+    when it has a TokenProvider)."""
 
-    def __init__(self, policy: DispatchPolicy, platform: Platform = Platform.META) -> None:
+    def __init__(
+        self,
+        policy: DispatchPolicy,
+        platform: Platform = Platform.META,
+        tokens: TokenProvider | None = None,
+    ) -> None:
         self.platform = platform
         self.policy = policy
-        self.answers: deque[SendResult | Callable[[SendBatch], SendResult]] = deque()
+        self.tokens = tokens
+        self.answers: deque[SendResult | Callable[[list[str]], SendResult]] = deque()
         self.requests: list[list[str]] = []
+        self.tokens_sent: list[str] = []
         self.rejections: dict[str, PlatformError] = {}  # delivery_id -> refused at intake
         self.delay = 0.0
+        self.lane_size: dict[Lane, int] = {}
 
-    def lane_of(self, request: Any) -> Lane:
+    def lane_of(self, request: events_pb2.DispatchRequested) -> Lane:
         return Lane(request.target.account_id, request.target.credentials_ref)
 
-    def event_id_of(self, request: Any) -> str:
+    def event_id_of(self, request: events_pb2.DispatchRequested) -> str:
         return str(request.conversion.event_id)
 
-    def check(self, request: Any, now: datetime) -> PlatformError | None:
+    def batch_limits(self, lane: Lane) -> BatchLimits:
+        return BatchLimits(self.lane_size.get(lane, self.policy.batch_size), self.policy.linger)
+
+    def check(self, request: events_pb2.DispatchRequested, now: datetime) -> PlatformError | None:
         return self.rejections.get(request.delivery_id)
 
-    async def prepare(self, batch: SendBatch, now: datetime) -> Prepared:
-        return Prepared(payload=[e.delivery_id for e in batch.events])
+    async def prepare(self, batch: SendBatch, now: datetime) -> Prepared[str]:
+        token = ""
+        if self.tokens is not None:
+            try:
+                token = await self.tokens.get(batch.lane.credentials_ref)
+            except TokenUnavailable as exc:
+                return Prepared(error=exc.error)
+        ids = tuple(e.delivery_id for e in batch.events)
+        return Prepared(requests=[Request(ids, token)])
 
-    async def send(self, batch: SendBatch, prepared: Prepared) -> SendResult:
-        self.requests.append(list(prepared.payload))
+    async def send(self, lane: Lane, request: Request[str]) -> SendResult:
+        ids = list(request.delivery_ids)
+        self.requests.append(ids)
+        self.tokens_sent.append(request.payload)
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.answers:
             answer = self.answers.popleft()
-            return answer(batch) if callable(answer) else answer
+            return answer(ids) if callable(answer) else answer
         return SendResult(http_status=200, request_id=f"req-{len(self.requests)}")
 
     async def close(self) -> None:

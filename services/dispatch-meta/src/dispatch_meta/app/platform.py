@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from dispatch_meta.adapters import mapper
 from dispatch_meta.domain import rules
 from dispatch_meta.domain.model import EventsRequest
@@ -16,10 +18,12 @@ from hubkit.dispatch.model import (
     Platform,
     PlatformError,
     Prepared,
+    Request,
     SendBatch,
     SendResult,
 )
-from hubkit.dispatch.policy import DispatchPolicy
+from hubkit.dispatch.policy import DAY, DispatchPolicy
+from hubkit.dispatch.ports import BatchLimits
 
 # Meta's numbers (DESIGN §3, platform-contracts §1.7): 1,000 events a request; no published
 # CAPI rate limit, so a modest per-pixel request rate that still carries thousands of events/s.
@@ -29,11 +33,13 @@ META_POLICY = DispatchPolicy(
     requests_per_second=20,
     burst=20,
     max_in_flight_per_account=4,
+    max_event_age=7 * DAY,  # Meta refuses events older than 7 days (§1.2)
 )
 
 
 class MetaPlatform:
     platform = Platform.META
+    tokens = None  # a system user token does not expire: it comes from the credentials file
 
     def __init__(
         self,
@@ -67,14 +73,18 @@ class MetaPlatform:
         mapped = mapper.to_server_event(request, now)
         return mapped if isinstance(mapped, PlatformError) else None
 
-    async def prepare(self, batch: SendBatch, now: datetime) -> Prepared:
+    def batch_limits(self, lane: Lane) -> BatchLimits:
+        return BatchLimits(self.policy.batch_size, self.policy.linger)
+
+    async def prepare(self, batch: SendBatch, now: datetime) -> Prepared[EventsRequest]:
         try:
             credentials = self._credentials.meta_credentials(batch.lane.credentials_ref)
         except CredentialsMissing as exc:
             return Prepared(error=exc.error)
-        data: list[dict[str, Any]] = []
+        data: list[Any] = []
         included: list[str] = []
         errors: dict[str, PlatformError] = {}
+        frozen: dict[str, bytes] = {}
         seen: set[tuple[str, str]] = set()
         for event in batch.events:
             mapped = mapper.to_server_event(event.request, now)  # re-checked: time has passed
@@ -86,7 +96,11 @@ class MetaPlatform:
             if key in seen:
                 continue  # Meta keeps one per dedupe key; this event shares the request's fate
             seen.add(key)
-            data.append(mapped)
+            if event.frozen is not None:  # a resend carries exactly the bytes first sent
+                data.append(orjson.Fragment(event.frozen))
+            else:
+                frozen[event.delivery_id] = orjson.dumps(mapped)
+                data.append(orjson.Fragment(frozen[event.delivery_id]))
         if not data:
             return Prepared(event_errors=errors)
         request = EventsRequest(
@@ -96,11 +110,10 @@ class MetaPlatform:
             test_event_code=batch.lane.extra,
             delivery_ids=included,
         )
-        return Prepared(payload=request, event_errors=errors)
+        return Prepared(requests=[Request(tuple(included), request, frozen)], event_errors=errors)
 
-    async def send(self, batch: SendBatch, prepared: Prepared) -> SendResult:
-        request: EventsRequest = prepared.payload
-        return await self._transport.send(request)
+    async def send(self, lane: Lane, request: Request[EventsRequest]) -> SendResult:
+        return await self._transport.send(request.payload)
 
     async def close(self) -> None:
         await self._transport.close()

@@ -34,7 +34,7 @@ class EventsRequest:
     """One POST /{version}/{pixel_id}/events: server events already mapped and deduplicated."""
 
     pixel_id: str
-    data: list[dict[str, Any]]
+    data: list[Any]  # mapped events, as orjson Fragments of their frozen bytes
     credentials: MetaCredentials
     test_event_code: str = ""
     delivery_ids: list[str] = field(default_factory=list)  # the events it stands for
