@@ -18,7 +18,6 @@ from convhub_sim.meta import MetaSimulator
 from dispatch_meta.adapters.credentials import MetaCredentialFiles
 from dispatch_meta.adapters.graph_client import GraphEventsClient
 from dispatch_meta.app.platform import META_POLICY, MetaPlatform
-from dispatch_meta.migrate import MIGRATIONS
 from hubkit.db import make_engine
 from hubkit.dispatch import CredentialStore, DispatchPolicy, ledger_tables
 from hubkit.dispatch.migrations import upgrade
@@ -78,7 +77,7 @@ def credentials_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    await asyncio.to_thread(upgrade, database_url, MIGRATIONS, SCHEMA)
+    await asyncio.to_thread(upgrade, database_url, SCHEMA)
     engine = make_engine(database_url)
     yield engine
     await engine.dispose()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -49,30 +48,9 @@ def item(n: int, rejection: PlatformError | None = None) -> NewDelivery:
     )
 
 
-def write_migrations(root: Path) -> Path:
-    (root / "versions").mkdir(parents=True)
-    (root / "env.py").write_text("from hubkit.dispatch.migrations import run_env\nrun_env()\n")
-    (root / "versions" / "0001_ledger.py").write_text(
-        "from alembic import op\n"
-        "from hubkit.dispatch.migrations import create_ledger_v1\n"
-        "revision = '0001'\ndown_revision = None\n"
-        "def upgrade():\n    create_ledger_v1(op)\n"
-    )
-    (root / "versions" / "0002_frozen_payloads.py").write_text(
-        "from alembic import op\n"
-        "from hubkit.dispatch.migrations import upgrade_ledger_v2\n"
-        "revision = '0002'\ndown_revision = '0001'\n"
-        "def upgrade():\n    upgrade_ledger_v2(op)\n"
-    )
-    return root
-
-
-async def test_the_migration_steps_create_exactly_the_ledger(
-    database_url: str, tmp_path: Path
-) -> None:
-    script = write_migrations(tmp_path / "migrations")
-    await asyncio.to_thread(upgrade, database_url, script, SCHEMA)
-    await asyncio.to_thread(upgrade, database_url, script, SCHEMA)  # idempotent
+async def test_the_shared_ledger_migrations_create_exactly_the_ledger(database_url: str) -> None:
+    await asyncio.to_thread(upgrade, database_url, SCHEMA)
+    await asyncio.to_thread(upgrade, database_url, SCHEMA)  # idempotent
 
     def diff() -> list[object]:
         engine = create_engine(sync_url(database_url))

@@ -88,7 +88,6 @@ class _Stack:
 async def _dispatcher(sim: Any, backlog: list[Any]) -> AsyncIterator[_Stack]:
     """Embedded PostgreSQL and NATS, `backlog` in the dispatch stream, then dispatch-meta as its
     own process sending to `sim`; yielded once its health says SERVING, stopped on exit."""
-    from dispatch_meta.migrate import MIGRATIONS
     from hubkit.bus import connect
     from hubkit.bus.streams import DEADLETTER, DELIVERY, DISPATCH, ensure_stream
     from hubkit.dispatch import Platform
@@ -103,7 +102,7 @@ async def _dispatcher(sim: Any, backlog: list[Any]) -> AsyncIterator[_Stack]:
         tempfile.TemporaryDirectory() as creds,
     ):
         database_url = pg.create_database("dispatch_meta_bench")
-        await asyncio.to_thread(upgrade, database_url, MIGRATIONS, "dispatch_meta")
+        await asyncio.to_thread(upgrade, database_url, "dispatch_meta")
         token = json.dumps({"access_token": "bench-token"})
         await asyncio.to_thread(Path(creds, "bench-meta").write_text, token)
         nc = await connect(nats.url, name="bench")

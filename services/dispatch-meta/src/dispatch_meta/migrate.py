@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from dispatch_meta.config import MigrateSettings
 from hubkit.config import load
 from hubkit.dispatch.migrations import upgrade
 from hubkit.errors import ConfigError
-
-MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def main() -> None:
@@ -19,7 +16,7 @@ def main() -> None:
     except ConfigError as exc:
         print(f"dispatch-meta migrate: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    upgrade(settings.database_url, MIGRATIONS, settings.db_schema)
+    upgrade(settings.database_url, settings.db_schema)
 
 
 if __name__ == "__main__":

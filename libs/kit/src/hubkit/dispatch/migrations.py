@@ -1,15 +1,8 @@
 """Alembic helpers for the ledger: one call in a dispatcher's migration creates all its tables.
 
-A dispatcher's `migrations/versions/0001_ledger.py` is just:
-
-    from alembic import op
-    from hubkit.dispatch.migrations import create_ledger_v1
-    revision, down_revision = "0001", None
-    def upgrade() -> None:
-        create_ledger_v1(op)
-
-and each later ledger version adds a revision calling its step (`upgrade_ledger_v2`, ...). Its
-`env.py` is `from hubkit.dispatch.migrations import run_env; run_env()`.
+Every dispatcher's ledger has the same migration history, kept once in `ledger_migrations/`
+(0001: v1 tables, 0002: v2, ...): a dispatcher's migrate.py calls
+`upgrade(database_url, schema)` and never writes a ledger migration of its own.
 
 The DDL comes from `tables.ledger_tables`, the single definition, at the version a step names.
 Migrations are immutable once shipped: a change to those tables is a new `upgrade_ledger_vN`
@@ -28,6 +21,7 @@ from hubkit.db import migrations as db_migrations
 from hubkit.dispatch.tables import LEDGER_VERSION, ledger_tables
 
 __all__ = [
+    "LEDGER_MIGRATIONS",
     "LEDGER_VERSION",
     "create_ledger_v1",
     "downgrade_ledger_v2",
@@ -73,6 +67,9 @@ def run_env() -> None:
     db_migrations.run_env(ledger_metadata(str(context.config.attributes["schema"])))
 
 
-def upgrade(database_url: str, script_location: Path, schema: str) -> None:
-    """Bring a dispatcher's schema to head (its migrate.py calls this)."""
-    db_migrations.upgrade(database_url, script_location, schema)
+LEDGER_MIGRATIONS = Path(__file__).parent / "ledger_migrations"
+
+
+def upgrade(database_url: str, schema: str) -> None:
+    """Bring a dispatcher's ledger schema to head (its migrate.py calls this)."""
+    db_migrations.upgrade(database_url, LEDGER_MIGRATIONS, schema)
