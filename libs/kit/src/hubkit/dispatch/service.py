@@ -1,4 +1,4 @@
-"""Wiring: one call puts the dispatch machinery for a platform adapter into a ServiceRuntime."""
+"""Wiring: the dispatch engine for one destination, as components or put into a ServiceRuntime."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 
 from nats.js import JetStreamContext
 from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hubkit.bus import PullConsumer
+from hubkit.bus import JetStreamPublisher, PullConsumer
 from hubkit.bus.streams import DEADLETTER, DELIVERY, DISPATCH, ERASURES, ensure_stream
 from hubkit.db.outbox import OutboxRelay
 from hubkit.dispatch.dispatcher import Dispatcher
@@ -18,17 +19,6 @@ from hubkit.dispatch.ports import PlatformAdapter
 from hubkit.dispatch.servicer import DispatchServicer
 from hubkit.dispatch.tables import LedgerTables, ledger_tables
 from hubkit.service import ServiceRuntime
-
-
-@dataclass
-class DispatchComponents:
-    tables: LedgerTables
-    relay: OutboxRelay
-    dispatcher: Dispatcher
-    intake: DispatchIntake
-    consumer: PullConsumer
-    servicer: DispatchServicer
-    erasures: PullConsumer
 
 
 class _Topology:
@@ -45,6 +35,76 @@ class _Topology:
         pass
 
 
+@dataclass
+class DispatchComponents:
+    """One destination's engine: what a process hosting it starts, in `workers()` order."""
+
+    adapter: PlatformAdapter[Any]
+    tables: LedgerTables
+    relay: OutboxRelay
+    dispatcher: Dispatcher
+    intake: DispatchIntake
+    consumer: PullConsumer
+    servicer: DispatchServicer
+    erasures: PullConsumer
+    topology: _Topology
+
+    def workers(self) -> list[Any]:
+        """Start order: streams, outbox relay, dispatcher, erasures, consumer. Stopped in
+        reverse: the consumer stops taking messages, the dispatcher drains its in-flight
+        requests, the relay publishes what they staged last."""
+        return [self.topology, self.relay, self.dispatcher, self.erasures, self.consumer]
+
+
+def components(
+    engine: AsyncEngine,
+    js: JetStreamContext,
+    adapter: PlatformAdapter[Any],
+    *,
+    schema: str,
+    durable: str = "",
+    consumer_concurrency: int = 4,
+    fetch_timeout: float = 1.0,
+    relay_poll: float = 0.5,
+) -> DispatchComponents:
+    """The engine for `adapter`, its ledger in `schema` (brought to head by the ledger
+    migrations). The durable consumer names are constants ("dispatch-<platform>" unless
+    `durable` is given), never OTEL_SERVICE_NAME: renaming the tracing service must not create
+    a new consumer that replays the whole stream."""
+    tables = ledger_tables(MetaData(), schema)
+    relay = OutboxRelay(engine, tables.outbox, JetStreamPublisher(js), poll_interval=relay_poll)
+    dispatcher = Dispatcher(adapter, engine, tables, on_staged=relay.notify)
+    intake = DispatchIntake(
+        adapter, engine, tables, on_pending=dispatcher.notify, on_staged=relay.notify
+    )
+    durable = durable or default_durable(adapter)
+    spec = consumer_spec(durable, adapter.platform.value)
+    consumer = PullConsumer(
+        js,
+        spec,
+        intake,
+        concurrency=consumer_concurrency,
+        fetch_batch=16,
+        fetch_timeout=fetch_timeout,
+    )
+    eraser = ErasureIntake(adapter.platform, engine, tables, on_staged=relay.notify)
+    # One at a time: erasures are rare, and two touching one conversion would only contend.
+    erasures = PullConsumer(
+        js, erasure_consumer_spec(durable), eraser, concurrency=1, fetch_timeout=fetch_timeout
+    )
+
+    async def stream_pending() -> int:
+        info = await js.consumer_info(spec.stream, spec.durable)
+        return int(info.num_pending or 0)
+
+    servicer = DispatchServicer(
+        dispatcher, engine, tables, stream_pending=stream_pending, on_staged=relay.notify
+    )
+    return DispatchComponents(
+        adapter, tables, relay, dispatcher, intake, consumer, servicer, erasures, _Topology(js)
+    )
+
+
 def install(
     rt: ServiceRuntime,
     adapter: PlatformAdapter[Any],
@@ -53,44 +113,23 @@ def install(
     consumer_concurrency: int = 4,
     durable: str = "",
 ) -> DispatchComponents:
-    """Register the DispatchService and the workers, in start order: streams, outbox relay,
-    dispatcher, consumer. Shutdown runs in reverse: the consumer stops taking messages, the
-    dispatcher drains its in-flight requests, the relay publishes what they staged last.
-
-    The durable consumer names are constants ("dispatch-<platform>" unless `durable` is given),
-    never OTEL_SERVICE_NAME: renaming the tracing service must not create a new consumer that
-    replays the whole stream."""
-    tables = ledger_tables(MetaData(), schema)
-    js = rt.js
-    relay = OutboxRelay(rt.engine, tables.outbox, rt.publisher())
-    dispatcher = Dispatcher(adapter, rt.engine, tables, on_staged=relay.notify)
-    intake = DispatchIntake(
-        adapter, rt.engine, tables, on_pending=dispatcher.notify, on_staged=relay.notify
+    """Put the engine into a service: DispatchService on its gRPC server, the workers in order,
+    the adapter closed at the end."""
+    parts = components(
+        rt.engine,
+        rt.js,
+        adapter,
+        schema=schema,
+        durable=durable,
+        consumer_concurrency=consumer_concurrency,
     )
-    durable = durable or default_durable(adapter)
-    spec = consumer_spec(durable, adapter.platform.value)
-    consumer = PullConsumer(js, spec, intake, concurrency=consumer_concurrency, fetch_batch=16)
-    eraser = ErasureIntake(adapter.platform, rt.engine, tables, on_staged=relay.notify)
-    # One at a time: erasures are rare, and two touching one conversion would only contend.
-    erasures = PullConsumer(js, erasure_consumer_spec(durable), eraser, concurrency=1)
-
-    async def stream_pending() -> int:
-        info = await js.consumer_info(spec.stream, spec.durable)
-        return int(info.num_pending or 0)
-
-    servicer = DispatchServicer(
-        dispatcher, rt.engine, tables, stream_pending=stream_pending, on_staged=relay.notify
-    )
-    servicer.register(rt.server)
-    rt.add_worker(_Topology(js))
-    rt.add_worker(relay)
-    rt.add_worker(dispatcher)
-    rt.add_worker(erasures)  # started before the intake, stopped after it
-    rt.add_worker(consumer)
+    parts.servicer.register(rt.server)
+    for worker in parts.workers():
+        rt.add_worker(worker)
     rt.on_close(adapter.close)
-    return DispatchComponents(tables, relay, dispatcher, intake, consumer, servicer, erasures)
+    return parts
 
 
 def default_durable(adapter: PlatformAdapter[Any]) -> str:
-    """The dispatcher's durable consumer name: "dispatch-meta", "dispatch-google", ..."""
+    """The dispatcher's durable consumer name: "dispatch-meta", "dispatch-sgtm", ..."""
     return f"dispatch-{adapter.platform.value}"

@@ -1,5 +1,5 @@
 """Test and benchmark helpers for dispatchers: a scriptable fake platform and a harness that
-wires the machinery like `install()` does, against real PostgreSQL and NATS, without gRPC."""
+runs the engine's components against real PostgreSQL and NATS, without gRPC."""
 
 from __future__ import annotations
 
@@ -17,13 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from convhub.common.v1 import common_pb2
 from convhub.events.v1 import events_pb2
-from hubkit.bus import JetStreamPublisher, Outgoing, PullConsumer
-from hubkit.bus.streams import DEADLETTER, DELIVERY, DISPATCH, ERASURES, ensure_stream
-from hubkit.db.outbox import OutboxRelay
-from hubkit.dispatch.dispatcher import Dispatcher
-from hubkit.dispatch.erasure import ErasureIntake, erasure_consumer_spec
+from hubkit.bus import JetStreamPublisher, Outgoing
 from hubkit.dispatch.events import dispatch_subject
-from hubkit.dispatch.intake import DispatchIntake, consumer_spec
 from hubkit.dispatch.model import (
     Lane,
     Platform,
@@ -36,7 +31,7 @@ from hubkit.dispatch.model import (
 from hubkit.dispatch.policy import DispatchPolicy
 from hubkit.dispatch.ports import BatchLimits
 from hubkit.dispatch.protomap import platform_pb
-from hubkit.dispatch.servicer import DispatchServicer
+from hubkit.dispatch.service import components
 from hubkit.dispatch.tables import LedgerTables, ledger_tables
 from hubkit.dispatch.tokens import TokenProvider, TokenUnavailable
 
@@ -153,7 +148,7 @@ async def create_ledger(engine: AsyncEngine, schema: str) -> LedgerTables:
 
 
 class DispatchHarness:
-    """The dispatch machinery of one platform, wired as `install()` does, minus gRPC."""
+    """The engine of one platform (`service.components`), started and stopped by hand."""
 
     def __init__(
         self,
@@ -166,37 +161,32 @@ class DispatchHarness:
         relay_poll: float = 0.05,
     ) -> None:
         self.adapter = adapter
-        self.engine = engine
         self.js = js
-        self.tables = tables
-        self.relay = OutboxRelay(
-            engine, tables.outbox, JetStreamPublisher(js), poll_interval=relay_poll
+        self.parts = components(
+            engine,
+            js,
+            adapter,
+            schema=tables.schema,
+            durable=durable,
+            fetch_timeout=0.5,
+            relay_poll=relay_poll,
         )
-        self.dispatcher = Dispatcher(adapter, engine, tables, on_staged=self.relay.notify)
-        self.intake = DispatchIntake(
-            adapter, engine, tables, on_pending=self.dispatcher.notify, on_staged=self.relay.notify
-        )
-        self.spec = consumer_spec(durable, adapter.platform.value)
-        self.consumer = PullConsumer(js, self.spec, self.intake, concurrency=4, fetch_batch=16)
-        self.eraser = ErasureIntake(adapter.platform, engine, tables, on_staged=self.relay.notify)
-        self.erasures = PullConsumer(js, erasure_consumer_spec(durable), self.eraser, concurrency=1)
-        self.servicer = DispatchServicer(
-            self.dispatcher, engine, tables, on_staged=self.relay.notify
-        )
+        self.tables = self.parts.tables
+        self.relay = self.parts.relay
+        self.dispatcher = self.parts.dispatcher
+        self.intake = self.parts.intake
+        self.consumer = self.parts.consumer
+        self.erasures = self.parts.erasures
+        self.spec = self.consumer.spec
+        self.servicer = self.parts.servicer
 
     async def start(self) -> None:
-        for spec in (DISPATCH, DELIVERY, DEADLETTER, ERASURES):
-            await ensure_stream(self.js, spec)
-        await self.relay.start()
-        await self.dispatcher.start()
-        await self.erasures.start()
-        await self.consumer.start()
+        for worker in self.parts.workers():
+            await worker.start()
 
     async def stop(self) -> None:
-        await self.consumer.stop()
-        await self.erasures.stop()
-        await self.dispatcher.stop()
-        await self.relay.stop()
+        for worker in reversed(self.parts.workers()):
+            await worker.stop()
 
     async def publish(
         self, requests: Sequence[events_pb2.DispatchRequested], *, per_message: int = 100
