@@ -1,16 +1,33 @@
-"""Set-based statements with a handful of array parameters, whatever the number of rows.
+"""Set-based statements whatever the number of rows: binary COPY for the hot inserts, array
+parameters for the rest.
 
 A multi-row VALUES list or an expanded IN (...) sends thousands of placeholders that the driver
 parses on every call; `unnest(array, ...)` and `= ANY(array)` keep a 1,000-event batch to one
-short statement.
+short statement. Arrays are dumped by psycopg in Python, element by element, though: the inserts
+of every batch (intake, the attempt audit) go by binary COPY instead, whose rows psycopg formats
+in C.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, Column, Table, Text, any_, bindparam, cast, text
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    text,
+)
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -48,3 +65,78 @@ async def insert_unnest(
         sql += f" RETURNING {returning}"
     result = await session.execute(text(sql), params)
     return list(result.scalars()) if returning else []
+
+
+# --- binary COPY ---------------------------------------------------------------------------
+# psycopg formats every row in C and bytea travels raw: the fastest insert PostgreSQL has, on
+# the session's own connection (same transaction).
+
+
+async def driver_connection(session: AsyncSession) -> Any:
+    """The psycopg AsyncConnection under `session`, inside the session's transaction."""
+    connection = await session.connection()
+    return (await connection.get_raw_connection()).driver_connection
+
+
+def _copy_type(column: Column[Any]) -> str:
+    kind = column.type
+    if isinstance(kind, DateTime):
+        return "timestamptz" if kind.timezone else "timestamp"
+    for python_type, name in _COPY_TYPES:
+        if isinstance(kind, python_type):
+            return name
+    raise TypeError(f"no COPY type for {column}")
+
+
+_COPY_TYPES: tuple[tuple[type[Any], str], ...] = (
+    (SmallInteger, "int2"),  # before Integer: its subclasses
+    (BigInteger, "int8"),
+    (Integer, "int4"),
+    (Text, "text"),
+    (LargeBinary, "bytea"),
+)
+
+
+async def copy_rows(
+    session: AsyncSession,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    into: str | None = None,
+) -> None:
+    """COPY `rows` (tuples in `columns` order) into `table` (or the table named `into`, of the
+    same column types) in binary format."""
+    raw = await driver_connection(session)
+    sql = f"COPY {into or table.fullname} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+    async with raw.cursor().copy(sql) as copy:
+        copy.set_types([_copy_type(table.c[name]) for name in columns])
+        for row in rows:
+            await copy.write_row(row)
+
+
+async def copy_new_rows(
+    session: AsyncSession,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    key: str,
+) -> list[Any]:
+    """`INSERT ... ON CONFLICT (key) DO NOTHING RETURNING key` by binary COPY: the rows go into
+    a temporary staging table of the connection, then into `table` in one statement that also
+    empties the stage. Returns the keys actually inserted."""
+    raw = await driver_connection(session)
+    names = ", ".join(columns)
+    stage = f"{table.schema}_{table.name}_stage" if table.schema else f"{table.name}_stage"
+    await raw.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS"
+        f" AS SELECT {names} FROM {table.fullname} WITH NO DATA"
+    )
+    await copy_rows(session, table, columns, rows, into=stage)
+    cursor = await raw.execute(
+        f"WITH staged AS (DELETE FROM {stage} RETURNING {names})"
+        f" INSERT INTO {table.fullname} ({names}) SELECT {names} FROM staged"
+        f" ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
+    )
+    return [row[0] for row in await cursor.fetchall()]

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from hubkit.db.uow import UnitOfWork
-from hubkit.dispatch.bulk import in_ids, insert_unnest
+from hubkit.dispatch.bulk import copy_new_rows, copy_rows, in_ids
 from hubkit.dispatch.ledger_erasure import ErasureOps
 from hubkit.dispatch.ledger_leases import LeaseOps
 from hubkit.dispatch.ledger_replay import DeadLetterFilter, ReplayOps, ReplayResult
@@ -51,14 +51,13 @@ class Ledger(LeaseOps, ReplayOps, ErasureOps):
         """
         if not items:
             return []
-        rows = [_intake_row(i) for i in items]
         inserted = set(
-            await insert_unnest(
+            await copy_new_rows(
                 self.session,
                 self.t.deliveries,
-                rows,
-                conflict_key="delivery_id",
-                returning="delivery_id",
+                _INTAKE_COLUMNS,
+                map(_intake_row, items),
+                key="delivery_id",
             )
         )
         return [i for i in items if i.delivery_id in inserted]
@@ -239,28 +238,35 @@ class Ledger(LeaseOps, ReplayOps, ErasureOps):
         position = 0
         for events, result in parts:
             split_error = result.error if plan.split else None
+            http_status = result.http_status
             for event in events:
                 outcome = outcomes.get(event.delivery_id)
                 error = outcome.error if outcome else split_error
-                columns = _error_columns(error, "error_message")
                 if outcome is not None and outcome.note:  # an accepted duplicate
-                    columns["platform_code"] = outcome.note[:200]
-                    columns["error_message"] = "duplicate: the platform already had this event"
+                    code, message = outcome.note[:200], _DUPLICATE
+                    error_class = int(error.error_class) if error else 0
+                elif error is None:
+                    error_class, code, message = 0, "", ""
+                else:
+                    error_class = int(error.error_class)
+                    code, message = error.code[:200], error.message[:2000]
                 audit.append(
-                    {
-                        "batch_id": batch_id,
-                        "delivery_id": event.delivery_id,
-                        "number": event.attempt,
-                        "position": position,
-                        "outcome": (outcome.status if outcome else Status.PENDING).value,
-                        "started_at": started_at,
-                        "latency_ms": latency_ms,
-                        "http_status": result.http_status,
-                        **columns,
-                    }
+                    (
+                        batch_id,
+                        event.delivery_id,
+                        event.attempt,
+                        position,
+                        (outcome.status if outcome else Status.PENDING).value,
+                        started_at,
+                        latency_ms,
+                        http_status,
+                        error_class,
+                        code,
+                        message,
+                    )
                 )
                 position += 1
-        await insert_unnest(self.session, self.t.attempts, audit)
+        await copy_rows(self.session, self.t.attempts, _AUDIT_COLUMNS, audit)
         results = [result for _, result in parts]
         answered = [r for r in results if r.sent] or results
         last = answered[-1] if answered else SendResult(sent=False)
@@ -384,23 +390,23 @@ class Ledger(LeaseOps, ReplayOps, ErasureOps):
         if not changes:
             return
         rows = [
-            {
-                "dead_letter_id": c.dead_letter_id,
-                "delivery_id": c.delivery_id,
-                "conversion_id": c.conversion_id,
-                "site_id": c.site_id,
-                "account_id": c.account_id,
-                "event_id": c.event_id,
-                "status": c.status.value,
-                "reason": c.reason[:2000],
-                "attempts": c.attempts,
-                "batch_id": c.batch_id or None,
-                "first_attempt_at": c.first_attempt_at,
-                **_error_columns(c.error, "last_error"),
-            }
+            (
+                c.dead_letter_id,
+                c.delivery_id,
+                c.conversion_id,
+                c.site_id,
+                c.account_id,
+                c.event_id,
+                c.status.value,
+                c.reason[:2000],
+                c.attempts,
+                c.batch_id or None,
+                c.first_attempt_at,
+                *_error_values(c.error),
+            )
             for c in changes
         ]
-        await insert_unnest(self.session, self.t.dead_letters, rows)
+        await copy_rows(self.session, self.t.dead_letters, _DEAD_LETTER_COLUMNS, rows)
 
 
 class LedgerUnitOfWork(UnitOfWork):
@@ -424,23 +430,80 @@ class LedgerUnitOfWork(UnitOfWork):
 # --- row helpers ---------------------------------------------------------------------------
 
 
-def _intake_row(item: NewDelivery) -> dict[str, Any]:
+_INTAKE_COLUMNS = (
+    "delivery_id",
+    "conversion_id",
+    "site_id",
+    "account_id",
+    "credentials_ref",
+    "lane_extra",
+    "event_id",
+    "status",
+    "attempts",
+    "sequence",
+    "request",
+    "received_at",
+    "error_class",
+    "platform_code",
+    "last_error",
+)
+_AUDIT_COLUMNS = (
+    "batch_id",
+    "delivery_id",
+    "number",
+    "position",
+    "outcome",
+    "started_at",
+    "latency_ms",
+    "http_status",
+    "error_class",
+    "platform_code",
+    "error_message",
+)
+_DEAD_LETTER_COLUMNS = (
+    "dead_letter_id",
+    "delivery_id",
+    "conversion_id",
+    "site_id",
+    "account_id",
+    "event_id",
+    "status",
+    "reason",
+    "attempts",
+    "batch_id",
+    "first_attempt_at",
+    "error_class",
+    "platform_code",
+    "last_error",
+)
+_DUPLICATE = "duplicate: the platform already had this event"
+
+
+def _intake_row(item: NewDelivery) -> tuple[Any, ...]:
     rejected = item.rejection
-    return {
-        "delivery_id": item.delivery_id,
-        "conversion_id": item.conversion_id,
-        "site_id": item.site_id,
-        "account_id": item.lane.account_id,
-        "credentials_ref": item.lane.credentials_ref,
-        "lane_extra": item.lane.extra,
-        "event_id": item.event_id,
-        "status": (Status.FAILED if rejected else Status.PENDING).value,
-        "attempts": item.attempts,
-        "sequence": 1 if rejected else 0,
-        "request": item.request.SerializeToString(),
-        "received_at": item.received_at,
-        **_error_columns(rejected, "last_error"),
-    }
+    lane = item.lane
+    return (
+        item.delivery_id,
+        item.conversion_id,
+        item.site_id,
+        lane.account_id,
+        lane.credentials_ref,
+        lane.extra,
+        item.event_id,
+        (Status.FAILED if rejected else Status.PENDING).value,
+        item.attempts,
+        1 if rejected else 0,
+        item.request.SerializeToString(),
+        item.received_at,
+        *_error_values(rejected),
+    )
+
+
+def _error_values(error: PlatformError | None) -> tuple[int, str, str]:
+    """error_class, platform_code and the message column, in that order."""
+    if error is None:
+        return (0, "", "")
+    return (int(error.error_class), error.code[:200], error.message[:2000])
 
 
 def _error_columns(error: PlatformError | None, message_column: str) -> dict[str, Any]:
