@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable
 
+import orjson
 from nats.js import JetStreamContext
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from convhub.common.v1 import common_pb2
@@ -13,7 +15,7 @@ from convhub.events.v1 import events_pb2
 from convhub_sim.meta import MetaSimulator
 from hubkit.dispatch.testing import dispatch_request
 
-from .conftest import Factory, consumed, read_items, statuses, wait_for
+from .conftest import SCHEMA, Factory, consumed, read_items, statuses, wait_for
 
 PRICE = {"value": "19.99", "currency": "EUR"}  # Meta refuses a Purchase without a currency
 
@@ -71,6 +73,24 @@ async def test_redelivered_dispatch_requests_are_sent_once(
     await wait_for(lambda: consumed(js, harness), what="republished messages consumed")
     assert len(sim.received) == 50 and not sim.duplicates()
     assert await statuses(engine) == {"confirmed": 50}
+
+
+async def test_each_event_is_mapped_at_intake_and_sent_as_kept(
+    dispatch: Factory, sim: MetaSimulator, engine: AsyncEngine
+) -> None:
+    harness = await dispatch()
+    requests = [
+        dispatch_request(f"m{i}", user_data=hashed(i), action_source=7, **PRICE) for i in range(20)
+    ]
+    await harness.publish(requests)
+    await wait_for(lambda: len(sim.processed()) == 20, what="20 events at Meta")
+    sent = {e["event_id"]: e for body in sim.event_requests() for e in body["data"]}
+    async with engine.connect() as conn:
+        kept = (await conn.execute(text(f"SELECT payload FROM {SCHEMA}.deliveries"))).all()
+    assert len(kept) == 20
+    for (payload,) in kept:  # the bytes kept with each delivery at intake are what Meta got
+        event = orjson.loads(payload)
+        assert sent[event["event_id"]] == event
 
 
 async def _equals(value: Awaitable[object], expected: object) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -77,7 +77,7 @@ def test_intake_check_refuses_unusable_configuration() -> None:
     fine = dispatch_request("c", user_data=USER, action_source=7, **PRICE)
     assert meta.check(bad_pixel, NOW).error_class is ErrorClass.CONFIG  # type: ignore[union-attr]
     assert meta.check(no_creds, NOW).error_class is ErrorClass.CONFIG  # type: ignore[union-attr]
-    assert meta.check(fine, NOW) is None
+    assert meta.check(fine, datetime.now(UTC)) is None  # (NOW is minutes old in a long run)
 
 
 async def test_prepare_drops_duplicate_event_ids_within_a_request() -> None:
@@ -135,3 +135,32 @@ async def test_prepare_refuses_bad_events_locally_and_missing_credentials_whole(
     refused = await locked_out.prepare(batch, NOW)
     assert not refused.requests and refused.error is not None
     assert refused.error.error_class is ErrorClass.CONFIG
+
+
+async def test_an_event_is_mapped_once_at_intake_and_sent_as_admitted() -> None:
+    meta, _ = platform()
+    request = dispatch_request("a", user_data=USER, action_source=7, **PRICE)
+    admitted = meta.admit(request, NOW)
+    assert isinstance(admitted, bytes) and meta.check(request, NOW) is None
+    event = dataclasses.replace(pending(request, 0), frozen=admitted)
+    prepared = await meta.prepare(SendBatch("b", Lane("1234567890", "meta-test"), [event]), NOW)
+    (sent,) = prepared.requests
+    assert orjson.dumps(sent.payload.data[0]) == admitted
+    assert not sent.frozen  # the engine has them already
+
+    bad = dispatch_request("b", user_data=USER, account_id="pixel-1", action_source=7, **PRICE)
+    assert meta.admit(bad, NOW) == meta.check(bad, NOW)
+
+
+async def test_bytes_admitted_at_intake_that_got_too_old_fail_unsent() -> None:
+    meta, _ = platform()
+    old = NOW - timedelta(days=6, hours=23)
+    request = dispatch_request("a", user_data=USER, action_source=7, event_time=old, **PRICE)
+    admitted = meta.admit(request, NOW)
+    assert isinstance(admitted, bytes)
+    event = dataclasses.replace(pending(request, 0), frozen=admitted)
+    later = NOW + timedelta(hours=2)
+    prepared = await meta.prepare(SendBatch("b", Lane("1234567890", "meta-test"), [event]), later)
+    assert not prepared.requests
+    assert prepared.event_errors["d0"].error_class is ErrorClass.TOO_OLD
+    assert prepared.event_errors["d0"].code == "100/2804003"

@@ -2,7 +2,9 @@
 
 Idempotent per item: the ledger's delivery_id key makes a redelivered message a no-op. Items the
 platform cannot take (too old, incomplete, unusable configuration) are failed here, before they
-could poison a batch. Acks only after the ledger commit.
+could poison a batch. An adapter that maps at intake (`ports.AdmitsAtIntake`) has each event's
+bytes kept with its delivery: they are what its sends carry, mapped once. Acks only after the
+ledger commit.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ from hubkit.db.outbox import stage
 from hubkit.dispatch import events as messages
 from hubkit.dispatch.ledger import LedgerUnitOfWork, NewDelivery
 from hubkit.dispatch.model import MISROUTED, UNREADABLE, ErrorClass, Lane, PlatformError
-from hubkit.dispatch.ports import PlatformAdapter
+from hubkit.dispatch.ports import AdmitsAtIntake, PlatformAdapter
 from hubkit.dispatch.tables import LedgerTables
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,9 @@ class DispatchIntake:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._adapter = adapter
+        # An adapter mapping at intake (AdmitsAtIntake) maps each event once: its bytes are
+        # kept with the delivery and sent as they are.
+        self._admit = adapter.admit if isinstance(adapter, AdmitsAtIntake) else None
         self._engine = engine
         self._tables = tables
         self._on_pending = on_pending
@@ -129,33 +133,52 @@ class DispatchIntake:
                 log.warning("dispatch item %d without delivery or conversion id: dropped", position)
                 return None
             received = conversion.received_at if conversion.HasField("received_at") else None
-            base = NewDelivery(
-                delivery_id=delivery_id,
-                conversion_id=conversion_id,
-                site_id=conversion.site_id or site_id,
-                lane=Lane(account, request.target.credentials_ref),
-                event_id=conversion.event_id,
-                request=request,
-                received_at=received.ToDatetime(UTC) if received else None,
-                attempts=max(0, request.previous_attempts),
-            )
+            site = conversion.site_id or site_id
+            lane = Lane(account, request.target.credentials_ref)
+            event_id = conversion.event_id
+            received_at = received.ToDatetime(UTC) if received else None
+            attempts = max(0, request.previous_attempts)
         except Exception:  # one broken item must not cost the others
             log.exception("dispatch item %d could not be read: dropped", position)
             return None
+        rejection: PlatformError | None
+        payload = None
         if request.platform not in (0, platform.proto):
             log.warning("dispatch item %s is for another platform: failed", delivery_id)
-            return replace(base, rejection=_MISROUTED)
-        try:
-            lane = self._adapter.lane_of(request)
-            event_id = self._adapter.event_id_of(request)
-        except Exception:
-            log.exception("dispatch item %s has an unusable destination: failed", delivery_id)
-            return replace(base, rejection=_UNREADABLE)
-        return replace(base, lane=lane, event_id=event_id, rejection=self._check(request, now))
+            rejection = _MISROUTED
+        else:
+            try:
+                lane = self._adapter.lane_of(request)
+                event_id = self._adapter.event_id_of(request)
+            except Exception:
+                log.exception("dispatch item %s has an unusable destination: failed", delivery_id)
+                rejection = _UNREADABLE
+            else:
+                rejection, payload = self._check(request, now)
+        return NewDelivery(
+            delivery_id=delivery_id,
+            conversion_id=conversion_id,
+            site_id=site,
+            lane=lane,
+            event_id=event_id,
+            request=request,
+            received_at=received_at,
+            attempts=attempts,
+            rejection=rejection,
+            payload=payload,
+        )
 
-    def _check(self, request: events_pb2.DispatchRequested, now: datetime) -> PlatformError | None:
+    def _check(
+        self, request: events_pb2.DispatchRequested, now: datetime
+    ) -> tuple[PlatformError | None, bytes | None]:
+        """The adapter's refusal, or the event's bytes when the adapter maps at intake."""
         try:
-            return self._adapter.check(request, now)
+            if self._admit is None:
+                return self._adapter.check(request, now), None
+            admitted = self._admit(request, now)
         except Exception:  # a validator bug: fail the event visibly (replayable) not the batch
             log.exception("validation failed unexpectedly for %s", request.delivery_id)
-            return PlatformError(ErrorClass.UNKNOWN, "", "internal validation error")
+            return PlatformError(ErrorClass.UNKNOWN, "", "internal validation error"), None
+        if isinstance(admitted, bytes):
+            return None, admitted
+        return admitted, None

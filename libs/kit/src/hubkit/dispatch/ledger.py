@@ -446,6 +446,7 @@ _INTAKE_COLUMNS = (
     "error_class",
     "platform_code",
     "last_error",
+    "payload",
 )
 _AUDIT_COLUMNS = (
     "batch_id",
@@ -496,6 +497,7 @@ def _intake_row(item: NewDelivery) -> tuple[Any, ...]:
         item.request.SerializeToString(),
         item.received_at,
         *_error_values(rejected),
+        item.payload,
     )
 
 

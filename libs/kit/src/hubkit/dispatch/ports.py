@@ -9,6 +9,7 @@
         def event_id_of(self, request) -> str       # the platform dedupe key's event part
         def batch_limits(self, lane) -> BatchLimits # size and linger of this lane's batches
         def check(self, request, now)               # refuse at intake what would poison a batch
+        def admit(self, request, now)               # optional: check and map once (bytes kept)
         async def prepare(self, batch, now)         # map + validate -> Prepared[MyPayload]
         async def send(self, lane, request)         # one HTTP request -> SendResult
         async def close(self)
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from convhub.events.v1 import events_pb2
 from hubkit.dispatch.model import (
@@ -57,7 +58,11 @@ class PlatformAdapter(Protocol[P]):
     - `prepare` runs for each batch: reads credentials (an access token through `tokens`),
       maps and validates every event (refusals go to `Prepared.event_errors`), removes
       duplicates within a request and cuts the batch into as many requests as the platform
-      needs. An event with `frozen` bytes is sent as those bytes. No platform I/O but tokens.
+      needs. An event with `frozen` bytes is sent as those bytes, once re-checked for what time
+      changes (too old by now: TOO_OLD, never sent). No platform I/O but tokens.
+    - `admit` (optional, `AdmitsAtIntake`) replaces `check` to map each event once: it returns
+      the refusal, or the event's bytes as they will be sent. The engine keeps those bytes with
+      the delivery and hands them to `prepare` as `PendingEvent.frozen`.
     - `send` makes one HTTP request and classifies the answer. It never raises for platform
       or network errors: they come back as a `SendResult`. An expired access token is
       `token_expired=True`; events a rejected request did not process are `untried`.
@@ -82,3 +87,12 @@ class PlatformAdapter(Protocol[P]):
     async def send(self, lane: Lane, request: Request[P]) -> SendResult: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class AdmitsAtIntake(Protocol):
+    """Optional for a PlatformAdapter: `check` and the mapping in one, at intake."""
+
+    def admit(
+        self, request: events_pb2.DispatchRequested, now: datetime
+    ) -> PlatformError | bytes: ...

@@ -27,6 +27,7 @@ class NewDelivery:
     received_at: datetime | None
     attempts: int = 0  # attempts made before (a router-side replay)
     rejection: PlatformError | None = None  # failed before batching
+    payload: bytes | None = None  # the event's bytes as it will be sent (AdmitsAtIntake)
 
 
 @dataclass(frozen=True, slots=True)

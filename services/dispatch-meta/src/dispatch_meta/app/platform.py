@@ -63,6 +63,15 @@ class MetaPlatform:
         return mapper.event_id_of(request)
 
     def check(self, request: Any, now: datetime) -> PlatformError | None:
+        mapped = self._mapped(request, now)
+        return mapped if isinstance(mapped, PlatformError) else None
+
+    def admit(self, request: Any, now: datetime) -> PlatformError | bytes:
+        """`check` and the event's bytes as they will be sent: mapped once, at intake."""
+        mapped = self._mapped(request, now)
+        return mapped if isinstance(mapped, PlatformError) else orjson.dumps(mapped)
+
+    def _mapped(self, request: Any, now: datetime) -> dict[str, Any] | PlatformError:
         target = request.target
         if not rules.is_pixel_id(target.account_id):
             return PlatformError(ErrorClass.CONFIG, "PIXEL_ID", "the Meta pixel id must be numeric")
@@ -70,8 +79,7 @@ class MetaPlatform:
             return PlatformError(
                 ErrorClass.CONFIG, "CREDENTIALS", "no credentials reference for this pixel"
             )
-        mapped = mapper.to_server_event(request, now)
-        return mapped if isinstance(mapped, PlatformError) else None
+        return mapper.to_server_event(request, now)
 
     def batch_limits(self, lane: Lane) -> BatchLimits:
         return BatchLimits(self.policy.batch_size, self.policy.linger)
@@ -87,20 +95,29 @@ class MetaPlatform:
         frozen: dict[str, bytes] = {}
         seen: set[tuple[str, str]] = set()
         for event in batch.events:
-            mapped = mapper.to_server_event(event.request, now)  # re-checked: time has passed
-            if isinstance(mapped, PlatformError):
-                errors[event.delivery_id] = mapped
-                continue
+            if event.frozen is not None:
+                # Mapped at intake (or sent before): exactly these bytes go, once re-checked
+                # for what time changes (too old by now).
+                sent = orjson.loads(event.frozen)
+                refusal = rules.refusal_in_time(sent, now)
+                if refusal is not None:
+                    errors[event.delivery_id] = mapper.refused(refusal)
+                    continue
+                payload, fresh = event.frozen, False
+            else:
+                mapped = mapper.to_server_event(event.request, now)
+                if isinstance(mapped, PlatformError):
+                    errors[event.delivery_id] = mapped
+                    continue
+                sent, payload, fresh = mapped, orjson.dumps(mapped), True
             included.append(event.delivery_id)
-            key = (mapped["event_name"], mapped["event_id"])
+            key = (sent.get("event_name"), sent.get("event_id"))
             if key in seen:
                 continue  # Meta keeps one per dedupe key; this event shares the request's fate
             seen.add(key)
-            if event.frozen is not None:  # a resend carries exactly the bytes first sent
-                data.append(orjson.Fragment(event.frozen))
-            else:
-                frozen[event.delivery_id] = orjson.dumps(mapped)
-                data.append(orjson.Fragment(frozen[event.delivery_id]))
+            if fresh:  # kept by the engine: a resend carries these bytes
+                frozen[event.delivery_id] = payload
+            data.append(orjson.Fragment(payload))
         if not data:
             return Prepared(event_errors=errors)
         request = EventsRequest(

@@ -148,6 +148,13 @@ def refusal(event: Mapping[str, Any], now: datetime) -> Refusal | None:
     return None
 
 
+def refusal_in_time(event: Mapping[str, Any], now: datetime) -> Refusal | None:
+    """What `refusal` can newly find in an event it passed earlier: only the time rules can
+    change their verdict (the event got too old). For bytes frozen at intake, judged again
+    just before they are sent."""
+    return _time(event, now)
+
+
 def _name(event: Mapping[str, Any], now: datetime) -> Refusal | None:
     name = event.get("event_name")
     if not isinstance(name, str) or not events.is_event_name(name):
