@@ -212,6 +212,23 @@ async def test_an_erasure_while_in_flight_stops_the_retries(
     assert await scalar(engine, "SELECT status FROM {s}.deliveries") == "failed"
 
 
+async def test_an_erasure_clears_the_frozen_bytes_kept_for_a_resend(
+    harness: tuple[DispatchHarness, FakePlatform], engine: AsyncEngine, js: JetStreamContext
+) -> None:
+    h, platform = harness
+    transient = SendResult(503, error=PlatformError(ErrorClass.TRANSIENT, "503", "unavailable"))
+    platform.answers.extend([transient] * 50)
+    await h.dispatcher.start()
+    await h.publish([personal("z0")])
+    kept = "payload = 'sent:z0:meta:1234567890'::bytea"
+    await wait_for(lambda: _settled(engine, kept, 1), what="kept to resend")
+    await erase(js, "z0", msg_id="erase-z0")
+    await wait_for(lambda: _settled(engine, "status = 'failed'", 1), what="failed as erased")
+    assert (
+        await scalar(engine, "SELECT count(*) FROM {s}.deliveries WHERE payload IS NOT NULL") == 0
+    )
+
+
 async def test_items_intake_cannot_take_are_failed_visibly(
     engine: AsyncEngine, js: JetStreamContext
 ) -> None:

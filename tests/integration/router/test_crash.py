@@ -33,7 +33,7 @@ from .conftest import (
 
 PER_SITE, BATCH = 3_000, 100
 DECIDED = "SELECT count(*) FROM router.routing_decisions"
-CONFIRMED = "SELECT count(*) FROM router.sgtm_deliveries WHERE status = 'confirmed'"
+CONFIRMED = "SELECT count(*) FROM router_sgtm.deliveries WHERE status = 'confirmed'"
 
 
 class RouterProcess(ServiceProcess):
@@ -47,10 +47,11 @@ class RouterProcess(ServiceProcess):
                 "CONVHUB_GRPC_PORT": str(free_port()),
                 "CONVHUB_JWT_SECRET": SECRET,
                 "CONVHUB_LOG_LEVEL": "WARNING",
-                "CONVHUB_SGTM_RETRY_SCHEDULE": "0.05,0.1,0.1,0.1,0.1",
-                "CONVHUB_SGTM_HTTP_TIMEOUT": "1",
-                "CONVHUB_SGTM_LEASE_SECONDS": "2",
-                "CONVHUB_SGTM_POLL_INTERVAL": "0.05",
+                "CONVHUB_DISPATCH_RETRY_SCHEDULE": "0.05,0.1,0.1,0.1,0.1",
+                "CONVHUB_HTTP_TIMEOUT_SECONDS": "1",
+                "CONVHUB_DISPATCH_LEASE_SECONDS": "2",
+                "CONVHUB_DISPATCH_LINGER_SECONDS": "0.05",
+                "CONVHUB_DISPATCH_RESYNC_SECONDS": "0.5",
                 "CONVHUB_RELEASE_INTERVAL_SECONDS": "0.2",
                 "CONVHUB_CONSUMER_ACK_WAIT_SECONDS": "2",
             },
@@ -86,7 +87,7 @@ async def test_kill_9_mid_load_loses_nothing_and_repeats_nothing(
             direct_site("shop-d", meta=True),
         ):
             await stub.UpsertSite(rpb.UpsertSiteRequest(site=site), metadata=token())
-    dispatch = await Collector(js, "convhub.dispatch.>", events.DispatchRequestedBatch).start()
+    dispatch = await Collector(js, "convhub.dispatch.meta.>", events.DispatchRequestedBatch).start()
 
     async def publish(site: str, prefix: str) -> None:
         for start in range(0, PER_SITE, BATCH):
@@ -101,11 +102,7 @@ async def test_kill_9_mid_load_loses_nothing_and_repeats_nothing(
     await router_process.start()
     await wait_until(lambda: scalar_is(engine, DECIDED, 2 * PER_SITE), within=60, what="all routed")
     await wait_until(
-        lambda: scalar_is(
-            engine,
-            "SELECT count(*) FROM router.sgtm_deliveries WHERE status = 'confirmed'",
-            PER_SITE,
-        ),
+        lambda: scalar_is(engine, CONFIRMED, PER_SITE),
         within=60,
         what="every sGTM delivery confirmed",
     )
@@ -118,7 +115,8 @@ async def test_kill_9_mid_load_loses_nothing_and_repeats_nothing(
     delivery_ids = [i.delivery_id for i in dispatch.items]
     assert len(delivery_ids) == len(set(delivery_ids)) == PER_SITE
     # sGTM: none lost; a request in flight at the kill may reach the container again (HTTP has no
-    # dedupe; the event_id lets the container's tags drop it), never more than what was in flight.
+    # dedupe; the event_id lets the container's tags drop it), never more than what was in flight
+    # (4 requests of at most 100 events).
     forwarded = slow_sgtm.event_ids()
     assert set(forwarded) == {f"evt-s{i}" for i in range(PER_SITE)}
     assert len(forwarded) - len(set(forwarded)) <= 4 * 100

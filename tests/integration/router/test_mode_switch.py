@@ -66,7 +66,7 @@ async def test_mode_switch_mid_flow_routes_each_conversion_exactly_once(
     await wait_until(lambda: len(sgtm.events) >= len(sgtm_ids), within=60, what="sGTM events")
     await wait_until(
         lambda: scalar_is(
-            engine, "SELECT count(*) FROM router.sgtm_deliveries WHERE status <> 'confirmed'", 0
+            engine, "SELECT count(*) FROM router_sgtm.deliveries WHERE status <> 'confirmed'", 0
         ),
         within=30,
         what="ledger settled",

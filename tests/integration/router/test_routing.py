@@ -37,7 +37,7 @@ async def test_each_site_takes_its_own_path(
     await publish_accepted(js, "shop-d", [f"d{i}" for i in range(20)])
 
     await wait_until(lambda: len(sgtm.events) == 30, what="30 events at the sGTM container")
-    await wait_until(lambda: len(dispatch.items) == 60, what="20 conversions x 3 platforms")
+    await wait_until(lambda: len(dispatch.items) == 90, what="20 x 3 platforms, 30 to sGTM")
     await wait_until(lambda: len(routed.items) == 50, what="50 routing decisions")
     await wait_until(lambda: len(delivery.items) == 30, what="30 sGTM delivery updates")
 
@@ -53,9 +53,19 @@ async def test_each_site_takes_its_own_path(
     assert len(event["user_data"]["email_address"]) == 64
     assert {i.status for i in delivery.items} == {common.DELIVERY_STATUS_CONFIRMED}
 
-    # Direct: one batch per platform, items idempotent per conversion and account.
+    # One batch per destination (sGTM's taken by the router's own sGTM dispatcher), items
+    # idempotent per conversion and account.
     by_subject = {m.platform: m for m in dispatch.messages}
-    assert set(by_subject) == {common.PLATFORM_GOOGLE, common.PLATFORM_META, common.PLATFORM_TIKTOK}
+    assert set(by_subject) == {
+        common.PLATFORM_GOOGLE,
+        common.PLATFORM_META,
+        common.PLATFORM_TIKTOK,
+        common.PLATFORM_SGTM,
+    }
+    to_sgtm = by_subject[common.PLATFORM_SGTM].items[0]
+    assert to_sgtm.delivery_id == f"{to_sgtm.conversion_id}:sgtm:{sgtm.url.removeprefix('http://')}"
+    assert to_sgtm.conversion.user_data.HasField("google")  # the site's settings pick one
+    assert to_sgtm.conversion.user_data.HasField("meta")
     meta = by_subject[common.PLATFORM_META]
     assert meta.site_id == "shop-d" and len(meta.items) == 20
     item = next(i for i in meta.items if i.conversion_id == "d3")
@@ -74,7 +84,7 @@ async def test_each_site_takes_its_own_path(
     ]
     assert decisions["d1"].mode == common.ATTRIBUTION_MODE_DIRECT
     assert len(decisions["d1"].destinations) == 3
-    assert all(m for m in dispatch.msg_ids) and len(set(dispatch.msg_ids)) == 3
+    assert all(m for m in dispatch.msg_ids) and len(set(dispatch.msg_ids)) == 4
     for collector in (dispatch, routed, delivery):
         await collector.stop()
 

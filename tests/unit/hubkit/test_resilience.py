@@ -85,13 +85,6 @@ def test_backoff_honours_server_delay() -> None:
     assert Backoff(jitter=0).delay(5, server_delay=1) == 16
 
 
-def test_backoff_attempts_and_exhaustion() -> None:
-    backoff = Backoff()
-    assert backoff.attempts == 5
-    assert not backoff.exhausted(5)
-    assert backoff.exhausted(6)
-
-
 @pytest.mark.parametrize(
     "kwargs", [{"schedule": ()}, {"schedule": (1, -1)}, {"jitter": 1.5}, {"max_delay": -1}]
 )

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from router.domain.delivery import (
-    DeliveryStatus,
-    ErrorClass,
-    Outcome,
-    PreparedRequest,
-    RequestResult,
-    SgtmDelivery,
-)
 from router.domain.events import Event
 from router.domain.routing import Conversion, Decision, Mode, TraceRef
-from router.domain.site import SgtmSettings, SiteConfig, SiteRecord
+from router.domain.site import SiteConfig, SiteRecord
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -33,16 +25,6 @@ class FakeClock:
         self.t += seconds
 
 
-@dataclass
-class LedgerRow:
-    delivery: SgtmDelivery
-    status: DeliveryStatus = DeliveryStatus.PENDING
-    due: float = 0.0
-    lease_owner: str | None = None
-    lease_until: float = float("-inf")
-    outcomes: list[Outcome] = field(default_factory=list)
-
-
 class FakeDb:
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
@@ -50,7 +32,6 @@ class FakeDb:
         self.revisions: dict[tuple[str, int], SiteConfig | None] = {}
         self.decisions: dict[str, Decision] = {}
         self.parked: dict[str, tuple[Conversion, int]] = {}
-        self.ledger: dict[str, LedgerRow] = {}
         self.published: list[Event] = []
         self.commits = 0
 
@@ -139,59 +120,6 @@ class FakeDecisions:
             self.db.parked[cid] = (c, revision)
 
 
-class FakeLedger:
-    def __init__(self, db: FakeDb) -> None:
-        self.db = db
-
-    async def enqueue(self, deliveries: Sequence[SgtmDelivery]) -> None:
-        for d in deliveries:
-            self.db.ledger.setdefault(d.delivery_id, LedgerRow(d, due=self.db.clock.t))
-
-    async def claim(
-        self, owner: str, limit: int, lease_seconds: float, exclude_hosts: Sequence[str]
-    ) -> list[SgtmDelivery]:
-        now = self.db.clock.t
-        due = sorted(
-            (
-                r
-                for r in self.db.ledger.values()
-                if r.status is DeliveryStatus.PENDING
-                and r.due <= now
-                and r.lease_until <= now
-                and r.delivery.host not in exclude_hosts
-            ),
-            key=lambda r: r.due,
-        )[:limit]
-        for r in due:
-            r.lease_owner, r.lease_until = owner, now + lease_seconds
-        return [r.delivery for r in due]
-
-    async def renew(self, owner: str, delivery_ids: Sequence[str], lease_seconds: float) -> None:
-        pass
-
-    async def settle(self, owner: str, outcomes: Sequence[Outcome]) -> list[Outcome]:
-        recorded = []
-        for o in outcomes:
-            r = self.db.ledger[o.delivery.delivery_id]
-            if r.lease_owner != owner or r.status is not DeliveryStatus.PENDING:
-                continue
-            r.status = o.status
-            r.outcomes.append(o)
-            r.delivery = replace(r.delivery, attempts=o.attempts, sequence=o.sequence)
-            r.lease_owner, r.lease_until = None, float("-inf")
-            if o.retry_in is not None:
-                r.due = self.db.clock.t + o.retry_in
-            recorded.append(o)
-        return recorded
-
-    async def postpone(self, owner: str, delivery_ids: Sequence[str], seconds: float) -> None:
-        for i in delivery_ids:
-            r = self.db.ledger[i]
-            if r.lease_owner == owner:
-                r.due = self.db.clock.t + seconds
-                r.lease_owner, r.lease_until = None, float("-inf")
-
-
 class FakeOutbox:
     def __init__(self) -> None:
         self.staged: list[Event] = []
@@ -205,7 +133,6 @@ class FakeUnitOfWork:
         self.db = db
         self.sites = FakeSites(db)
         self.decisions = FakeDecisions(db)
-        self.ledger = FakeLedger(db)
         self.events = FakeOutbox()
 
     async def __aenter__(self) -> FakeUnitOfWork:
@@ -225,9 +152,6 @@ class FakeWakeups:
 
     def outbox(self) -> None:
         self.counts["outbox"] += 1
-
-    def sgtm(self) -> None:
-        self.counts["sgtm"] += 1
 
     def site_changed(self, site_id: str) -> None:
         self.counts[f"site:{site_id}"] += 1
@@ -254,42 +178,6 @@ class FakeMetrics:
 
     def rejected_items(self, reason: str, count: int) -> None:
         self.counts[f"rejected_{reason}"] += count
-
-    def sgtm_outcome(self, status: str, error_class: str, count: int) -> None:
-        self.counts[f"sgtm_{status}"] += count
-
-
-class FakeSender:
-    """Answers from a script (one entry per request, last one repeats); records requests."""
-
-    def __init__(self, *script: RequestResult | tuple[ErrorClass, int] | int) -> None:
-        self.script = list(script) or [200]
-        self.requests: list[tuple[str, ...]] = []
-        self.max_events_seen: list[int] = []
-
-    def prepare(
-        self, settings: SgtmSettings, deliveries: Sequence[SgtmDelivery], max_events: int
-    ) -> tuple[list[PreparedRequest], list[RequestResult]]:
-        self.max_events_seen.append(max_events)
-        ids = [d.delivery_id for d in deliveries]
-        chunks = [ids[i : i + max_events] for i in range(0, len(ids), max_events)]
-        return [PreparedRequest(tuple(c), b"", f"b{n}") for n, c in enumerate(chunks)], []
-
-    async def post(self, settings: SgtmSettings, request: PreparedRequest) -> RequestResult:
-        self.requests.append(request.delivery_ids)
-        answer = self.script.pop(0) if len(self.script) > 1 else self.script[0]
-        if isinstance(answer, RequestResult):
-            return replace(answer, delivery_ids=request.delivery_ids)
-        status = answer if isinstance(answer, int) else answer[1]
-        from router.domain.delivery import classify_http
-
-        return RequestResult(
-            request.delivery_ids,
-            classify_http(status),
-            http_status=status,
-            error="" if 200 <= status < 300 else f"HTTP {status}",
-            too_large=status == 413,
-        )
 
 
 def conversion(

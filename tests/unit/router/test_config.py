@@ -1,4 +1,4 @@
-"""Router settings from the environment: defaults, the retry schedule, refused combinations."""
+"""Router settings from the environment: defaults, the sGTM dispatcher's policy, refusals."""
 
 from __future__ import annotations
 
@@ -6,26 +6,35 @@ import pytest
 
 from hubkit.config import load
 from hubkit.errors import ConfigError
+from router.adapters.sgtm_platform import SGTM_POLICY
 from router.config import Settings
 
 REQUIRED = {"CONVHUB_DATABASE_URL": "postgresql://db/x", "CONVHUB_NATS_URL": "nats://n:4222"}
 
 
-def test_defaults_and_schedule() -> None:
-    settings = load(Settings, REQUIRED | {"CONVHUB_SGTM_RETRY_SCHEDULE": "0.5, 1,2"})
-    assert settings.retry_schedule == (0.5, 1.0, 2.0)
+def test_defaults_and_the_sgtm_dispatchers_policy_under_the_common_names() -> None:
+    settings = load(
+        Settings,
+        REQUIRED
+        | {
+            "CONVHUB_DISPATCH_RETRY_SCHEDULE": "0.5, 1,2",
+            "CONVHUB_DISPATCH_RETRY_HORIZON_SECONDS": "600",
+        },
+    )
+    policy = settings.sgtm_policy()
+    assert (policy.retry_schedule, policy.retry_horizon) == ((0.5, 1.0, 2.0), 600.0)
     assert settings.service_name == "router" and settings.retention_days == 30
-    assert load(Settings, REQUIRED).retry_schedule == (1, 2, 4, 8, 16)
+    assert load(Settings, REQUIRED).sgtm_policy() == SGTM_POLICY
 
 
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
-        ("CONVHUB_SGTM_RETRY_SCHEDULE", "1,soon", "CONVHUB_SGTM_RETRY_SCHEDULE"),
-        ("CONVHUB_SGTM_RETRY_SCHEDULE", "-1", "CONVHUB_SGTM_RETRY_SCHEDULE"),
-        ("CONVHUB_SGTM_LEASE_SECONDS", "5", "must exceed CONVHUB_SGTM_HTTP_TIMEOUT"),
+        ("CONVHUB_DISPATCH_RETRY_SCHEDULE", "1,soon", "CONVHUB_DISPATCH_RETRY_SCHEDULE"),
+        ("CONVHUB_DISPATCH_RETRY_SCHEDULE", "-1", "retry_schedule"),
+        ("CONVHUB_DISPATCH_MAX_IN_FLIGHT", "0", "max_in_flight"),
         ("CONVHUB_RETENTION_DAYS", "3", "CONVHUB_RETENTION_DAYS"),
-        ("CONVHUB_SGTM_MAX_IN_FLIGHT_PER_HOST", "0", "must be positive"),
+        ("CONVHUB_HTTP_TIMEOUT_SECONDS", "0", "must be positive"),
     ],
 )
 def test_unusable_values_stop_the_service_naming_the_variable(

@@ -16,7 +16,13 @@ from convhub.dispatch.v1 import dispatch_pb2, dispatch_pb2_grpc
 from convhub_cli import grpc_client, stackfile
 from hubkit.auth import Scope
 
-DISPATCHERS = {"google": "dispatch-google", "meta": "dispatch-meta", "tiktok": "dispatch-tiktok"}
+# Which service serves DispatchService for each destination (sGTM's dispatcher runs in the router).
+DISPATCHERS = {
+    "google": "dispatch-google",
+    "meta": "dispatch-meta",
+    "sgtm": "router",
+    "tiktok": "dispatch-tiktok",
+}
 ERROR_CLASSES = ["throttle", "transient", "auth", "bad_input", "too_old", "config", "unknown"]
 
 

@@ -36,7 +36,7 @@ class Backoff:
 
     ``attempt`` counts failures so far (1-based): after failure ``n`` wait ``delay(n)`` and try
     again. How long to keep trying is the caller's budget (the dispatch engine's is a time
-    horizon); ``exhausted(n)`` serves callers whose budget is the schedule's length.
+    horizon, never a count).
     """
 
     def __init__(
@@ -56,15 +56,6 @@ class Backoff:
         self.jitter = jitter
         self.max_delay = float(max_delay)
         self._rng = rng or random.Random()
-
-    @property
-    def attempts(self) -> int:
-        """Number of retries allowed after the first try."""
-        return len(self.schedule)
-
-    def exhausted(self, attempt: int) -> bool:
-        """True when failure number ``attempt`` leaves no retry (dead-letter it)."""
-        return attempt > self.attempts
 
     def delay(self, attempt: int, server_delay: float | None = None) -> float:
         """Seconds to wait after failure number ``attempt`` (1-based).

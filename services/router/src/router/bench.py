@@ -2,8 +2,9 @@
 
 Runs on its own embedded PostgreSQL and NATS and an in-process sGTM simulator. Each path gets a
 backlog (batches of 100, as ingest's relay publishes them); the router works it for at most
-`seconds` per stage: routing (decisions committed with their outputs: direct, three dispatch
-requests each, published by the outbox relay; sGTM, ledger rows), then, for sGTM, forwarding.
+`seconds` per stage: routing (decisions committed with their outputs, published by the outbox
+relay: three dispatch requests each for direct, one sGTM dispatch request for sGTM), then, for
+sGTM, the router's sGTM dispatcher delivering them (intake, batching, POST, ledger settled).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from router.migrate import migrate
 
 BATCH = 100
 DECIDED = "SELECT count(*) FROM router.routing_decisions"
-CONFIRMED = "SELECT count(*) FROM router.sgtm_deliveries WHERE status = 'confirmed'"
+CONFIRMED = "SELECT count(*) FROM router_sgtm.deliveries WHERE status = 'confirmed'"
 OUTBOX = "SELECT count(*) FROM router.outbox"
 HASH = "a" * 64
 DIRECT = SiteConfig(
@@ -70,9 +71,9 @@ async def run(seconds: float) -> dict[str, float]:
     return {
         # decided, recorded, and every dispatch request published (three platforms each)
         "router_direct_conversions_per_s": direct,
-        # decided and recorded in the sGTM delivery ledger
+        # decided, recorded, and the sGTM dispatch request published
         "router_sgtm_routed_per_s": sgtm_routed,
-        # posted to the container (100 per request) and confirmed in the ledger
+        # taken in by the sGTM dispatcher, posted to the container (100 per request), confirmed
         "router_sgtm_forwarded_per_s": sgtm_forwarded,
     }
 
@@ -80,8 +81,8 @@ async def run(seconds: float) -> dict[str, float]:
 async def _measure(
     pg: EmbeddedPostgres, nats: EmbeddedNats, seconds: float, *, sgtm: bool
 ) -> tuple[float, float]:
-    """(routing rate, forwarding rate): routing first with the forwarder idle, then forwarding
-    what was routed, so each figure is that stage's own."""
+    """(routing rate, forwarding rate): routing first with the sGTM dispatcher idle, then
+    forwarding what was routed, so each figure is that stage's own."""
     name = "sgtm" if sgtm else "direct"
     database_url = await asyncio.to_thread(pg.create_database, f"bench_{name}")
     await asyncio.to_thread(migrate, database_url)
@@ -89,7 +90,6 @@ async def _measure(
         database_url=database_url,
         nats_url=nats.url,
         dev_no_auth=True,
-        sgtm_poll_interval=0.05,
     )
     nc = await connect(nats.url, name="router-bench")
     js = nc.jetstream()
@@ -116,11 +116,12 @@ async def _measure(
         forwarding_rate = 0.0
         if sgtm:
             started = time.perf_counter()
-            await app.forwarder.start()
+            for worker in app.sgtm.workers():
+                await worker.start()
             forwarded = await _until(engine, CONFIRMED, routed, started + seconds)
             forwarding_rate = forwarded / (time.perf_counter() - started)
         await app.stop()
-    await http.aclose()
+    await app.sgtm.adapter.close()
     await engine.dispose()
     await nc.drain()
     return round(routing_rate, 1), round(forwarding_rate, 1)

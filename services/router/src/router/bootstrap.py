@@ -20,25 +20,24 @@ from hubkit.bus.streams import (
     SITES_BUCKET,
 )
 from hubkit.db import OutboxRelay
-from hubkit.resilience import Backoff
-from router.adapters.credentials import CredentialsDirectory
+from hubkit.dispatch import CredentialStore, DispatchComponents, components
 from router.adapters.grpc_api import RouterServicer
 from router.adapters.kv_mirror import JetStreamSiteMirror
 from router.adapters.metrics import OtelMetrics
 from router.adapters.nats_consumer import consumer_spec, make_handler
 from router.adapters.nats_erasures import erasure_consumer_spec, make_erasure_handler
-from router.adapters.orm import outbox
-from router.adapters.sgtm_client import HttpSgtmSender
+from router.adapters.orm import SGTM_SCHEMA, outbox
+from router.adapters.sgtm_platform import SgtmPlatform
 from router.adapters.sql_repository import SqlUnitOfWorkFactory
 from router.adapters.system import SystemClock, WakeupHub
 from router.app.erasure import Eraser
-from router.app.forwarding import ForwarderSettings, SgtmForwarder
 from router.app.housekeeping import Housekeeping
 from router.app.mirroring import SiteMirroring
 from router.app.releasing import ParkedReleaser
 from router.app.routing import Router
 from router.app.sites import SiteService
 from router.config import Settings
+from router.domain.site import SgtmSettings
 from router.ports import Clock, Metrics
 
 # An idle fetch ends this often: the bound on how long a consumer takes to stop.
@@ -53,7 +52,7 @@ class RouterApp:
     router: Router
     releaser: ParkedReleaser
     mirroring: SiteMirroring
-    forwarder: SgtmForwarder
+    sgtm: DispatchComponents  # the sGTM dispatcher: the one dispatch engine, hosted here
     relay: OutboxRelay
     housekeeping: Housekeeping
     erasures: PullConsumer
@@ -68,7 +67,7 @@ class RouterApp:
             self.housekeeping,
             self.mirroring,
             self.releaser,
-            self.forwarder,
+            *self.sgtm.workers(),
             self.erasures,
             self.consumer,
         ]
@@ -89,8 +88,9 @@ class RouterApp:
 
 
 def http_client(settings: Settings) -> httpx.AsyncClient:
+    """The sGTM dispatcher's client (closed with its adapter)."""
     return httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.sgtm_http_timeout),
+        timeout=httpx.Timeout(settings.http_timeout_seconds),
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         follow_redirects=False,  # a redirected POST would be re-sent as a GET
     )
@@ -121,22 +121,20 @@ def build(
         interval=settings.mirror_interval_seconds,
         resync_interval=settings.mirror_resync_seconds,
     )
-    forwarder = SgtmForwarder(
-        uow,
-        HttpSgtmSender(http, CredentialsDirectory(settings.credentials_dir)),
-        clock,
-        wakeups,
-        metrics,
-        backoff=Backoff(schedule=settings.retry_schedule),
-        settings=ForwarderSettings(
-            claim_limit=settings.sgtm_claim_limit,
-            lease_seconds=settings.sgtm_lease_seconds,
-            poll_interval=settings.sgtm_poll_interval,
-            max_in_flight_per_host=settings.sgtm_max_in_flight_per_host,
-            breaker_failures=settings.sgtm_breaker_failures,
-            breaker_reset_seconds=settings.sgtm_breaker_reset_seconds,
-            stop_grace_seconds=settings.shutdown_grace_seconds,
-        ),
+    credentials = CredentialStore(settings.credentials_dir) if settings.credentials_dir else None
+
+    async def sgtm_settings(site_id: str, revision: int) -> SgtmSettings | None:
+        async with uow() as tx:
+            config = await tx.sites.at_revision(site_id, revision)
+        return config.sgtm if config is not None else None
+
+    sgtm = components(
+        engine,
+        js,
+        SgtmPlatform(http, credentials, sgtm_settings, settings.sgtm_policy()),
+        schema=SGTM_SCHEMA,
+        consumer_concurrency=settings.sgtm_consumer_concurrency,
+        fetch_timeout=FETCH_TIMEOUT,
     )
     consumer = PullConsumer(
         js,
@@ -147,7 +145,6 @@ def build(
         fetch_timeout=FETCH_TIMEOUT,
     )
     wakeups.on_outbox.append(relay.notify)
-    wakeups.on_sgtm.append(forwarder.wake)
     wakeups.on_site_changed.append(lambda _site: releaser.wake())
     wakeups.on_site_changed.append(lambda _site: mirroring.wake())
     return RouterApp(
@@ -156,7 +153,7 @@ def build(
         router=router,
         releaser=releaser,
         mirroring=mirroring,
-        forwarder=forwarder,
+        sgtm=sgtm,
         relay=relay,
         housekeeping=Housekeeping(uow, retention_days=settings.retention_days),
         erasures=PullConsumer(

@@ -6,11 +6,17 @@ import dataclasses
 from pathlib import Path
 
 from hubkit.config import BaseSettings, env
+from hubkit.dispatch.config import DispatchKnobs
+from hubkit.dispatch.policy import DispatchPolicy
 from hubkit.errors import ConfigError
+from router.adapters.sgtm_platform import SGTM_POLICY
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Settings(BaseSettings):
+class Settings(BaseSettings, DispatchKnobs):
+    """The router's own settings, plus the sGTM dispatcher's CONVHUB_DISPATCH_* knobs (the same
+    names every dispatcher reads) and CONVHUB_HTTP_TIMEOUT_SECONDS for the container calls."""
+
     service_name: str = dataclasses.field(default="router", metadata=env("OTEL_SERVICE_NAME"))
     # One file per credentials reference (a Kubernetes Secret volume).
     credentials_dir: Path | None = None
@@ -18,39 +24,21 @@ class Settings(BaseSettings):
     consumer_fetch_batch: int = 16
     # Unacknowledged messages of a crashed router are redelivered after this long.
     consumer_ack_wait_seconds: float = 30.0
-    # Seconds between attempts after each retryable failure; its length is the retry budget.
-    sgtm_retry_schedule: tuple[str, ...] = ("1", "2", "4", "8", "16")
-    sgtm_http_timeout: float = 10.0
-    sgtm_breaker_failures: int = 5
-    sgtm_breaker_reset_seconds: float = 60.0
-    sgtm_max_in_flight_per_host: int = 4
-    sgtm_claim_limit: int = 500
-    sgtm_lease_seconds: float = 30.0
-    sgtm_poll_interval: float = 1.0
+    # Messages of convhub.dispatch.sgtm.> handled at once by the sGTM dispatcher's intake.
+    sgtm_consumer_concurrency: int = 4
     # Plain http:// sGTM URLs for non-loopback hosts (in-cluster containers); https otherwise.
     sgtm_allow_http: bool = False
     release_interval_seconds: float = 5.0
     mirror_interval_seconds: float = 10.0
     mirror_resync_seconds: float = 300.0
-    # Routed decisions and settled sGTM deliveries are kept this long (0: forever). Must outlast
-    # the conversions stream (7 days) so a redelivery always finds its decision.
+    # Routed decisions are kept this long (0: forever). Must outlast the conversions stream
+    # (7 days) so a redelivery always finds its decision.
     retention_days: int = 30
 
     def __post_init__(self) -> None:
-        try:
-            schedule = self.retry_schedule
-        except ValueError:
-            raise ConfigError(
-                "CONVHUB_SGTM_RETRY_SCHEDULE: expected comma-separated seconds, e.g. 1,2,4,8,16"
-            ) from None
-        if not schedule or any(d < 0 for d in schedule):
-            raise ConfigError("CONVHUB_SGTM_RETRY_SCHEDULE: needs at least one delay, none < 0")
         positive = {
-            "CONVHUB_SGTM_HTTP_TIMEOUT": self.sgtm_http_timeout,
-            "CONVHUB_SGTM_LEASE_SECONDS": self.sgtm_lease_seconds,
-            "CONVHUB_SGTM_MAX_IN_FLIGHT_PER_HOST": self.sgtm_max_in_flight_per_host,
-            "CONVHUB_SGTM_CLAIM_LIMIT": self.sgtm_claim_limit,
-            "CONVHUB_SGTM_BREAKER_FAILURES": self.sgtm_breaker_failures,
+            "CONVHUB_HTTP_TIMEOUT_SECONDS": self.http_timeout_seconds,
+            "CONVHUB_SGTM_CONSUMER_CONCURRENCY": self.sgtm_consumer_concurrency,
             "CONVHUB_CONSUMER_CONCURRENCY": self.consumer_concurrency,
             "CONVHUB_CONSUMER_ACK_WAIT_SECONDS": self.consumer_ack_wait_seconds,
         }
@@ -62,12 +50,7 @@ class Settings(BaseSettings):
                 "CONVHUB_RETENTION_DAYS must be 0 (forever) or at least 8: decisions must outlast "
                 "the 7 days a conversion can be redelivered"
             )
-        if self.sgtm_lease_seconds <= self.sgtm_http_timeout:
-            raise ConfigError(
-                "CONVHUB_SGTM_LEASE_SECONDS must exceed CONVHUB_SGTM_HTTP_TIMEOUT: a lease must "
-                "outlive the request it covers"
-            )
+        self.sgtm_policy()  # refuses unusable CONVHUB_DISPATCH_* values at start
 
-    @property
-    def retry_schedule(self) -> tuple[float, ...]:
-        return tuple(float(d) for d in self.sgtm_retry_schedule)
+    def sgtm_policy(self) -> DispatchPolicy:
+        return self.policy(SGTM_POLICY)

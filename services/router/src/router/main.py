@@ -16,13 +16,13 @@ async def main(settings: Settings | None = None, stop: asyncio.Event | None = No
     """Serve until SIGTERM (or `stop`, for tests that run the service in-process)."""
     settings = settings or load(Settings)
     async with ServiceRuntime(settings) as rt:
-        http = http_client(settings)
-        rt.on_close(http.aclose)
-        app = build(settings, rt.engine, rt.js, http)
+        app = build(settings, rt.engine, rt.js, http_client(settings))
+        rt.on_close(app.sgtm.adapter.close)
         await app.declare()
         rt.server.add(
             router_pb2_grpc.add_RouterServiceServicer_to_server, app.servicer, SERVICE_NAME
         )
+        app.sgtm.servicer.register(rt.server)  # DispatchService for the sGTM deliveries
         for worker in app.workers():
             rt.add_worker(worker)  # type: ignore[arg-type]
         await rt.serve(stop)

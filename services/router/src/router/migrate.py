@@ -1,4 +1,5 @@
-"""`python -m router.migrate`: bring the router schema to head (the k8s Job, `make run`)."""
+"""`python -m router.migrate`: bring the router schema and its sGTM dispatcher's ledger to head
+(the k8s Job, `make run`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 
 from hubkit.config import load
 from hubkit.db.migrations import upgrade
-from router.adapters.orm import SCHEMA
+from hubkit.dispatch import migrations as ledger
+from router.adapters.orm import SCHEMA, SGTM_SCHEMA
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -18,6 +20,8 @@ class MigrateSettings:
 
 
 def migrate(database_url: str) -> None:
+    # The ledger first: router revision 0002 moves the old forwarder's pending rows into it.
+    ledger.upgrade(database_url, SGTM_SCHEMA)
     upgrade(database_url, MIGRATIONS, SCHEMA)
 
 

@@ -7,10 +7,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from router.domain.delivery import Outcome, PreparedRequest, RequestResult, SgtmDelivery
 from router.domain.events import Event
 from router.domain.routing import Conversion, Decision
-from router.domain.site import Mode, SgtmSettings, SiteConfig, SiteRecord
+from router.domain.site import Mode, SiteConfig, SiteRecord
 
 
 class SiteRepository(Protocol):
@@ -67,31 +66,6 @@ class DecisionRepository(Protocol):
         data and stay, so a redelivery is still recognised); returns how many."""
 
 
-class SgtmLedger(Protocol):
-    async def enqueue(self, deliveries: Sequence[SgtmDelivery]) -> None:
-        """Add deliveries (idempotent per delivery id), due now."""
-
-    async def claim(
-        self, owner: str, limit: int, lease_seconds: float, exclude_hosts: Sequence[str]
-    ) -> list[SgtmDelivery]:
-        """Lease due pending deliveries to `owner`; a crashed owner's lease simply expires."""
-
-    async def renew(self, owner: str, delivery_ids: Sequence[str], lease_seconds: float) -> None:
-        """Extend `owner`'s leases of deliveries still being worked on."""
-
-    async def settle(self, owner: str, outcomes: Sequence[Outcome]) -> list[Outcome]:
-        """Record outcomes of deliveries `owner` still holds; returns those recorded."""
-
-    async def postpone(self, owner: str, delivery_ids: Sequence[str], seconds: float) -> None:
-        """Give deliveries back, due again in `seconds`, without counting an attempt."""
-
-    async def purge(self, older_than_days: int, limit: int) -> int:
-        """Delete up to `limit` settled deliveries last changed before that; returns how many."""
-
-    async def erase(self, conversion_ids: Sequence[str]) -> int:
-        """Drop the payloads of erased conversions; pending ones are failed, never sent."""
-
-
 class EventOutbox(Protocol):
     def add(self, event: Event) -> None:
         """Announce `event` if and only if the unit of work commits."""
@@ -103,9 +77,6 @@ class UnitOfWork(Protocol):
 
     @property
     def decisions(self) -> DecisionRepository: ...
-
-    @property
-    def ledger(self) -> SgtmLedger: ...
 
     @property
     def events(self) -> EventOutbox: ...
@@ -138,24 +109,10 @@ class SiteMirror(Protocol):
         """Revision of every site the bucket holds now."""
 
 
-class SgtmSender(Protocol):
-    def prepare(
-        self, settings: SgtmSettings, deliveries: Sequence[SgtmDelivery], max_events: int
-    ) -> tuple[list[PreparedRequest], list[RequestResult]]:
-        """Bodies for the deliveries, as few requests as the format allows (at most `max_events`
-        events each, under the body limit), and results for deliveries that cannot be sent
-        at all (undecodable or oversized: BAD_INPUT)."""
-
-    async def post(self, settings: SgtmSettings, request: PreparedRequest) -> RequestResult:
-        """Send one request. Never raises for HTTP or network errors: they are results."""
-
-
 class Wakeups(Protocol):
     """Nudges to background workers after a commit, so nothing waits for a poll interval."""
 
     def outbox(self) -> None: ...
-
-    def sgtm(self) -> None: ...
 
     def site_changed(self, site_id: str) -> None: ...
 
@@ -172,8 +129,6 @@ class Metrics(Protocol):
     def repeated(self, count: int) -> None: ...
 
     def rejected_items(self, reason: str, count: int) -> None: ...
-
-    def sgtm_outcome(self, status: str, error_class: str, count: int) -> None: ...
 
 
 class Clock(Protocol):

@@ -6,7 +6,7 @@ numbers; see `ports`); `install(runtime, adapter, schema=...)` wires everything 
 """
 
 from hubkit.dispatch.accumulator import BatchAccumulator
-from hubkit.dispatch.config import DispatchSettings
+from hubkit.dispatch.config import DispatchKnobs, DispatchSettings
 from hubkit.dispatch.credentials import CredentialsMissing, CredentialStore
 from hubkit.dispatch.dispatcher import Dispatcher
 from hubkit.dispatch.intake import DispatchIntake, consumer_spec
@@ -28,7 +28,7 @@ from hubkit.dispatch.outcomes import BatchPlan, plan_batch
 from hubkit.dispatch.policy import DispatchPolicy
 from hubkit.dispatch.ports import BatchLimits, PlatformAdapter
 from hubkit.dispatch.redaction import scrub
-from hubkit.dispatch.service import DispatchComponents, install
+from hubkit.dispatch.service import DispatchComponents, components, install
 from hubkit.dispatch.servicer import DispatchServicer
 from hubkit.dispatch.tables import LedgerTables, ledger_tables
 from hubkit.dispatch.tokens import AccessToken, TokenProvider, TokenUnavailable
@@ -43,6 +43,7 @@ __all__ = [
     "CredentialsMissing",
     "DispatchComponents",
     "DispatchIntake",
+    "DispatchKnobs",
     "DispatchPolicy",
     "DispatchServicer",
     "DispatchSettings",
@@ -63,6 +64,7 @@ __all__ = [
     "Status",
     "TokenProvider",
     "TokenUnavailable",
+    "components",
     "consumer_spec",
     "install",
     "ledger_tables",

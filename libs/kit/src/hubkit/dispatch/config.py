@@ -12,13 +12,11 @@ from hubkit.errors import ConfigError
 
 
 @dataclass(frozen=True, kw_only=True)
-class DispatchSettings(BaseSettings):
-    """CONVHUB_* variables of a dispatcher; unset policy fields keep the platform's default."""
+class DispatchKnobs:
+    """The CONVHUB_DISPATCH_* policy overrides (and the platform HTTP timeout) of any process
+    hosting a dispatcher; unset fields keep the destination's default."""
 
-    credentials_dir: Path
-    db_schema: str
     http_timeout_seconds: float = 15.0
-    consumer_concurrency: int = 4
     dispatch_batch_size: int | None = None
     dispatch_linger_seconds: float | None = None
     dispatch_retry_schedule: str | None = None  # "1,2,4,8,16"
@@ -68,3 +66,12 @@ class DispatchSettings(BaseSettings):
             )
         except ValueError as exc:
             raise ConfigError(f"dispatch policy: {exc}") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DispatchSettings(BaseSettings, DispatchKnobs):
+    """CONVHUB_* variables of a dispatcher service."""
+
+    credentials_dir: Path
+    db_schema: str
+    consumer_concurrency: int = 4

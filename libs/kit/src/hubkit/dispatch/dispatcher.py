@@ -294,11 +294,13 @@ class Dispatcher:
     async def _exchange(
         self, lane: Lane, events: Sequence[PendingEvent], prepared: Prepared[Any]
     ) -> tuple[list[Part], dict[str, bytes]]:
-        """Send the prepared requests (concurrently) and pair each answer with its events.
+        """Send the prepared requests and pair each answer with its events.
 
-        Events refused locally, or carried by no request, become parts of their own."""
+        One after another: the account's in-flight limit counts batches, so a batch cut into
+        several requests must not put more than one at a time on the platform. Events refused
+        locally, or carried by no request, become parts of their own."""
         by_id = {e.delivery_id: e for e in events}
-        answers = await asyncio.gather(*(self._call(lane, r) for r in prepared.requests))
+        answers = [await self._call(lane, r) for r in prepared.requests]
         parts: list[Part] = []
         frozen: dict[str, bytes] = {}
         placed: set[str] = set()

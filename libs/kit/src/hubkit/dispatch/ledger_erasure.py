@@ -74,6 +74,12 @@ class ErasureOps:
                 .values(request=bindparam("b_request")),
                 stripped,
             )
+        # Frozen payloads hold the hashed identifiers as sent: gone too.
+        await self.session.execute(
+            update(d)
+            .where(in_ids(d.c.conversion_id, ids), d.c.payload.is_not(None))
+            .values(payload=None)
+        )
         failed = (
             await self.session.execute(
                 update(d)

@@ -117,7 +117,8 @@ class FakePlatform:
             except TokenUnavailable as exc:
                 return Prepared(error=exc.error)
         ids = tuple(e.delivery_id for e in batch.events)
-        return Prepared(requests=[Request(ids, token)])
+        frozen = {e.delivery_id: f"sent:{e.delivery_id}".encode() for e in batch.events}
+        return Prepared(requests=[Request(ids, token, frozen)])
 
     async def send(self, lane: Lane, request: Request[str]) -> SendResult:
         ids = list(request.delivery_ids)

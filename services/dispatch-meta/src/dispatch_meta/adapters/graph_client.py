@@ -10,6 +10,7 @@ import orjson
 
 from dispatch_meta.domain.errors import classify, code_text
 from dispatch_meta.domain.model import EventsRequest
+from hubkit.dispatch import http
 from hubkit.dispatch.model import ErrorClass, PlatformError, SendResult
 from hubkit.dispatch.redaction import scrub
 from hubkit.resilience import parse_retry_after
@@ -60,8 +61,11 @@ class GraphEventsClient:
     async def send(self, request: EventsRequest) -> SendResult:
         secrets = request.credentials.secrets()
         try:
-            response = await self._http.post(
+            response = await http.post(
+                self._http,
                 self.path(request.pixel_id),
+                destination="meta",
+                events=len(request.data),
                 content=self.body(request),
                 headers={"content-type": "application/json"},
             )

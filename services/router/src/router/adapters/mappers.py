@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,14 +17,11 @@ from hubkit.bus import Outgoing
 from hubkit.bus.chunking import chunks
 from hubkit.errors import FieldError, InvalidArgument
 from hubkit.telemetry import current_traceparent
-from router.domain import delivery as dl
 from router.domain import site as st
 from router.domain.events import (
     ConversionsRouted,
     DispatchRequested,
     Event,
-    SgtmDeadLettered,
-    SgtmDeliveriesUpdated,
     SiteChanged,
 )
 from router.domain.ids import message_id
@@ -74,26 +71,13 @@ PARK_TO_PB = {
     ParkReason.NO_USABLE_DESTINATION: common.PARK_REASON_NO_USABLE_DESTINATION,
     ParkReason.SGTM_NOT_CONFIGURED: common.PARK_REASON_SGTM_NOT_CONFIGURED,
 }
-STATUS_TO_PB = {
-    dl.DeliveryStatus.PENDING: common.DELIVERY_STATUS_PENDING,
-    dl.DeliveryStatus.CONFIRMED: common.DELIVERY_STATUS_CONFIRMED,
-    dl.DeliveryStatus.FAILED: common.DELIVERY_STATUS_FAILED,
-    dl.DeliveryStatus.DEAD: common.DELIVERY_STATUS_DEAD,
-}
-ERROR_CLASS_TO_PB = {
-    dl.ErrorClass.NONE: common.ERROR_CLASS_UNSPECIFIED,
-    dl.ErrorClass.THROTTLE: common.ERROR_CLASS_THROTTLE,
-    dl.ErrorClass.TRANSIENT: common.ERROR_CLASS_TRANSIENT,
-    dl.ErrorClass.AUTH: common.ERROR_CLASS_AUTH,
-    dl.ErrorClass.BAD_INPUT: common.ERROR_CLASS_BAD_INPUT,
-    dl.ErrorClass.CONFIG: common.ERROR_CLASS_CONFIG,
-    dl.ErrorClass.UNKNOWN: common.ERROR_CLASS_UNKNOWN,
-}
-# The hash variant each direct platform reads; the others are left out of its requests.
-USER_DATA_VARIANT = {
+# The hash variant each direct platform reads; the others are left out of its requests. The
+# sGTM dispatcher gets them all: the site's configuration picks the one its container wants.
+USER_DATA_VARIANT: dict[st.Platform, str | None] = {
     st.Platform.GOOGLE: "google",
     st.Platform.META: "meta",
     st.Platform.TIKTOK: "tiktok",
+    st.Platform.SGTM: None,
 }
 
 
@@ -314,17 +298,7 @@ def outgoing(staged: Sequence[Event]) -> list[Outgoing]:
             messages += _dispatch(event, payloads)
         elif isinstance(event, SiteChanged):
             messages.append(_site_changed(event))
-        elif isinstance(event, SgtmDeliveriesUpdated):
-            messages += _delivery_updates(event)
-        elif isinstance(event, SgtmDeadLettered):
-            messages += _dead_letters(event, payloads)
     return messages
-
-
-def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    """By count, for small fixed-size items (status updates)."""
-    for start in range(0, len(items), MAX_ITEMS_PER_MESSAGE):
-        yield items[start : start + MAX_ITEMS_PER_MESSAGE]
 
 
 def _routed(event: ConversionsRouted) -> list[Outgoing]:
@@ -390,10 +364,12 @@ def _dispatch(event: DispatchRequested, payloads: _Payloads) -> list[Outgoing]:
 
 
 def _copy_for_platform(
-    source: common.HashedConversion, item: events.DispatchRequested, variant: str
+    source: common.HashedConversion, item: events.DispatchRequested, variant: str | None
 ) -> None:
     """The conversion with only the user-data hash variant this platform reads."""
     item.conversion.CopyFrom(source)
+    if variant is None:
+        return
     item.conversion.ClearField("user_data")
     if source.user_data.HasField(variant):
         getattr(item.conversion.user_data, variant).CopyFrom(getattr(source.user_data, variant))
@@ -418,95 +394,6 @@ def _site_changed(event: SiteChanged) -> Outgoing:
         batch,
         f"router.sites.changed.{event.site_id}.{event.revision}",
     )
-
-
-def _delivery_updates(event: SgtmDeliveriesUpdated) -> list[Outgoing]:
-    at = _timestamp(event.at)
-    out = []
-    for chunk in _chunks(event.outcomes):
-        batch = events.DeliveryUpdatedBatch(site_id=event.site_id, platform=common.PLATFORM_SGTM)
-        for o in chunk:
-            batch.items.append(
-                events.DeliveryUpdated(
-                    delivery_id=o.delivery.delivery_id,
-                    conversion_id=o.delivery.conversion_id,
-                    trace=_trace(o.delivery.trace),
-                    destination=common.Destination(
-                        platform=common.PLATFORM_SGTM, account_id=o.delivery.host
-                    ),
-                    status=STATUS_TO_PB[o.status],
-                    attempts=o.attempts,
-                    last_error=o.error,
-                    error_class=ERROR_CLASS_TO_PB[o.error_class],
-                    platform_code=o.platform_code,
-                    batch_id=o.batch_id,
-                    platform_response_excerpt=o.excerpt,
-                    occurred_at=at,
-                    sequence=o.sequence,
-                )
-            )
-        ids = [f"{o.delivery.delivery_id}#{o.sequence}" for o in chunk]
-        out.append(
-            Outgoing(
-                f"convhub.delivery.sgtm.{event.site_id}",
-                batch,
-                message_id("delivery.sgtm", event.site_id, ids),
-            )
-        )
-    return out
-
-
-def _dead_letters(event: SgtmDeadLettered, payloads: _Payloads) -> list[Outgoing]:
-    at = _timestamp(event.at)
-    out = []
-    for chunk in _chunks(event.outcomes):
-        batch = events.DeadLetteredBatch(site_id=event.site_id, platform=common.PLATFORM_SGTM)
-        ids = []
-        for o in chunk:
-            d = o.delivery
-            dead_letter_id = f"{d.delivery_id}#{o.sequence}"
-            ids.append(dead_letter_id)
-            destination = common.Destination(platform=common.PLATFORM_SGTM, account_id=d.host)
-            letter = batch.items.add(
-                dead_letter_id=dead_letter_id,
-                delivery_id=d.delivery_id,
-                conversion_id=d.conversion_id,
-                trace=_trace(d.trace),
-                destination=destination,
-                reason=_reason(o),
-                error_class=ERROR_CLASS_TO_PB[o.error_class],
-                platform_code=o.platform_code,
-                last_error=o.error,
-                attempts=o.attempts,
-                batch_id=o.batch_id,
-                dead_lettered_at=at,
-            )
-            request = letter.request
-            request.delivery_id = d.delivery_id
-            request.conversion_id = d.conversion_id
-            request.trace.CopyFrom(letter.trace)
-            request.platform = common.PLATFORM_SGTM
-            request.target.account_id = d.host
-            request.config_revision = d.config_revision
-            request.previous_attempts = o.attempts
-            if d.created_at is not None:
-                request.requested_at.FromDatetime(d.created_at)
-            if d.payload:
-                request.conversion.CopyFrom(payloads.get(d.payload).conversion)
-        out.append(
-            Outgoing(
-                f"convhub.deadletter.sgtm.{event.site_id}",
-                batch,
-                message_id("deadletter.sgtm", event.site_id, ids),
-            )
-        )
-    return out
-
-
-def _reason(o: dl.Outcome) -> str:
-    if o.status is dl.DeliveryStatus.DEAD and o.error_class.retryable:
-        return f"gave up after {o.attempts} attempt(s): {o.error}"
-    return o.error
 
 
 def _destination(target: Target) -> common.Destination:

@@ -40,11 +40,6 @@ class OtelMetrics:
             unit="{item}",
             description="Inbound items that could not be routed (logged with their id)",
         )
-        self._sgtm_outcomes = meter.create_counter(
-            "sgtm_deliveries",
-            unit="{delivery}",
-            description="Outcomes of sGTM delivery attempts, by status and error class",
-        )
 
     def routed(self, site_id: str, mode: Mode, count: int) -> None:
         counter = self._sgtm if mode is Mode.SGTM else self._direct
@@ -64,6 +59,3 @@ class OtelMetrics:
 
     def rejected_items(self, reason: str, count: int) -> None:
         self._rejected.add(count, {"reason": reason})
-
-    def sgtm_outcome(self, status: str, error_class: str, count: int) -> None:
-        self._sgtm_outcomes.add(count, {"status": status, "error_class": error_class})

@@ -7,7 +7,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
-    Integer,
     LargeBinary,
     MetaData,
     Table,
@@ -18,6 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from hubkit.db import outbox_table
 
 SCHEMA = "router"
+SGTM_SCHEMA = "router_sgtm"  # the sGTM dispatcher's ledger (hubkit.dispatch tables)
 metadata = MetaData(schema=SCHEMA)
 
 # The current configuration of each site; a tombstone (deleted, config NULL) keeps the revision.
@@ -72,33 +72,6 @@ parked_conversions = Table(
     Column("parked_revision", BigInteger, nullable=False),
     Column("checked_revision", BigInteger, nullable=False),
     Column("parked_at", DateTime(timezone=True), nullable=False),
-)
-
-# The sGTM delivery ledger: one row per conversion and container, leased while being sent.
-sgtm_deliveries = Table(
-    "sgtm_deliveries",
-    metadata,
-    Column("delivery_id", Text, primary_key=True),
-    Column("conversion_id", Text, nullable=False),
-    Column("site_id", Text, nullable=False),
-    Column("config_revision", BigInteger, nullable=False),
-    Column("host", Text, nullable=False),
-    Column("payload", LargeBinary),  # cleared once confirmed: kept no longer than needed
-    Column("traceparent", Text, nullable=False),
-    Column("tracestate", Text, nullable=False),
-    Column("status", Text, nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("sequence", Integer, nullable=False),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
-    Column("lease_owner", Text),
-    Column("lease_until", DateTime(timezone=True), nullable=False),
-    Column("last_error", Text),
-    Column("error_class", Text),
-    Column("platform_code", Text),
-    Column("batch_id", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("confirmed_at", DateTime(timezone=True)),
 )
 
 outbox = outbox_table(metadata, SCHEMA)

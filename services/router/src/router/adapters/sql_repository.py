@@ -16,9 +16,8 @@ from hubkit.db import UnitOfWork, stage
 from hubkit.errors import FailedPrecondition
 from router.adapters import mappers
 from router.adapters.orm import SCHEMA, outbox, site_revisions, sites
-from router.domain.delivery import Outcome, SgtmDelivery
 from router.domain.events import Event
-from router.domain.routing import Conversion, Decision, TraceRef
+from router.domain.routing import Conversion, Decision
 from router.domain.site import SiteConfig, SiteRecord
 
 log = logging.getLogger(__name__)
@@ -361,190 +360,6 @@ _DELIVERY_COLUMNS = (
 )
 
 
-class SqlSgtmLedger:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    async def enqueue(self, deliveries: Sequence[SgtmDelivery]) -> None:
-        if not deliveries:
-            return
-        deliveries = sorted(deliveries, key=lambda d: d.delivery_id)
-        await self._session.execute(
-            text(
-                f"""
-                INSERT INTO {SCHEMA}.sgtm_deliveries
-                    (delivery_id, conversion_id, site_id, config_revision, host, payload,
-                     traceparent, tracestate)
-                SELECT * FROM unnest(CAST(:i AS text[]), CAST(:c AS text[]), CAST(:s AS text[]),
-                                     CAST(:r AS bigint[]), CAST(:h AS text[]),
-                                     CAST(:p AS bytea[]), CAST(:tp AS text[]),
-                                     CAST(:ts AS text[]))
-                ON CONFLICT (delivery_id) DO NOTHING
-                """
-            ),
-            {
-                "i": [d.delivery_id for d in deliveries],
-                "c": [d.conversion_id for d in deliveries],
-                "s": [d.site_id for d in deliveries],
-                "r": [d.config_revision for d in deliveries],
-                "h": [d.host for d in deliveries],
-                "p": [d.payload for d in deliveries],
-                "tp": [d.trace.traceparent for d in deliveries],
-                "ts": [d.trace.tracestate for d in deliveries],
-            },
-        )
-
-    async def claim(
-        self, owner: str, limit: int, lease_seconds: float, exclude_hosts: Sequence[str]
-    ) -> list[SgtmDelivery]:
-        rows = await self._session.execute(
-            text(
-                f"""
-                UPDATE {SCHEMA}.sgtm_deliveries AS d
-                SET lease_owner = :owner, lease_until = now() + make_interval(secs => :lease)
-                FROM (
-                    SELECT delivery_id FROM {SCHEMA}.sgtm_deliveries
-                    WHERE status = 'pending' AND next_attempt_at <= now()
-                      AND lease_until <= now() AND host <> ALL(CAST(:excluded AS text[]))
-                    ORDER BY next_attempt_at LIMIT :limit
-                    FOR UPDATE SKIP LOCKED
-                ) AS due
-                WHERE d.delivery_id = due.delivery_id
-                RETURNING {", ".join("d." + c.strip() for c in _DELIVERY_COLUMNS.split(","))}
-                """
-            ),
-            {
-                "owner": owner,
-                "lease": lease_seconds,
-                "excluded": list(exclude_hosts),
-                "limit": limit,
-            },
-        )
-        return [
-            SgtmDelivery(
-                delivery_id=r.delivery_id,
-                conversion_id=r.conversion_id,
-                site_id=r.site_id,
-                config_revision=r.config_revision,
-                host=r.host,
-                payload=bytes(r.payload) if r.payload is not None else b"",
-                trace=TraceRef(r.traceparent, r.tracestate),
-                attempts=r.attempts,
-                sequence=r.sequence,
-                created_at=r.created_at,
-            )
-            for r in rows
-        ]
-
-    async def renew(self, owner: str, delivery_ids: Sequence[str], lease_seconds: float) -> None:
-        # Rows being settled right now are skipped (they are about to leave the lease anyway):
-        # waiting for them while holding others is how two statements deadlock.
-        await self._session.execute(
-            text(
-                f"""
-                UPDATE {SCHEMA}.sgtm_deliveries AS d
-                SET lease_until = now() + make_interval(secs => :lease)
-                FROM (
-                    SELECT delivery_id FROM {SCHEMA}.sgtm_deliveries
-                    WHERE delivery_id = ANY(CAST(:ids AS text[])) AND lease_owner = :owner
-                      AND status = 'pending'
-                    FOR UPDATE SKIP LOCKED
-                ) AS held
-                WHERE d.delivery_id = held.delivery_id
-                """
-            ),
-            {"ids": list(delivery_ids), "owner": owner, "lease": lease_seconds},
-        )
-
-    async def settle(self, owner: str, outcomes: Sequence[Outcome]) -> list[Outcome]:
-        if not outcomes:
-            return []
-        outcomes = sorted(outcomes, key=lambda o: o.delivery.delivery_id)
-        rows = await self._session.execute(
-            text(
-                f"""
-                UPDATE {SCHEMA}.sgtm_deliveries AS d SET
-                    status = u.status, attempts = u.attempts, sequence = u.seq,
-                    last_error = u.error, error_class = u.ec, platform_code = u.code,
-                    batch_id = u.batch,
-                    next_attempt_at = CASE WHEN u.retry_in IS NULL THEN d.next_attempt_at
-                                      ELSE now() + make_interval(secs => u.retry_in) END,
-                    lease_owner = NULL, lease_until = '-infinity', updated_at = now(),
-                    confirmed_at = CASE WHEN u.status = 'confirmed' THEN now() END,
-                    payload = CASE WHEN u.status = 'confirmed' THEN NULL ELSE d.payload END
-                FROM unnest(CAST(:ids AS text[]), CAST(:status AS text[]), CAST(:att AS int[]),
-                            CAST(:seq AS int[]), CAST(:error AS text[]), CAST(:ec AS text[]),
-                            CAST(:code AS text[]), CAST(:batch AS text[]),
-                            CAST(:retry AS float8[]))
-                     AS u(id, status, attempts, seq, error, ec, code, batch, retry_in)
-                WHERE d.delivery_id = u.id AND d.lease_owner = :owner AND d.status = 'pending'
-                RETURNING d.delivery_id
-                """
-            ),
-            {
-                "owner": owner,
-                "ids": [o.delivery.delivery_id for o in outcomes],
-                "status": [o.status.value for o in outcomes],
-                "att": [o.attempts for o in outcomes],
-                "seq": [o.sequence for o in outcomes],
-                "error": [o.error or None for o in outcomes],
-                "ec": [o.error_class.value for o in outcomes],
-                "code": [o.platform_code or None for o in outcomes],
-                "batch": [o.batch_id or None for o in outcomes],
-                "retry": [o.retry_in for o in outcomes],
-            },
-        )
-        settled = {r[0] for r in rows}
-        return [o for o in outcomes if o.delivery.delivery_id in settled]
-
-    async def purge(self, older_than_days: int, limit: int) -> int:
-        result = await self._session.execute(
-            text(
-                f"""
-                DELETE FROM {SCHEMA}.sgtm_deliveries WHERE delivery_id IN (
-                    SELECT delivery_id FROM {SCHEMA}.sgtm_deliveries
-                    WHERE status <> 'pending'
-                      AND updated_at < now() - make_interval(days => :days)
-                    LIMIT :limit
-                )
-                """
-            ),
-            {"days": older_than_days, "limit": limit},
-        )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-    async def erase(self, conversion_ids: Sequence[str]) -> int:
-        result = await self._session.execute(
-            text(
-                f"""
-                UPDATE {SCHEMA}.sgtm_deliveries SET
-                    payload = NULL, updated_at = now(), lease_owner = NULL,
-                    lease_until = '-infinity',
-                    status = CASE WHEN status = 'pending' THEN 'failed' ELSE status END,
-                    last_error = CASE WHEN status = 'pending' THEN 'erased before delivery'
-                                 ELSE last_error END
-                WHERE conversion_id = ANY(CAST(:c AS text[])) AND payload IS NOT NULL
-                """
-            ),
-            {"c": list(conversion_ids)},
-        )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-    async def postpone(self, owner: str, delivery_ids: Sequence[str], seconds: float) -> None:
-        await self._session.execute(
-            text(
-                f"""
-                UPDATE {SCHEMA}.sgtm_deliveries SET
-                    next_attempt_at = now() + make_interval(secs => :delay),
-                    lease_owner = NULL, lease_until = '-infinity', updated_at = now()
-                WHERE delivery_id = ANY(CAST(:ids AS text[])) AND lease_owner = :owner
-                  AND status = 'pending'
-                """
-            ),
-            {"ids": list(delivery_ids), "owner": owner, "delay": max(0.0, seconds)},
-        )
-
-
 class SqlEventOutbox:
     """Collects the events of a unit of work; they become outbox rows in its transaction."""
 
@@ -558,7 +373,6 @@ class SqlEventOutbox:
 class SqlUnitOfWork(UnitOfWork):
     sites: SqlSiteRepository
     decisions: SqlDecisionRepository
-    ledger: SqlSgtmLedger
     events: SqlEventOutbox
 
     def __init__(
@@ -571,7 +385,6 @@ class SqlUnitOfWork(UnitOfWork):
     def _open(self, session: AsyncSession) -> None:
         self.sites = SqlSiteRepository(session, self._cache)
         self.decisions = SqlDecisionRepository(session)
-        self.ledger = SqlSgtmLedger(session)
         self.events = SqlEventOutbox()
 
     async def commit(self) -> None:

@@ -16,15 +16,10 @@ class WakeupHub:
 
     def __init__(self) -> None:
         self.on_outbox: list[Callable[[], None]] = []
-        self.on_sgtm: list[Callable[[], None]] = []
         self.on_site_changed: list[Callable[[str], None]] = []
 
     def outbox(self) -> None:
         for wake in self.on_outbox:
-            wake()
-
-    def sgtm(self) -> None:
-        for wake in self.on_sgtm:
             wake()
 
     def site_changed(self, site_id: str) -> None:

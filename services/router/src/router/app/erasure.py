@@ -15,12 +15,11 @@ class Eraser:
         self._uow = uow
 
     async def erase(self, site_id: str, conversion_ids: Sequence[str]) -> int:
-        """Parked payloads deleted, sGTM payloads cleared (pending ones never sent); idempotent."""
+        """Parked payloads deleted; idempotent. (The sGTM dispatcher's ledger erases its own.)"""
         if not conversion_ids:
             return 0
         async with self._uow() as uow:
             erased = await uow.decisions.erase(conversion_ids)
-            erased += await uow.ledger.erase(conversion_ids)
             await uow.commit()
         log.info(
             "erased the data of %d conversion(s) of site %s (%d row(s))",

@@ -1,4 +1,5 @@
-"""Retention: routed decisions and settled sGTM deliveries are deleted after the retention period.
+"""Retention: routed decisions are deleted after the retention period (the sGTM dispatcher's
+ledger prunes its own history).
 
 The retention must outlast every way a conversion can come back (the conversions stream keeps
 messages 7 days), so a redelivery always finds its decision; the default is 30 days.
@@ -39,7 +40,6 @@ class Housekeeping:
         while not self._stopping.is_set():
             async with self._uow() as uow:
                 gone = await uow.decisions.purge(self._days, self._batch)
-                gone += await uow.ledger.purge(self._days, self._batch)
                 await uow.commit()
             total += gone
             if gone == 0:

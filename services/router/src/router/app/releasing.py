@@ -69,14 +69,12 @@ class ParkedReleaser:
                 still = [d.conversion_id for d in decisions if d.parked]
                 if routed:
                     await uow.decisions.release(routed)
-                staged_sgtm = await stage_outputs(uow, site_id, routed, self._clock.now())
+                stage_outputs(uow, site_id, routed, self._clock.now())
                 if still:
                     await uow.decisions.recheck(still, record.revision)
                 await uow.commit()
             if routed:
                 self._wakeups.outbox()
-                if staged_sgtm:
-                    self._wakeups.sgtm()
                 record_metrics(self._metrics, site_id, routed)
                 self._metrics.released(site_id, len(routed))
                 log.info(

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from router.domain.delivery import SgtmDelivery, sgtm_delivery_id
 from router.domain.events import ConversionsRouted, DispatchRequested
 from router.domain.routing import Conversion, Decision, Target, decide
 from router.domain.site import Mode, Platform
@@ -41,8 +40,8 @@ class Router:
     async def route(self, site_id: str, conversions: Sequence[Conversion]) -> RouteReport:
         """Decide, record and stage the outputs of every conversion not decided before.
 
-        The decisions, the parked payloads, the sGTM ledger rows and the outgoing messages
-        commit together, so a crash or a redelivery can neither lose nor repeat an effect.
+        The decisions, the parked payloads and the outgoing messages commit together, so a
+        crash or a redelivery can neither lose nor repeat an effect.
         """
         first: dict[str, Conversion] = {}
         for c in conversions:  # a conversion listed twice in one batch is routed once
@@ -59,9 +58,9 @@ class Router:
             parked = [d for d in fresh if d.parked]
             if parked:
                 await uow.decisions.park(parked, record.revision if record is not None else 0)
-            staged_sgtm = await stage_outputs(uow, site_id, fresh, self._clock.now())
+            stage_outputs(uow, site_id, fresh, self._clock.now())
             await uow.commit()
-        self._after_commit(site_id, fresh, staged_sgtm)
+        self._after_commit(site_id, fresh)
         report = RouteReport(
             routed=len(fresh) - len(parked), parked=len(parked), repeated=len(unique) - len(fresh)
         )
@@ -69,50 +68,26 @@ class Router:
             self._metrics.repeated(report.repeated)
         return report
 
-    def _after_commit(self, site_id: str, fresh: Sequence[Decision], staged_sgtm: bool) -> None:
+    def _after_commit(self, site_id: str, fresh: Sequence[Decision]) -> None:
         if fresh:
             self._wakeups.outbox()
-        if staged_sgtm:
-            self._wakeups.sgtm()
         record_metrics(self._metrics, site_id, fresh)
 
 
-async def stage_outputs(
+def stage_outputs(
     uow: UnitOfWork, site_id: str, decisions: Sequence[Decision], now: datetime
-) -> bool:
-    """Stage what decisions set off: the routed batch, dispatch batches, sGTM ledger rows.
-
-    Returns True when sGTM deliveries were enqueued.
-    """
+) -> None:
+    """Stage what decisions set off: the routed batch and one dispatch batch per destination
+    (sGTM included: the router's sGTM dispatcher consumes it like any dispatcher)."""
     if not decisions:
-        return False
+        return
     uow.events.add(ConversionsRouted(site_id, tuple(decisions), now))
     per_platform: dict[Platform, list[tuple[Decision, Target]]] = defaultdict(list)
-    sgtm: list[SgtmDelivery] = []
     for decision in decisions:
         for target in decision.targets:
-            if target.platform is Platform.SGTM:
-                sgtm.append(_sgtm_delivery(site_id, decision, target))
-            else:
-                per_platform[target.platform].append((decision, target))
+            per_platform[target.platform].append((decision, target))
     for platform, items in per_platform.items():
         uow.events.add(DispatchRequested(site_id, platform, tuple(items), now))
-    if sgtm:
-        await uow.ledger.enqueue(sgtm)
-    return bool(sgtm)
-
-
-def _sgtm_delivery(site_id: str, decision: Decision, target: Target) -> SgtmDelivery:
-    c = decision.conversion
-    return SgtmDelivery(
-        delivery_id=sgtm_delivery_id(c.conversion_id, target.account_id),
-        conversion_id=c.conversion_id,
-        site_id=site_id,
-        config_revision=decision.revision,
-        host=target.account_id,
-        payload=c.payload,
-        trace=c.trace,
-    )
 
 
 def record_metrics(metrics: Metrics, site_id: str, decisions: Sequence[Decision]) -> None:

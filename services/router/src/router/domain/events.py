@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from router.domain.delivery import Outcome
 from router.domain.routing import Decision, Target
 from router.domain.site import Mode, Platform
 
@@ -21,7 +20,8 @@ class ConversionsRouted:
 
 @dataclass(frozen=True)
 class DispatchRequested:
-    """Deliveries for one direct platform of one site: convhub.dispatch.<platform>.<site>."""
+    """Deliveries for one destination of one site: convhub.dispatch.<platform>.<site> (sgtm
+    included: the router's own sGTM dispatcher takes them from there)."""
 
     site_id: str
     platform: Platform
@@ -40,24 +40,4 @@ class SiteChanged:
     at: datetime
 
 
-@dataclass(frozen=True)
-class SgtmDeliveriesUpdated:
-    """sGTM delivery statuses of one site: convhub.delivery.sgtm.<site>."""
-
-    site_id: str
-    outcomes: tuple[Outcome, ...]
-    at: datetime
-
-
-@dataclass(frozen=True)
-class SgtmDeadLettered:
-    """sGTM deliveries given up on, with why: convhub.deadletter.sgtm.<site>."""
-
-    site_id: str
-    outcomes: tuple[Outcome, ...]
-    at: datetime
-
-
-Event = (
-    ConversionsRouted | DispatchRequested | SiteChanged | SgtmDeliveriesUpdated | SgtmDeadLettered
-)
+Event = ConversionsRouted | DispatchRequested | SiteChanged

@@ -1,0 +1,50 @@
+"""Every platform request goes out through `post`: a CLIENT span (destination, host, status,
+event count) under the current batch span, and the W3C `traceparent` on the request, so a
+conversion's trace shows where its time went for every destination alike."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import httpx
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from hubkit.telemetry import inject_headers
+
+tracer = trace.get_tracer("hubkit.dispatch.http")
+
+
+async def post(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    destination: str,
+    events: int,
+    content: bytes,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
+) -> httpx.Response:
+    """POST `content`; network errors and timeouts raise httpx's exceptions as usual.
+
+    The span never records the URL's query (a GA4 api_secret travels there) nor any body."""
+    with tracer.start_as_current_span(
+        f"POST {destination}", kind=SpanKind.CLIENT, record_exception=False
+    ) as span:
+        # Built inside the span: the traceparent sent names this CLIENT span.
+        request = client.build_request(
+            "POST", url, content=content, params=params, headers=inject_headers(headers)
+        )
+        span.set_attribute("convhub.destination", destination)
+        span.set_attribute("server.address", request.url.host)
+        span.set_attribute("url.path", request.url.path)
+        span.set_attribute("convhub.event_count", events)
+        try:
+            response = await client.send(request)
+        except httpx.HTTPError as exc:
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            raise
+        span.set_attribute("http.response.status_code", response.status_code)
+        if response.status_code >= 400:
+            span.set_status(Status(StatusCode.ERROR, f"HTTP {response.status_code}"))
+        return response
