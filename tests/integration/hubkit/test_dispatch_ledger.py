@@ -85,6 +85,21 @@ async def test_intake_is_idempotent_and_rejections_are_dead_lettered(ledger) -> 
     ]
 
 
+async def test_intake_of_items_already_there_keeps_its_transaction_usable(ledger) -> None:
+    engine, tables = ledger
+    async with LedgerUnitOfWork(engine, tables) as uow:
+        first = await uow.ledger.add([item(1), item(2)])
+        again = await uow.ledger.add([item(2), item(3)])  # c2 taken: the slower path
+        last = await uow.ledger.add([item(4)])
+        await uow.commit()
+    assert [f.delivery_id for f in first] == ["c1:meta:1234567890", "c2:meta:1234567890"]
+    assert [a.delivery_id for a in again] == ["c3:meta:1234567890"]
+    assert [x.delivery_id for x in last] == ["c4:meta:1234567890"]
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(tables.deliveries.c.delivery_id))).scalars().all()
+    assert sorted(stored) == [f"c{n}:meta:1234567890" for n in (1, 2, 3, 4)]
+
+
 async def test_competing_claims_take_disjoint_events(ledger) -> None:
     engine, tables = ledger
     async with LedgerUnitOfWork(engine, tables) as uow:

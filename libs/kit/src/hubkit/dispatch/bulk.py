@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from psycopg.errors import UniqueViolation
 from sqlalchemy import (
     ARRAY,
     BigInteger,
@@ -123,10 +124,22 @@ async def copy_new_rows(
     *,
     key: str,
 ) -> list[Any]:
-    """`INSERT ... ON CONFLICT (key) DO NOTHING RETURNING key` by binary COPY: the rows go into
-    a temporary staging table of the connection, then into `table` in one statement that also
-    empties the stage. Returns the keys actually inserted."""
+    """`INSERT ... ON CONFLICT (key) DO NOTHING RETURNING key` by binary COPY. Returns the keys
+    actually inserted.
+
+    Rows already there are rare (a redelivered message), so the rows are COPYed straight into
+    `table` under a savepoint; only when a key is taken does the savepoint roll back and the
+    rows go through a temporary stage into `table` with ON CONFLICT DO NOTHING."""
+    rows = list(rows)
     raw = await driver_connection(session)
+    await raw.execute("SAVEPOINT copy_new_rows")
+    try:
+        await copy_rows(session, table, columns, rows)
+    except UniqueViolation:
+        await raw.execute("ROLLBACK TO SAVEPOINT copy_new_rows")
+    else:
+        at = list(columns).index(key)
+        return [row[at] for row in rows]
     names = ", ".join(columns)
     stage = f"{table.schema}_{table.name}_stage" if table.schema else f"{table.name}_stage"
     await raw.execute(
