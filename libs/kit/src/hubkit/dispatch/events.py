@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -13,11 +12,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from convhub.common.v1 import common_pb2
 from convhub.events.v1 import events_pb2
-from hubkit.bus.chunking import chunks
+from hubkit import naming
+from hubkit.bus.chunking import MAX_MESSAGE_BYTES, MAX_MESSAGE_ITEMS, chunks
 from hubkit.bus.publisher import Outgoing
 from hubkit.dispatch.model import Platform
-from hubkit.dispatch.protomap import error_class_pb, platform_pb, status_pb
 from hubkit.dispatch.records import Change
+from hubkit.vocabulary import error_class_pb, platform_pb, status_pb
 
 
 def delivery_subject(platform: Platform, site_id: str) -> str:
@@ -52,32 +52,69 @@ def _trace(request: Any) -> common_pb2.TraceContext:
 def delivery_updates(
     platform: Platform, changes: Sequence[Change], *, now: datetime, excerpt: str = ""
 ) -> list[Outgoing]:
-    """One DeliveryUpdatedBatch per site (split to stay small) announcing `changes`."""
+    """One DeliveryUpdatedBatch per site (split to stay small) announcing `changes`.
 
-    def item(c: Change) -> events_pb2.DeliveryUpdated:
-        error = c.error
-        return events_pb2.DeliveryUpdated(
+    Built in place (`items.add`) with the parts every item shares made once: this runs for
+    every event a dispatcher settles."""
+    platform_value = platform_pb(platform)
+    occurred_at = timestamp(now)
+    excerpt = excerpt[:1024]
+    destinations: dict[str, common_pb2.Destination] = {}
+    batches: dict[str, list[events_pb2.DeliveryUpdatedBatch]] = {}
+    sizes: dict[str, int] = {}
+    for c in changes:
+        site = c.site_id
+        runs = batches.get(site)
+        if runs is None:
+            runs = batches[site] = [
+                events_pb2.DeliveryUpdatedBatch(site_id=site, platform=platform_value)
+            ]
+            sizes[site] = 0
+        destination = destinations.get(c.account_id)
+        if destination is None:
+            destination = destinations[c.account_id] = _destination(platform, c.account_id)
+        request = c.request
+        current = runs[-1]
+        item = current.items.add(
             delivery_id=c.delivery_id,
             conversion_id=c.conversion_id,
-            trace=_trace(c.request),
-            destination=_destination(platform, c.account_id),
+            trace=request.trace if request is not None else _NO_TRACE,
+            destination=destination,
             status=status_pb(c.status),
             attempts=c.attempts,
-            last_error=error.message if error else "",
-            error_class=error_class_pb(error.error_class if error else None),
-            platform_code=error.code if error else "",
             batch_id=c.batch_id,
-            platform_response_excerpt=excerpt[:1024],
-            occurred_at=timestamp(now),
+            platform_response_excerpt=excerpt,
+            occurred_at=occurred_at,
             sequence=c.sequence,
         )
+        error = c.error
+        if error is not None:
+            item.last_error = error.message
+            item.error_class = error_class_pb(error.error_class)
+            item.platform_code = error.code
+        # Cut as chunking.chunks() cuts: at most MAX_MESSAGE_ITEMS and about MAX_MESSAGE_BYTES.
+        size = item.ByteSize() + 8
+        count = len(current.items)
+        if count > 1 and (sizes[site] + size > MAX_MESSAGE_BYTES or count > MAX_MESSAGE_ITEMS):
+            moved = events_pb2.DeliveryUpdated()
+            moved.CopyFrom(item)
+            del current.items[-1]
+            runs.append(
+                events_pb2.DeliveryUpdatedBatch(
+                    site_id=site, platform=platform_value, items=[moved]
+                )
+            )
+            sizes[site] = size
+        else:
+            sizes[site] += size
+    return [
+        _outgoing(delivery_subject(platform, site), batch)
+        for site, runs in batches.items()
+        for batch in runs
+    ]
 
-    def batch(site: str, items: list[Any]) -> Message:
-        return events_pb2.DeliveryUpdatedBatch(
-            site_id=site, platform=platform_pb(platform), items=items
-        )
 
-    return _per_site(changes, item, batch, lambda site: delivery_subject(platform, site))
+_NO_TRACE = common_pb2.TraceContext()
 
 
 def dead_letters(platform: Platform, changes: Sequence[Change], *, now: datetime) -> list[Outgoing]:
@@ -127,5 +164,10 @@ def _per_site(
 
 
 def _outgoing(subject: str, payload: Message) -> Outgoing:
-    # The outbox row keeps this id across relay retries, so the stream drops any republish.
-    return Outgoing(subject, payload, f"{subject}:{uuid.uuid4().hex}")
+    # Item ids: a delivery's change is (delivery_id, sequence); a dead letter has its own id.
+    if isinstance(payload, events_pb2.DeadLetteredBatch):
+        ids = [i.dead_letter_id for i in payload.items]
+    else:
+        assert isinstance(payload, events_pb2.DeliveryUpdatedBatch)
+        ids = [f"{i.delivery_id}#{i.sequence}" for i in payload.items]
+    return Outgoing(subject, payload, naming.message_id(subject, ids))
