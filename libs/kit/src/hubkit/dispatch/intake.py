@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.protobuf.message import DecodeError
+from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.msg import Msg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -136,7 +137,7 @@ class DispatchIntake:
             site = conversion.site_id or site_id
             lane = Lane(account, request.target.credentials_ref)
             event_id = conversion.event_id
-            received_at = received.ToDatetime(UTC) if received else None
+            received_at = _datetime(received) if received else None
             attempts = max(0, request.previous_attempts)
         except Exception:  # one broken item must not cost the others
             log.exception("dispatch item %d could not be read: dropped", position)
@@ -182,3 +183,11 @@ class DispatchIntake:
         if isinstance(admitted, bytes):
             return None, admitted
         return admitted, None
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _datetime(ts: Timestamp) -> datetime:
+    """Timestamp.ToDatetime(UTC) (microseconds, toward the past), at a third of its cost."""
+    return _EPOCH + timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)

@@ -8,9 +8,11 @@ Meta-rule SHA-256 hashes ingest computed; anything that is not 64 lowercase hex 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from convhub.events.v1 import events_pb2
 from dispatch_meta.domain import events, rules
@@ -49,12 +51,12 @@ def _server_event(request: events_pb2.DispatchRequested) -> dict[str, Any]:
     """Field by field, as given: what is missing stays missing, what is malformed stays
     malformed, for `rules.refusal` to judge (nothing is sent unless it passes)."""
     conversion = request.conversion
-    at = conversion.event_time.ToDatetime(UTC) if conversion.HasField("event_time") else None
+    at = _unix_ms(conversion.event_time) if conversion.HasField("event_time") else None
     event: dict[str, Any] = {
         "event_name": events.event_name(conversion.event_type, request.target.event_name) or ""
     }
     if at is not None:
-        event["event_time"] = int(at.timestamp())
+        event["event_time"] = at // 1000
     event["event_id"] = event_id_of(request)
     event["action_source"] = events.action_source(
         conversion.action_source, bool(conversion.page_url)
@@ -70,13 +72,22 @@ def _server_event(request: events_pb2.DispatchRequested) -> dict[str, Any]:
     return event
 
 
-def _user_data(request: events_pb2.DispatchRequested, at: datetime | None) -> dict[str, Any]:
+def _unix_ms(ts: Timestamp) -> int:
+    """Milliseconds since the epoch (whole ones, toward the past), without a datetime."""
+    return int(ts.seconds) * 1000 + int(ts.nanos) // 1_000_000
+
+
+_USER_DATA_KEYS = dict(rules.HASHED_FIELDS)  # HashedIdentifiers field -> user_data key
+
+
+def _user_data(request: events_pb2.DispatchRequested, at: int | None) -> dict[str, Any]:
+    """`at`: the event's time, Unix milliseconds."""
     conversion = request.conversion
-    hashed = conversion.user_data.meta
     user: dict[str, Any] = {}
-    for field, key in rules.HASHED_FIELDS:
-        value = getattr(hashed, field)
-        if value:
+    # The fields set, in field-number order (that of rules.HASHED_FIELDS).
+    for field, value in conversion.user_data.meta.ListFields():
+        key = _USER_DATA_KEYS.get(field.name)
+        if key is not None:
             user[key] = [value]  # rules.refusal makes sure it is a SHA-256 before it goes
     if conversion.client_ip:
         user["client_ip_address"] = conversion.client_ip
@@ -88,7 +99,7 @@ def _user_data(request: events_pb2.DispatchRequested, at: datetime | None) -> di
     elif clicks.fbclid and at is not None:
         # The click time is unknown; the conversion cannot precede its click, so its time is
         # the closest bound we have.
-        user["fbc"] = rules.fbc_from_fbclid(clicks.fbclid, int(at.timestamp() * 1000))
+        user["fbc"] = rules.fbc_from_fbclid(clicks.fbclid, at)
     if clicks.fbp:
         user["fbp"] = clicks.fbp
     return user
