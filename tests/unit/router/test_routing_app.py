@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from hubkit.vocabulary import Platform
 from router.app.releasing import ParkedReleaser
 from router.app.routing import Router
 from router.app.sites import SiteService
@@ -12,7 +13,6 @@ from router.domain.site import (
     Destinations,
     MetaDestination,
     Mode,
-    Platform,
     SgtmSettings,
     SiteConfig,
 )

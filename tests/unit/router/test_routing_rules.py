@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from hubkit.vocabulary import Platform
 from router.domain.routing import ParkReason, decide
 from router.domain.site import (
     Destinations,
     GoogleDestination,
     MetaDestination,
     Mode,
-    Platform,
     SgtmSettings,
     SiteConfig,
     TikTokDestination,

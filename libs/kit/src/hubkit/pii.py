@@ -29,6 +29,7 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from hubkit.errors import FieldError
+from hubkit.vocabulary import DIRECT_PLATFORMS, Platform
 
 __all__ = [
     "META_COOKIE_LANGUAGE_TOKENS",
@@ -37,7 +38,6 @@ __all__ = [
     "FieldError",
     "PiiError",
     "PiiField",
-    "Platform",
     "hash_field",
     "hash_for_all",
     "hash_user_data",
@@ -48,12 +48,6 @@ __all__ = [
     "normalize_fbc",
     "normalize_fbp",
 ]
-
-
-class Platform(enum.StrEnum):
-    META = "meta"
-    GOOGLE = "google"
-    TIKTOK = "tiktok"
 
 
 class PiiField(enum.StrEnum):
@@ -452,7 +446,7 @@ def hash_for_all(
     E.g. an email that is the same text for all three costs one SHA-256; a phone costs two
     (Meta without '+', Google/TikTok with). Errors are reported once per field and problem.
     """
-    result: dict[Platform, dict[PiiField, str]] = {platform: {} for platform in Platform}
+    result: dict[Platform, dict[PiiField, str]] = {platform: {} for platform in DIRECT_PLATFORMS}
     errors: list[FieldError] = []
     for key, value in data.items():
         if _is_blank(value):

@@ -1,102 +1,19 @@
-"""Dispatch core vocabulary: statuses, error classes, events in flight, platform answers."""
+"""The engine's records: events in flight, requests, platform answers (the vocabulary of
+platforms, statuses and error classes is hubkit.vocabulary, re-exported here)."""
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
 from convhub.events.v1 import events_pb2
+from hubkit.vocabulary import BatchStatus, ErrorClass, Platform, Status
 
 P = TypeVar("P")
 
-
-class Platform(enum.StrEnum):
-    """A dispatcher's platform; the value is the lower-case token of subjects and delivery ids."""
-
-    GOOGLE = "google"
-    META = "meta"
-    TIKTOK = "tiktok"
-    SGTM = "sgtm"  # the site's server-side GTM container, dispatched from the router
-
-    @property
-    def proto(self) -> int:
-        """convhub.common.v1.Platform value."""
-        return _PLATFORM_PROTO[self]
-
-
-_PLATFORM_PROTO = {Platform.GOOGLE: 1, Platform.META: 2, Platform.TIKTOK: 3, Platform.SGTM: 4}
-
-
-class Status(enum.StrEnum):
-    """A delivery's state in the ledger. SENDING is internal (reported as PENDING)."""
-
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    CONFIRMED = "confirmed"
-    FAILED = "failed"
-    DEAD = "dead"
-
-    @property
-    def proto(self) -> int:
-        """convhub.common.v1.DeliveryStatus value."""
-        return _STATUS_PROTO[self]
-
-    @property
-    def final(self) -> bool:
-        return self in (Status.CONFIRMED, Status.FAILED, Status.DEAD)
-
-
-_STATUS_PROTO = {
-    Status.PENDING: 1,
-    Status.SENDING: 1,
-    Status.SENT: 2,
-    Status.CONFIRMED: 3,
-    Status.FAILED: 4,
-    Status.DEAD: 5,
-}
-
-
-class ErrorClass(enum.IntEnum):
-    """convhub.common.v1.ErrorClass, with the retry decision attached."""
-
-    NONE = 0
-    THROTTLE = 1
-    TRANSIENT = 2
-    AUTH = 3
-    BAD_INPUT = 4
-    TOO_OLD = 5
-    CONFIG = 6
-    UNKNOWN = 7
-
-    @property
-    def retryable(self) -> bool:
-        # UNKNOWN is retried: the budget bounds it and a dead letter keeps it replayable.
-        return self in (ErrorClass.THROTTLE, ErrorClass.TRANSIENT, ErrorClass.UNKNOWN)
-
-    @property
-    def rejects_content(self) -> bool:
-        """The platform refused what was sent: splitting the batch can isolate the culprit."""
-        return self in (ErrorClass.BAD_INPUT, ErrorClass.TOO_OLD)
-
-
-class BatchStatus(enum.StrEnum):
-    """A batch's life cycle (convhub.dispatch.v1.BatchStatus)."""
-
-    OPEN = "open"
-    SENDING = "sending"
-    SUCCEEDED = "succeeded"
-    PARTIALLY_FAILED = "partially_failed"
-    FAILED = "failed"
-    RETRY_SCHEDULED = "retry_scheduled"
-    SPLIT = "split"
-
-    @property
-    def proto(self) -> int:
-        return list(BatchStatus).index(self) + 1
+__all__ = ["BatchStatus", "ErrorClass", "Platform", "Status"]  # re-exported vocabulary
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,16 +20,16 @@ from hubkit.dispatch.dispatcher import Dispatcher
 from hubkit.dispatch.events import timestamp
 from hubkit.dispatch.ledger import DeadLetterFilter, LedgerUnitOfWork
 from hubkit.dispatch.model import ErrorClass, Platform, Status
-from hubkit.dispatch.protomap import (
+from hubkit.dispatch.queries import LedgerQueries
+from hubkit.dispatch.tables import LedgerTables
+from hubkit.errors import FieldError, InvalidArgument, NotFound
+from hubkit.vocabulary import (
     batch_status_pb,
     breaker_pb,
     error_class_pb,
     platform_pb,
     status_pb,
 )
-from hubkit.dispatch.queries import LedgerQueries
-from hubkit.dispatch.tables import LedgerTables
-from hubkit.errors import FieldError, InvalidArgument, NotFound
 
 SERVICE_NAME = "convhub.dispatch.v1.DispatchService"
 DEFAULT_PAGE = 100

@@ -30,10 +30,10 @@ from hubkit.dispatch.model import (
 )
 from hubkit.dispatch.policy import DispatchPolicy
 from hubkit.dispatch.ports import BatchLimits
-from hubkit.dispatch.protomap import platform_pb
 from hubkit.dispatch.service import components
 from hubkit.dispatch.tables import LedgerTables, ledger_tables
 from hubkit.dispatch.tokens import TokenProvider, TokenUnavailable
+from hubkit.vocabulary import platform_pb
 
 
 def dispatch_request(

@@ -11,7 +11,8 @@ from convhub.common.v1 import common_pb2
 from convhub.ingest.v1 import ingest_pb2
 from convhub.router.v1 import router_pb2
 from hubkit.errors import FieldError
-from hubkit.pii import PiiField, Platform
+from hubkit.pii import PiiField
+from hubkit.vocabulary import Platform
 from ingest.domain.model import (
     ALLOWED_KEY_FIELDS,
     DEFAULT_KEY_FIELDS,

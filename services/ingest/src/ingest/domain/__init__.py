@@ -1,1 +1,2 @@
-"""Pure ingest rules: validation, consent, hashing, dedupe keys. Stdlib and hubkit.pii only."""
+"""Pure ingest rules: validation, consent, hashing, dedupe keys. Stdlib, hubkit.pii and
+hubkit.vocabulary only."""

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from hubkit.errors import FieldError
-from hubkit.pii import PiiField, Platform
+from hubkit.pii import PiiField
+from hubkit.vocabulary import Platform
 
 DEFAULT_DEDUPE_WINDOW = timedelta(hours=24)
 DEFAULT_KEY_FIELDS = ("site_id", "order_id", "event_type")

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from hubkit import pii
 from hubkit.errors import FieldError
+from hubkit.vocabulary import Platform
 from ingest.domain.model import (
     ConsentAction,
     ConsentDecision,
@@ -82,7 +83,7 @@ def prepare(
 ) -> PreparedConversion | Outcome:
     """A PreparedConversion, or a REJECTED Outcome listing every field-level problem."""
     errors = validate(c, now, limits)
-    hashed: dict[pii.Platform, dict[pii.PiiField, str]] = {}
+    hashed: dict[Platform, dict[pii.PiiField, str]] = {}
     if user_data_allowed(c, policy):
         decision = ConsentDecision.USER_DATA_KEPT
         hashed, pii_errors = pii.hash_for_all(c.user_data)

@@ -16,7 +16,9 @@ from convhub.router.v1 import router_pb2 as router
 from hubkit.bus import Outgoing
 from hubkit.bus.chunking import chunks
 from hubkit.errors import FieldError, InvalidArgument
+from hubkit.naming import message_id
 from hubkit.telemetry import current_traceparent
+from hubkit.vocabulary import Platform, platform_pb
 from router.domain import site as st
 from router.domain.events import (
     ConversionsRouted,
@@ -24,7 +26,6 @@ from router.domain.events import (
     Event,
     SiteChanged,
 )
-from router.domain.ids import message_id
 from router.domain.routing import Conversion, Decision, ParkReason, Target, TraceRef
 
 # Output batches stay well under NATS' default 1 MB payload limit.
@@ -60,12 +61,6 @@ CONSENT_TO_PB = {
     st.ConsentAction.STORE_WITHOUT_USER_DATA: router.CONSENT_ACTION_STORE_WITHOUT_USER_DATA,
 }
 CONSENT_FROM_PB = {v: k for k, v in CONSENT_TO_PB.items()}
-PLATFORM_TO_PB = {
-    st.Platform.GOOGLE: common.PLATFORM_GOOGLE,
-    st.Platform.META: common.PLATFORM_META,
-    st.Platform.TIKTOK: common.PLATFORM_TIKTOK,
-    st.Platform.SGTM: common.PLATFORM_SGTM,
-}
 PARK_TO_PB = {
     ParkReason.NO_SITE_CONFIG: common.PARK_REASON_NO_SITE_CONFIG,
     ParkReason.NO_USABLE_DESTINATION: common.PARK_REASON_NO_USABLE_DESTINATION,
@@ -73,11 +68,11 @@ PARK_TO_PB = {
 }
 # The hash variant each direct platform reads; the others are left out of its requests. The
 # sGTM dispatcher gets them all: the site's configuration picks the one its container wants.
-USER_DATA_VARIANT: dict[st.Platform, str | None] = {
-    st.Platform.GOOGLE: "google",
-    st.Platform.META: "meta",
-    st.Platform.TIKTOK: "tiktok",
-    st.Platform.SGTM: None,
+USER_DATA_VARIANT: dict[Platform, str | None] = {
+    Platform.GOOGLE: "google",
+    Platform.META: "meta",
+    Platform.TIKTOK: "tiktok",
+    Platform.SGTM: None,
 }
 
 
@@ -321,13 +316,12 @@ def _routed(event: ConversionsRouted) -> list[Outgoing]:
         for d in event.decisions
     ]
     # Chunks are cut deterministically from the same items, so a redelivery yields the same ids.
+    subject = f"convhub.routed.{event.site_id}"
     return [
         Outgoing(
-            f"convhub.routed.{event.site_id}",
+            subject,
             events.ConversionRoutedBatch(site_id=event.site_id, items=chunk),
-            message_id(
-                "routed", event.site_id, [f"{i.conversion_id}@{i.config_revision}" for i in chunk]
-            ),
+            message_id(subject, [f"{i.conversion_id}@{i.config_revision}" for i in chunk]),
         )
         for chunk in chunks(items, max_items=MAX_ITEMS_PER_MESSAGE)
     ]
@@ -335,7 +329,7 @@ def _routed(event: ConversionsRouted) -> list[Outgoing]:
 
 def _dispatch(event: DispatchRequested, payloads: _Payloads) -> list[Outgoing]:
     at = _timestamp(event.at)
-    platform = PLATFORM_TO_PB[event.platform]
+    platform = platform_pb(event.platform)
     variant = USER_DATA_VARIANT[event.platform]
     subject = f"convhub.dispatch.{event.platform.value}.{event.site_id}"
     items = []
@@ -355,9 +349,7 @@ def _dispatch(event: DispatchRequested, payloads: _Payloads) -> list[Outgoing]:
         Outgoing(
             subject,
             events.DispatchRequestedBatch(site_id=event.site_id, platform=platform, items=chunk),
-            message_id(
-                f"dispatch.{event.platform.value}", event.site_id, [i.delivery_id for i in chunk]
-            ),
+            message_id(subject, [i.delivery_id for i in chunk]),
         )
         for chunk in chunks(items, max_items=MAX_ITEMS_PER_MESSAGE)
     ]
@@ -389,16 +381,13 @@ def _site_changed(event: SiteChanged) -> Outgoing:
             )
         ],
     )
-    return Outgoing(
-        f"convhub.sites.changed.{event.site_id}",
-        batch,
-        f"router.sites.changed.{event.site_id}.{event.revision}",
-    )
+    subject = f"convhub.sites.changed.{event.site_id}"
+    return Outgoing(subject, batch, message_id(subject, [str(event.revision)]))
 
 
 def _destination(target: Target) -> common.Destination:
     return common.Destination(
-        platform=PLATFORM_TO_PB[target.platform], account_id=target.account_id
+        platform=platform_pb(target.platform), account_id=target.account_id
     )
 
 

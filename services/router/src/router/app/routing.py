@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from hubkit.vocabulary import Platform
 from router.domain.events import ConversionsRouted, DispatchRequested
 from router.domain.routing import Conversion, Decision, Target, decide
-from router.domain.site import Mode, Platform
+from router.domain.site import Mode
 from router.ports import Clock, Metrics, UnitOfWork, UnitOfWorkFactory, Wakeups
 
 log = logging.getLogger(__name__)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from hubkit.vocabulary import Platform
 from router.domain.routing import Decision, Target
-from router.domain.site import Mode, Platform
+from router.domain.site import Mode
 
 
 @dataclass(frozen=True)

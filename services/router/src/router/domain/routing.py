@@ -6,7 +6,8 @@ import enum
 from dataclasses import dataclass
 
 from hubkit.naming import delivery_id
-from router.domain.site import Mode, Platform, SgtmSettings, SiteConfig
+from hubkit.vocabulary import Platform
+from router.domain.site import Mode, SgtmSettings, SiteConfig
 
 
 @dataclass(frozen=True)

@@ -8,18 +8,6 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 
-class Platform(enum.Enum):
-    """Delivery targets; the value is the lower-case name used in subjects and delivery ids."""
-
-    GOOGLE = "google"
-    META = "meta"
-    TIKTOK = "tiktok"
-    SGTM = "sgtm"
-
-
-DIRECT_PLATFORMS = (Platform.GOOGLE, Platform.META, Platform.TIKTOK)
-
-
 class Mode(enum.Enum):
     UNSPECIFIED = "unspecified"
     SGTM = "sgtm"
