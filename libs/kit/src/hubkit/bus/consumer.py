@@ -21,6 +21,7 @@ from opentelemetry import trace
 from hubkit.bus.streams import ConsumerSpec, ensure_consumer
 from hubkit.resilience import Backoff
 from hubkit.telemetry import extract_context
+from hubkit.worker import Periodic
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("hubkit.bus")
@@ -69,42 +70,46 @@ class PullConsumer:
         self._backoff = backoff or Backoff()
         self._slots = asyncio.Semaphore(concurrency)
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._stopping = asyncio.Event()
-        self._loop_task: asyncio.Task[None] | None = None
+        self._sub: JetStreamContext.PullSubscription | None = None
+        # Fetch after fetch; a failed fetch (a connection hiccup: nats-py reconnects) is retried
+        # half a second later. A stop waits for the fetch in hand (it ends within fetch_timeout).
+        self._loop = Periodic(
+            f"consume:{spec.durable}",
+            self._fetch_round,
+            interval=0.0,
+            backoff=Backoff(schedule=(0.5,), max_delay=0.5),
+            stop_timeout=fetch_timeout + 5.0,
+        )
 
     async def start(self) -> None:
         await ensure_consumer(self._js, self.spec)
-        sub = await self._js.pull_subscribe_bind(self.spec.durable, stream=self.spec.stream)
-        self._loop_task = asyncio.create_task(self._run(sub), name=f"consume:{self.spec.durable}")
+        self._sub = await self._js.pull_subscribe_bind(self.spec.durable, stream=self.spec.stream)
+        await self._loop.start()
 
     async def stop(self) -> None:
         """Stop fetching, then let in-flight messages finish (their acks still go out)."""
-        self._stopping.set()
-        if self._loop_task:
-            await self._loop_task
+        await self._loop.stop()
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+            self._sub = None
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
 
-    async def _run(self, sub: JetStreamContext.PullSubscription) -> None:
-        while not self._stopping.is_set():
-            free = self._concurrency - len(self._in_flight)
-            if free <= 0:
-                await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
-                continue
-            try:
-                msgs = await sub.fetch(min(free, self._fetch_batch), timeout=self._fetch_timeout)
-            except (TimeoutError, NatsTimeoutError):
-                continue
-            except Exception as exc:  # connection hiccup: nats-py reconnects, we retry
-                log.warning("fetch failed on %s: %r", self.spec.durable, exc)
-                await asyncio.sleep(0.5)
-                continue
-            for msg in msgs:
-                task = asyncio.create_task(self._process(msg))
-                self._in_flight.add(task)
-                task.add_done_callback(self._in_flight.discard)
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
+    async def _fetch_round(self) -> None:
+        assert self._sub is not None, "start() first"
+        free = self._concurrency - len(self._in_flight)
+        if free <= 0:
+            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+            return
+        try:
+            msgs = await self._sub.fetch(min(free, self._fetch_batch), timeout=self._fetch_timeout)
+        except (TimeoutError, NatsTimeoutError):
+            return
+        for msg in msgs:
+            task = asyncio.create_task(self._process(msg))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
 
     async def _process(self, msg: Msg) -> None:
         heartbeat = asyncio.create_task(self._keep_alive(msg))

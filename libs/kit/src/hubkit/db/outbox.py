@@ -7,9 +7,6 @@ a crash at any point yields at most a duplicate publish that the stream drops.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,8 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from hubkit.bus.publisher import EventPublisher, Outgoing, PublishError
 from hubkit.resilience import Backoff
 from hubkit.telemetry import inject_headers
-
-log = logging.getLogger(__name__)
+from hubkit.worker import Periodic
 
 
 def _columns() -> list[Column[Any]]:
@@ -89,21 +85,25 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 0.5,
         backoff: Backoff | None = None,
+        stop_timeout: float = 10.0,
     ) -> None:
         self._engine = engine
         self._table = table
         self._publisher = publisher
         self._batch_size = batch_size
-        self._poll_interval = poll_interval
-        self._backoff = backoff or Backoff(schedule=(0.1, 0.25, 0.5, 1, 2, 5), max_delay=5)
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        # stop() lets the batch in hand finish; a batch cut short leaves its rows for the next.
+        self._loop = Periodic(
+            "outbox-relay",
+            self._round,
+            interval=poll_interval,
+            backoff=backoff or Backoff(schedule=(0.1, 0.25, 0.5, 1, 2, 5), max_delay=5),
+            stop_timeout=stop_timeout,
+        )
         self.published = 0
 
     def notify(self) -> None:
         """Called after a commit that staged rows, so they go out without waiting for the poll."""
-        self._wake.set()
+        self._loop.wake()
 
     async def relay_once(self) -> int:
         t = self._table
@@ -136,38 +136,14 @@ class OutboxRelay:
             )
         return len(rows)
 
-    async def run(self) -> None:
-        failures = 0
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                moved = await self.relay_once()
-                failures = 0
-            except Exception as exc:  # NATS or Postgres away: rows stay, we retry
-                failures += 1
-                delay = self._backoff.delay(failures)
-                log.warning("outbox relay failed (%r), retrying in %.2fs", exc, delay)
-                await self._sleep(delay)
-                continue
-            if moved < self._batch_size:
-                await self._sleep(self._poll_interval, wake_early=True)
-
-    async def _sleep(self, seconds: float, *, wake_early: bool = False) -> None:
-        waiters = [asyncio.ensure_future(self._stopping.wait())]
-        if wake_early:
-            waiters.append(asyncio.ensure_future(self._wake.wait()))
-        _, pending = await asyncio.wait(
-            waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
-        )
-        for w in pending:
-            w.cancel()
+    async def _round(self) -> float | None:
+        # NATS or Postgres away: relay_once raises, the rows stay and the loop backs off.
+        full = await self.relay_once() >= self._batch_size
+        return 0.0 if full else None  # a full batch: more are waiting
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name="outbox-relay")
+        await self._loop.start()
 
     async def stop(self) -> None:
         """Finish the batch in hand; what is left stays in the outbox for the next relay."""
-        self._stopping.set()
-        if self._task:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.stop()

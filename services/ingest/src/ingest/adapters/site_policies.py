@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from google.protobuf.message import DecodeError
@@ -11,6 +10,7 @@ from nats.js import JetStreamContext
 
 from convhub.router.v1 import router_pb2
 from hubkit.bus import SITES_BUCKET, ensure_kv
+from hubkit.worker import Periodic
 from ingest.adapters.mappers import site_policy
 from ingest.domain.model import DEFAULT_POLICY, SitePolicy
 
@@ -23,7 +23,9 @@ class KvSitePolicies:
     def __init__(self, js: JetStreamContext) -> None:
         self._js = js
         self._policies: dict[str, SitePolicy] = {}
-        self._task: asyncio.Task[None] | None = None
+        # One watch at a time; if it ends or fails, a new one follows a second later (it replays
+        # the bucket). A watch never ends by itself, so stop() cancels it.
+        self._loop = Periodic("site-policies", self._watch, interval=1.0, stop_timeout=0)
         self.ready = asyncio.Event()  # set once the bucket's current contents are loaded
 
     def get(self, site_id: str) -> SitePolicy:
@@ -32,7 +34,7 @@ class KvSitePolicies:
     async def start(self, within: float = 30.0) -> None:
         """Returns once the bucket's current contents are loaded, so the service never reports
         SERVING while it would apply default consent rules to a site that has stricter ones."""
-        self._task = asyncio.create_task(self._supervise(), name="site-policies")
+        await self._loop.start()
         try:
             await asyncio.wait_for(self.ready.wait(), within)
         except TimeoutError:
@@ -41,18 +43,10 @@ class KvSitePolicies:
                 f"site policies not loaded from {SITES_BUCKET} in {within}s"
             ) from None
 
-    async def _supervise(self) -> None:
-        """Keep a watch running: if it ends or fails, start a new one (it replays the bucket)."""
-        while True:
-            try:
-                kv = await ensure_kv(self._js, SITES_BUCKET)
-                await self._follow(await kv.watchall())
-                log.warning("site policy watch ended; watching again")
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("site policy watch failed (%r); watching again", exc)
-            await asyncio.sleep(1.0)
+    async def _watch(self) -> None:
+        kv = await ensure_kv(self._js, SITES_BUCKET)
+        await self._follow(await kv.watchall())
+        log.warning("site policy watch ended; watching again")
 
     async def _follow(self, watcher) -> None:  # type: ignore[no-untyped-def]
         async for entry in watcher:
@@ -68,7 +62,4 @@ class KvSitePolicies:
                 log.error("undecodable site configuration for %s: keeping defaults", entry.key)
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.stop()

@@ -3,9 +3,6 @@ transaction per call, a constant number of statements per batch."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -20,12 +17,11 @@ from hubkit.bus import Outgoing
 from hubkit.bus.chunking import chunks
 from hubkit.db import UnitOfWork, stage
 from hubkit.telemetry import current_traceparent
+from hubkit.worker import Periodic
 from ingest.adapters import mappers
 from ingest.adapters.orm import SCHEMA, conversions, dedupe_keys, deliveries, outbox, routing
 from ingest.domain.model import Claim, PreparedConversion
 from ingest.ports import Erasure
-
-log = logging.getLogger(__name__)
 
 # Keys are COPYed into a per-connection staging table (rows vanish at commit), then claimed
 # in one statement. A key is free when absent or past its window; the unique key makes a
@@ -225,9 +221,9 @@ class DedupeKeyJanitor:
 
     def __init__(self, engine: AsyncEngine, *, every: float = 600.0, chunk: int = 10_000) -> None:
         self._engine = engine
-        self._every = every
         self._chunk = chunk
-        self._task: asyncio.Task[None] | None = None
+        # The database away: the purge is tried again (a stop waits for the chunk in hand).
+        self._loop = Periodic("dedupe-janitor", self._round, interval=every, wait_first=True)
 
     async def purge_once(self, now: datetime | None = None) -> int:
         async with self._engine.begin() as conn:
@@ -236,24 +232,15 @@ class DedupeKeyJanitor:
             )
             return int(result.rowcount or 0)
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._every)
-            try:
-                purged = self._chunk
-                while purged == self._chunk:  # a full chunk: more may be waiting
-                    purged = await self.purge_once()
-            except Exception as exc:  # the database is away: try again next round
-                log.warning("dedupe key purge failed: %r", exc)
+    async def _round(self) -> float | None:
+        full = await self.purge_once() == self._chunk
+        return 0.0 if full else None  # a full chunk: more may be waiting
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="dedupe-janitor")
+        await self._loop.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.stop()
 
 
 _PURGE = text(f"""

@@ -7,10 +7,9 @@ messages 7 days), so a redelivery always finds its decision; the default is 30 d
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
+from hubkit.worker import Periodic
 from router.ports import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -27,17 +26,15 @@ class Housekeeping:
     ) -> None:
         self._uow = uow
         self._days = retention_days
-        self._interval = interval
         self._batch = batch  # short transactions: no long locks on busy tables
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("housekeeping", self._round, interval=interval)
 
     async def purge_once(self) -> int:
         """Delete everything past retention, batch by batch; returns how many rows."""
         if self._days <= 0:
             return 0
         total = 0
-        while not self._stopping.is_set():
+        while not self._loop.stopping:  # stop() waits for the batch in hand only
             async with self._uow() as uow:
                 gone = await uow.decisions.purge(self._days, self._batch)
                 await uow.commit()
@@ -48,20 +45,11 @@ class Housekeeping:
             log.info("housekeeping deleted %d row(s) older than %d days", total, self._days)
         return total
 
+    async def _round(self) -> None:
+        await self.purge_once()
+
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="housekeeping")
+        await self._loop.start()
 
     async def stop(self) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.purge_once()
-            except Exception:
-                log.exception("housekeeping failed; trying again later")
-            await asyncio.sleep(self._interval)
+        await self._loop.stop()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 
+from hubkit.worker import Periodic
 from router.ports import SiteMirror, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -31,14 +30,13 @@ class SiteMirroring:
     ) -> None:
         self._uow = uow
         self._mirror = mirror
-        self._interval = interval
         self._resync_interval = resync_interval
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._next_resync = 0.0  # at start, then every resync_interval
+        # NATS or the database away: the database still knows what to copy, the loop retries.
+        self._loop = Periodic("site-mirror", self._round, interval=interval)
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     async def sync_pending(self) -> int:
         copied = 0
@@ -87,26 +85,14 @@ class SiteMirroring:
             log.info("site mirror: %d KV entr(y/ies) to repair", len(stale))
         return len(stale)
 
+    async def _round(self) -> None:
+        if time.monotonic() >= self._next_resync:
+            await self.resync()
+            self._next_resync = time.monotonic() + self._resync_interval
+        await self.sync_pending()
+
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="site-mirror")
+        await self._loop.start()
 
     async def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        next_resync = 0.0
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                if time.monotonic() >= next_resync:
-                    await self.resync()
-                    next_resync = time.monotonic() + self._resync_interval
-                await self.sync_pending()
-            except Exception:  # NATS or the database away: the database still knows what to copy
-                log.exception("mirroring site configurations failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
+        await self._loop.stop()

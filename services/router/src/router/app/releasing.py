@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
+from hubkit.worker import Periodic
 from router.app.routing import record_metrics, stage_outputs
 from router.domain.routing import decide
 from router.ports import Clock, Metrics, UnitOfWorkFactory, Wakeups
@@ -35,13 +34,11 @@ class ParkedReleaser:
         self._wakeups = wakeups
         self._metrics = metrics
         self._batch_size = batch_size
-        self._interval = interval
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        # The database away: the parked rows wait, the loop retries.
+        self._loop = Periodic("parked-releaser", self._round, interval=interval)
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     async def release_all(self) -> int:
         """One pass over every site that may have releasable conversions; returns how many."""
@@ -86,22 +83,11 @@ class ParkedReleaser:
                 )
             released += len(routed)
 
+    async def _round(self) -> None:
+        await self.release_all()
+
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="parked-releaser")
+        await self._loop.start()
 
     async def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                await self.release_all()
-            except Exception:  # database away: the parked rows wait, we try again
-                log.exception("releasing parked conversions failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
+        await self._loop.stop()
