@@ -102,6 +102,20 @@ def test_field_level_errors(overrides: dict[str, object], field: str, code: str)
     assert errors_of(conversion(**overrides)).get(field) == code
 
 
+@pytest.mark.parametrize(
+    "click_ids",
+    [
+        {"fbc": "fb.1.1554763741205.AbCdEfGhIjKlMnOp.AQ"},  # the Parameter Builder's appendix
+        {"fbp": "fb.1.1596403881668.1116446470.Bg"},
+        {"fbp": "fb.2.1596403881668.1116446470"},
+    ],
+)
+def test_five_segment_meta_cookies_are_accepted(click_ids: dict[str, str]) -> None:
+    assert not isinstance(
+        prepare(conversion(click_ids=click_ids), DEFAULT_POLICY, NOW, Limits()), Outcome
+    )
+
+
 def test_every_problem_is_reported_at_once_without_raw_values() -> None:
     result = prepare(
         conversion(site_id="", currency="XXXX", user_data={"email": "jane@", "phone": "+1 650"}),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from hubkit import pii
 from hubkit.errors import FieldError
 from hubkit.naming import SITE_ID_RULE, is_site_id
 from ingest.domain.currencies import ISO_4217
@@ -16,8 +17,6 @@ from ingest.domain.model import ConversionInput
 EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 DECIMAL = re.compile(r"\d{1,15}(\.\d{1,6})?")
 GOOGLE_CLICK_ID = re.compile(r"[A-Za-z0-9_\-]{10,256}")
-FBC = re.compile(r"fb\.\d\.\d{10,13}\.[^\s]{1,500}")  # fb.<subdomain index>.<ms time>.<fbclid>
-FBP = re.compile(r"fb\.\d\.\d{10,13}\.\d{1,30}")  # fb.<subdomain index>.<ms time>.<random>
 PRINTABLE = re.compile(r"[^\x00-\x1f\x7f]*")
 
 MAX_ID = 128
@@ -120,10 +119,15 @@ def _click_ids(errors: Errors, ids: dict[str, str]) -> None:
             errors.add(
                 f"click_ids.{name}", "INVALID_FORMAT", f"{name} must be 10-256 of A-Z a-z 0-9 _ -"
             )
-    if ids.get("fbc") and not FBC.fullmatch(ids["fbc"]):
-        errors.add("click_ids.fbc", "INVALID_FORMAT", "fbc must look like fb.1.<ms time>.<fbclid>")
-    if ids.get("fbp") and not FBP.fullmatch(ids["fbp"]):
-        errors.add("click_ids.fbp", "INVALID_FORMAT", "fbp must look like fb.1.<ms time>.<number>")
+    # The one rule of hubkit.pii (Meta's 4 segments, or 5 with the Parameter Builder's appendix).
+    if ids.get("fbc") and not pii.is_fbc(ids["fbc"]):
+        errors.add(
+            "click_ids.fbc", "INVALID_FORMAT", "fbc must look like fb.1.<ms time>.<fbclid>[.<ap>]"
+        )
+    if ids.get("fbp") and not pii.is_fbp(ids["fbp"]):
+        errors.add(
+            "click_ids.fbp", "INVALID_FORMAT", "fbp must look like fb.1.<ms time>.<number>[.<ap>]"
+        )
     for name in ("fbclid", "ttclid", "ttp"):
         _text(errors, f"click_ids.{name}", ids.get(name, ""), MAX_CLICK_ID)
 
