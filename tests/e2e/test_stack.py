@@ -4,6 +4,8 @@ destination of the demo sites, and Ctrl-C brings everything down."""
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
 import signal
 import socket
 import sys
@@ -20,9 +22,12 @@ from convhub_cli.stackfile import StackInfo
 from hubkit.auth import Scope, issue_token
 from hubkit.grpcx import auth_metadata
 
+from .otlp import Receiver
+
 pytestmark = pytest.mark.slow
 CONVHUB = str(Path(sys.executable).parent / "convhub")
 CONFIRMED = common_pb2.DELIVERY_STATUS_CONFIRMED
+SERVER, CLIENT = 2, 3  # OTLP span kinds
 
 
 async def read_until(stream: asyncio.StreamReader, marker: str, within: float) -> str:
@@ -44,11 +49,20 @@ def listening(address: str) -> bool:
 
 
 async def test_stack_flows_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
+    receiver = Receiver()  # where Jaeger would be: every service exports its spans here
+    env = {
+        **os.environ,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": await receiver.start(),
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+    }
+    env.pop("OTEL_SDK_DISABLED", None)
     proc = await asyncio.create_subprocess_exec(
         CONVHUB,
         "up",
         "--no-demo",
         cwd=tmp_path,
+        env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -67,9 +81,12 @@ async def test_stack_flows_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
                 _conversion(site, n)
                 for n, site in enumerate(["demo-direct", "demo-sgtm"] * 3, start=1)
             ]
+            # The client's own trace: every span of these conversions belongs to it or links to it.
+            trace_id = secrets.token_hex(16)
+            traced = (*metadata, ("traceparent", f"00-{trace_id}-{secrets.token_hex(8)}-01"))
             results = (
                 await stub.IngestBatch(
-                    ingest_pb2.IngestBatchRequest(conversions=batch), metadata=metadata
+                    ingest_pb2.IngestBatchRequest(conversions=batch), metadata=traced
                 )
             ).results
             assert all(r.status == ingest_pb2.INGEST_STATUS_ACCEPTED for r in results)
@@ -97,9 +114,45 @@ async def test_stack_flows_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
                     else {common_pb2.PLATFORM_META}
                 )
                 assert expected <= platforms
+        await asyncio.wait_for(_whole_trace(receiver, trace_id), 30)
     finally:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C in `make run` sends
         code = await asyncio.wait_for(proc.wait(), 90)
     assert code == 0
     assert not any(listening(a) for a in info.services.values())
     assert not (tmp_path / ".run" / "stack.json").exists()
+    await receiver.stop()
+
+
+async def _whole_trace(receiver: Receiver, trace_id: str) -> None:
+    """Wait until the trace shows every hop: ingest's RPC, its outbox relay, the router, each
+    dispatcher's batch (linked to the trace) and, under the batch, its platform request."""
+    while True:
+        spans = receiver.in_trace(trace_id)
+        hops = {
+            "ingest rpc": any(s.service == "ingest" and s.kind == SERVER for s in spans),
+            "ingest relay": any(
+                s.service == "ingest" and s.name.startswith("relay ") for s in spans
+            ),
+            "router": any(s.service == "router" and s.name.startswith("route ") for s in spans),
+        }
+        for service, platform in (("dispatch-meta", "meta"), ("router", "sgtm")):
+            batches = [
+                s
+                for s in receiver.spans
+                if s.service == service
+                and s.name == f"dispatch {platform} batch"
+                and trace_id in s.links
+            ]
+            hops[f"{platform} batch"] = bool(batches)
+            hops[f"POST {platform}"] = any(
+                s.name == f"POST {platform}"
+                and s.kind == CLIENT
+                and any(s.parent_id == b.span_id for b in batches)
+                for s in receiver.spans
+            )
+        if all(hops.values()):
+            return
+        missing = [hop for hop, seen in hops.items() if not seen]
+        print("trace incomplete, missing:", missing)
+        await asyncio.sleep(0.5)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from opentelemetry import trace
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -29,8 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from hubkit.bus.publisher import EventPublisher, Outgoing, PublishError
 from hubkit.resilience import Backoff
-from hubkit.telemetry import inject_headers
+from hubkit.telemetry import extract_context, inject_headers
 from hubkit.worker import Periodic
+
+tracer = trace.get_tracer("hubkit.db.outbox")
 
 
 def _columns() -> list[Column[Any]]:
@@ -118,9 +121,30 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
+            # One PRODUCER span per message, a child of the work that staged it, so a trace
+            # shows how long a message waited in the outbox; consumers continue under it.
+            spans = [
+                tracer.start_span(
+                    f"relay {r.subject}",
+                    context=extract_context(r.headers),
+                    kind=trace.SpanKind.PRODUCER,
+                    attributes={"messaging.destination.name": r.subject},
+                )
+                for r in rows
+            ]
             errors = await self._publisher.publish_each(
-                Outgoing(r.subject, bytes(r.payload), r.msg_id, r.headers) for r in rows
+                Outgoing(
+                    r.subject,
+                    bytes(r.payload),
+                    r.msg_id,
+                    inject_headers(r.headers, trace.set_span_in_context(span)),
+                )
+                for r, span in zip(rows, spans, strict=True)
             )
+            for span, error in zip(spans, errors, strict=True):
+                if error is not None:
+                    span.set_status(trace.Status(trace.StatusCode.ERROR, type(error).__name__))
+                span.end()
             # Acknowledged rows go; the others stay for the next round, so one message the
             # stream refuses never holds back the rest.
             done = [r.id for r, error in zip(rows, errors, strict=True) if error is None]

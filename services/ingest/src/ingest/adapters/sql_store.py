@@ -16,6 +16,7 @@ from convhub.events.v1 import events_pb2
 from hubkit.bus import Outgoing
 from hubkit.bus.chunking import chunks
 from hubkit.db import UnitOfWork, stage
+from hubkit.naming import message_id
 from hubkit.telemetry import current_traceparent
 from hubkit.worker import Periodic
 from ingest.adapters import mappers
@@ -139,9 +140,8 @@ class SqlConversionStore:
             erased.erased_at.FromDatetime(datetime.now(UTC))
             erased.trace.traceparent, erased.trace.tracestate = current_traceparent()
             batch = events_pb2.UserErasedBatch(site_id=site_id, items=[erased])
-            await stage(
-                s, outbox, [Outgoing(f"convhub.erasures.{site_id}", batch, f"erasure:{erasure_id}")]
-            )
+            subject = f"convhub.erasures.{site_id}"
+            await stage(s, outbox, [Outgoing(subject, batch, message_id(subject, [erasure_id]))])
             await uow.commit()
         self._on_commit()
         return Erasure(erasure_id, tuple(ids))
@@ -203,11 +203,11 @@ def _accepted_messages(records: Sequence[object]) -> list[Outgoing]:
         item.trace.traceparent, item.trace.tracestate = traceparent, tracestate
         by_site[item.conversion.site_id].append(item)
     return [
-        # The first conversion id names the message for good: the relay republishes it as is.
+        # The relay republishes the message as staged: the id holds across its retries.
         Outgoing(
             accepted_subject(site),
             events_pb2.ConversionAcceptedBatch(site_id=site, items=chunk),
-            f"accepted:{chunk[0].conversion.conversion_id}",
+            message_id(accepted_subject(site), [i.conversion.conversion_id for i in chunk]),
         )
         for site, items in by_site.items()
         for chunk in chunks(items)
