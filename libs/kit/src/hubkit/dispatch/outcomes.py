@@ -13,6 +13,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from hubkit.dispatch.model import (
     BatchStatus,
@@ -32,8 +33,7 @@ class BreakerSignal(enum.Enum):
     NONE = "none"  # no request reached it, or it throttled (proves nothing either way)
 
 
-@dataclass(frozen=True, slots=True)
-class EventOutcome:
+class EventOutcome(NamedTuple):  # one per event: a named tuple builds 3x as fast as a dataclass
     delivery_id: str
     status: Status  # CONFIRMED / SENT, PENDING (waits), FAILED, DEAD
     error: PlatformError | None = None
