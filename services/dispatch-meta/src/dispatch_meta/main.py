@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 
@@ -40,7 +41,16 @@ async def serve(settings: Settings) -> None:
             schema=settings.db_schema,
             consumer_concurrency=settings.consumer_concurrency,
         )
+        tune_gc()
         await rt.serve()
+
+
+def tune_gc() -> None:
+    """Leave what startup built (modules, the runtime) out of every collection, and collect the
+    young generation less often: the engine allocates tens of objects per event, and with the
+    defaults the collector took ~10 % of the dispatcher's CPU under a backlog."""
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 async def main() -> None:
