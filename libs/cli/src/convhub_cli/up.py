@@ -90,7 +90,10 @@ def run(args: argparse.Namespace) -> int:
         # Secret volume mounts them); the demo sites name these references ---
         credentials_dir = (RUN_DIR / "credentials").resolve()
         credentials_dir.mkdir(mode=0o700, exist_ok=True)
-        for ref, content in {"demo-meta": '{"access_token": "dev-meta-token"}'}.items():
+        for ref, content in {
+            "demo-meta": '{"access_token": "dev-meta-token"}',
+            "demo-tiktok": '{"access_token": "dev-tiktok-token"}',
+        }.items():
             (credentials_dir / ref).write_text(content + "\n")
             (credentials_dir / ref).chmod(0o600)
         base_env["CONVHUB_CREDENTIALS_DIR"] = str(credentials_dir)

@@ -1,0 +1,1 @@
+"""TikTok Events API client, mapping and credentials."""

@@ -1,0 +1,1 @@
+"""Pure TikTok rules: event names, what TikTok refuses, its answer codes."""
