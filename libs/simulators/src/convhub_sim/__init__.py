@@ -12,6 +12,7 @@ from convhub_sim.base import Fault, Simulator
 REGISTRY: dict[str, tuple[str, str]] = {
     "meta": ("convhub_sim.meta:MetaSimulator", "CONVHUB_META_GRAPH_URL"),
     "sgtm": ("convhub_sim.sgtm:SgtmSimulator", "CONVHUB_SGTM_SIMULATOR_URL"),
+    "tiktok": ("convhub_sim.tiktok:TikTokSimulator", "CONVHUB_TIKTOK_API_URL"),
 }
 
 __all__ = ["REGISTRY", "Fault", "Simulator"]

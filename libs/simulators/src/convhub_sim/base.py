@@ -31,12 +31,21 @@ class Recorded:
     body: bytes
     at: float
     status: int = 0  # what the simulator answered
+    code: int | None = None  # the envelope code, for platforms that answer one (TikTok)
 
     def json(self) -> Any:
         import json
 
         return json.loads(self.body)
 
+
+# Where a handler finds the record of the request it answers (to set `Recorded.code`); a typed
+# key where aiohttp has them (it warns about plain string keys there).
+RECORD_KEY: Any = (
+    web.RequestKey("convhub_sim.record", Recorded)
+    if hasattr(web, "RequestKey")
+    else "convhub_sim.record"
+)
 
 # A `make run` lasts hours: keep the latest requests only, enough for any test or benchmark.
 MAX_RECORDED = 50_000
@@ -125,6 +134,7 @@ class Simulator:
             await request.read(),
             time.time(),
         )
+        request[RECORD_KEY] = record
         if not request.path.startswith("/_sim/"):
             self.requests.append(record)
             if self.latency:
