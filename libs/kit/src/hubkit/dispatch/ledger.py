@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import LargeBinary, Text, and_, bindparam, func, insert, or_, select, update
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from hubkit.db.uow import UnitOfWork
-from hubkit.dispatch.bulk import copy_new_rows, copy_rows, in_ids
+from hubkit.dispatch.bulk import copy_new_rows, copy_rows, driver_connection, in_ids
 from hubkit.dispatch.ledger_erasure import ErasureOps
 from hubkit.dispatch.ledger_leases import LeaseOps
 from hubkit.dispatch.ledger_replay import DeadLetterFilter, ReplayOps, ReplayResult
@@ -92,42 +93,22 @@ class Ledger(LeaseOps, ReplayOps, ErasureOps):
     async def claim(
         self, lane: Lane, limit: int, *, owner: str, lease: float, batch_id: str
     ) -> list[PendingEvent]:
-        """Take up to `limit` due events of `lane` (oldest first) for one new batch."""
-        d = self.t.deliveries
-        picked = (
-            select(d.c.delivery_id)
-            .where(
-                d.c.status == Status.PENDING.value,
-                d.c.account_id == lane.account_id,
-                d.c.credentials_ref == lane.credentials_ref,
-                d.c.lane_extra == lane.extra,
-                d.c.next_attempt_at <= func.now(),
-            )
-            .order_by(d.c.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)  # competing replicas take disjoint events
+        """Take up to `limit` due events of `lane` (oldest first) for one new batch, and open
+        the batch: one statement, its rows read in binary (the request bytes as stored)."""
+        cursor = (await driver_connection(self.session)).cursor(binary=True)
+        await cursor.execute(
+            _claim_sql(self.t),
+            {
+                "account_id": lane.account_id,
+                "credentials_ref": lane.credentials_ref,
+                "lane_extra": lane.extra,
+                "limit": limit,
+                "owner": owner,
+                "lease": timedelta(seconds=lease),
+                "batch_id": batch_id,
+            },
         )
-        rows = (
-            await self.session.execute(
-                update(d)
-                .where(d.c.delivery_id.in_(picked.scalar_subquery()))
-                .values(
-                    status=Status.SENDING.value,
-                    attempts=d.c.attempts + 1,
-                    lease_owner=owner,
-                    lease_until=func.now() + timedelta(seconds=lease),
-                    batch_id=batch_id,
-                    first_attempt_at=func.coalesce(d.c.first_attempt_at, func.now()),
-                    updated_at=func.now(),
-                )
-                .returning(*_pending_columns(self.t))
-            )
-        ).all()
-        if not rows:
-            return []
-        events = sorted((_pending(r) for r in rows), key=lambda e: e.delivery_id)
-        await self._open_batch(batch_id, lane, len(events), parent=None)
-        return events
+        return [_pending(row) for row in await cursor.fetchall()]
 
     async def reclaim_for_child(
         self,
@@ -532,6 +513,45 @@ def _pending_columns(t: LedgerTables) -> list[Any]:
         d.c.first_attempt_at,
         d.c.payload,
     ]
+
+
+@cache
+def _claim_sql(t: LedgerTables) -> str:
+    """Ledger.claim's statement: the claim (competing replicas take disjoint events: SKIP
+    LOCKED), the batch row when anything was claimed, the events in delivery id order."""
+    d, b = t.deliveries.fullname, t.batches.fullname
+    columns = ", ".join(c.name for c in _pending_columns(t))
+    return f"""
+        WITH claimed AS (
+            UPDATE {d} SET
+                status = '{Status.SENDING.value}',
+                attempts = attempts + 1,
+                lease_owner = %(owner)s,
+                lease_until = now() + %(lease)s,
+                batch_id = %(batch_id)s,
+                first_attempt_at = coalesce(first_attempt_at, now()),
+                updated_at = now()
+            WHERE delivery_id IN (
+                SELECT delivery_id FROM {d}
+                WHERE status = '{Status.PENDING.value}'
+                    AND account_id = %(account_id)s
+                    AND credentials_ref = %(credentials_ref)s
+                    AND lane_extra = %(lane_extra)s
+                    AND next_attempt_at <= now()
+                ORDER BY next_attempt_at
+                LIMIT %(limit)s
+                FOR UPDATE SKIP LOCKED
+            )
+            RETURNING {columns}
+        ), opened AS (
+            INSERT INTO {b}
+                (batch_id, account_id, credentials_ref, lane_extra, status, event_count)
+            SELECT %(batch_id)s, %(account_id)s, %(credentials_ref)s, %(lane_extra)s,
+                '{BatchStatus.SENDING.value}', count(*)
+            FROM claimed HAVING count(*) > 0
+        )
+        SELECT {columns} FROM claimed ORDER BY delivery_id COLLATE "C"
+    """
 
 
 def _pending(row: Any) -> PendingEvent:
