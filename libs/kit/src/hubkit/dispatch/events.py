@@ -15,7 +15,7 @@ from convhub.events.v1 import events_pb2
 from hubkit import naming
 from hubkit.bus.chunking import MAX_MESSAGE_BYTES, MAX_MESSAGE_ITEMS, chunks
 from hubkit.bus.publisher import Outgoing
-from hubkit.dispatch.model import Platform
+from hubkit.dispatch.model import Platform, Status
 from hubkit.dispatch.records import Change
 from hubkit.vocabulary import error_class_pb, platform_pb, status_pb
 
@@ -54,12 +54,14 @@ def delivery_updates(
 ) -> list[Outgoing]:
     """One DeliveryUpdatedBatch per site (split to stay small) announcing `changes`.
 
-    Built in place (`items.add`) with the parts every item shares made once: this runs for
-    every event a dispatcher settles."""
+    Runs for every event a dispatcher settles, so each item is built in place (`items.add`)
+    from a template of what the items of an account share (destination, time, excerpt, an
+    empty trace), then its own fields."""
     platform_value = platform_pb(platform)
     occurred_at = timestamp(now)
     excerpt = excerpt[:1024]
-    destinations: dict[str, common_pb2.Destination] = {}
+    templates: dict[str, events_pb2.DeliveryUpdated] = {}
+    statuses: dict[Status, common_pb2.DeliveryStatus] = {}
     batches: dict[str, list[events_pb2.DeliveryUpdatedBatch]] = {}
     sizes: dict[str, int] = {}
     for c in changes:
@@ -70,23 +72,29 @@ def delivery_updates(
                 events_pb2.DeliveryUpdatedBatch(site_id=site, platform=platform_value)
             ]
             sizes[site] = 0
-        destination = destinations.get(c.account_id)
-        if destination is None:
-            destination = destinations[c.account_id] = _destination(platform, c.account_id)
-        request = c.request
+        template = templates.get(c.account_id)
+        if template is None:
+            template = templates[c.account_id] = events_pb2.DeliveryUpdated(
+                trace=_NO_TRACE,  # always present, empty when the request carried none
+                destination=_destination(platform, c.account_id),
+                platform_response_excerpt=excerpt,
+                occurred_at=occurred_at,
+            )
+        status = statuses.get(c.status)
+        if status is None:
+            status = statuses[c.status] = status_pb(c.status)
         current = runs[-1]
-        item = current.items.add(
-            delivery_id=c.delivery_id,
-            conversion_id=c.conversion_id,
-            trace=request.trace if request is not None else _NO_TRACE,
-            destination=destination,
-            status=status_pb(c.status),
-            attempts=c.attempts,
-            batch_id=c.batch_id,
-            platform_response_excerpt=excerpt,
-            occurred_at=occurred_at,
-            sequence=c.sequence,
-        )
+        item = current.items.add()
+        item.MergeFrom(template)
+        item.delivery_id = c.delivery_id
+        item.conversion_id = c.conversion_id
+        item.status = status
+        item.attempts = c.attempts
+        item.batch_id = c.batch_id
+        item.sequence = c.sequence
+        request = c.request
+        if request is not None and request.HasField("trace"):
+            item.trace.CopyFrom(request.trace)
         error = c.error
         if error is not None:
             item.last_error = error.message
