@@ -66,6 +66,7 @@ class DispatchIntake:
         # An adapter mapping at intake (AdmitsAtIntake) maps each event once: its bytes are
         # kept with the delivery and sent as they are.
         self._admit = adapter.admit if isinstance(adapter, AdmitsAtIntake) else None
+        self._platform_proto = adapter.platform.proto
         self._engine = engine
         self._tables = tables
         self._on_pending = on_pending
@@ -135,16 +136,17 @@ class DispatchIntake:
                 return None
             received = conversion.received_at if conversion.HasField("received_at") else None
             site = conversion.site_id or site_id
-            lane = Lane(account, request.target.credentials_ref)
-            event_id = conversion.event_id
+            credentials_ref = request.target.credentials_ref
             received_at = _datetime(received) if received else None
             attempts = max(0, request.previous_attempts)
         except Exception:  # one broken item must not cost the others
             log.exception("dispatch item %d could not be read: dropped", position)
             return None
-        rejection: PlatformError | None
+        rejection: PlatformError | None = None
         payload = None
-        if request.platform not in (0, platform.proto):
+        lane: Lane | None = None  # None: failed on what could be read
+        event_id = conversion.event_id
+        if request.platform and request.platform != self._platform_proto:
             log.warning("dispatch item %s is for another platform: failed", delivery_id)
             rejection = _MISROUTED
         else:
@@ -153,14 +155,14 @@ class DispatchIntake:
                 event_id = self._adapter.event_id_of(request)
             except Exception:
                 log.exception("dispatch item %s has an unusable destination: failed", delivery_id)
-                rejection = _UNREADABLE
+                lane, event_id, rejection = None, conversion.event_id, _UNREADABLE
             else:
                 rejection, payload = self._check(request, now)
         return NewDelivery(
             delivery_id=delivery_id,
             conversion_id=conversion_id,
             site_id=site,
-            lane=lane,
+            lane=lane or Lane(account, credentials_ref),
             event_id=event_id,
             request=request,
             received_at=received_at,

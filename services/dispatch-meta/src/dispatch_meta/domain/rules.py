@@ -25,6 +25,9 @@ MAX_EVENT_AGE = timedelta(days=7)
 MAX_STORE_EVENT_AGE = timedelta(days=62)
 # A clock a little ahead of ours is tolerated (sent as "now"); more is the sender's bug.
 FUTURE_SKEW = timedelta(minutes=5)
+_AGE_SECONDS = MAX_EVENT_AGE.total_seconds()
+_STORE_AGE_SECONDS = MAX_STORE_EVENT_AGE.total_seconds()
+_SKEW_SECONDS = FUTURE_SKEW.total_seconds()
 
 ACTION_SOURCES = frozenset(
     {
@@ -176,13 +179,13 @@ def _time(event: Mapping[str, Any], now: datetime) -> Refusal | None:
     age = now.timestamp() - at
     source = event.get("action_source")
     limit = max_age(source if isinstance(source, str) else "")
-    if age > limit.total_seconds():
+    if age > (_STORE_AGE_SECONDS if limit is MAX_STORE_EVENT_AGE else _AGE_SECONDS):
         return Refusal(
             TOO_OLD,
             f"Event Timestamp Too Old: event_time is more than {limit.days} days in the past"
             " (Meta's limit)",
         )
-    if -age > FUTURE_SKEW.total_seconds():
+    if -age > _SKEW_SECONDS:
         return Refusal(IN_FUTURE, "event_time is in the future")
     return None
 
@@ -211,12 +214,16 @@ def _user_data(event: Mapping[str, Any], now: datetime) -> Refusal | None:
     user = event.get("user_data")
     if not _is_mapping(user):
         user = {}
-    if not all(_hashed(value) for key, value in user.items() if key in _HASHED_KEY_SET):
-        for field, key in HASHED_FIELDS:  # the first one in field order
-            if key in user and not _hashed(user[key]):
-                # Named by convhub's field, where the fix belongs. Never echo the value: it
-                # may be the plain personal data this check keeps out.
-                return Refusal(NOT_HASHED, f"user_data.meta.{field} is not a SHA-256 hash")
+    informed = False  # any customer information at all
+    for key, value in user.items():
+        if key in _HASHED_KEY_SET and not _hashed(value):
+            for field, hashed_key in HASHED_FIELDS:  # the first one in field order
+                if hashed_key in user and not _hashed(user[hashed_key]):
+                    # Named by convhub's field, where the fix belongs. Never echo the value:
+                    # it may be the plain personal data this check keeps out.
+                    return Refusal(NOT_HASHED, f"user_data.meta.{field} is not a SHA-256 hash")
+        if value and key in CUSTOMER_INFORMATION_KEYS:
+            informed = True
     if "fbc" in user and not is_fbc(user["fbc"]):
         return Refusal(
             CLICK_ID_FORMAT,
@@ -228,7 +235,7 @@ def _user_data(event: Mapping[str, Any], now: datetime) -> Refusal | None:
             INVALID_FBP,
             "fbp must be fb.<subdomain index>.<creation time ms>.<random>[.<appendix>]",
         )
-    if not any(value for key, value in user.items() if key in CUSTOMER_INFORMATION_KEYS):
+    if not informed:
         return Refusal(
             INSUFFICIENT_USER_DATA,
             "no customer information parameters (Meta requires at least one)",
@@ -242,8 +249,10 @@ def _is_mapping(value: object) -> bool:
 
 def _hashed(value: Any) -> bool:
     """A user_data value (one string or a list of them) that is only SHA-256 hashes."""
-    values = value if isinstance(value, list) else [value]
-    return all(isinstance(v, str) and is_hashed(v) for v in values)
+    for v in value if isinstance(value, list) else (value,):
+        if not (isinstance(v, str) and _SHA256.match(v)):
+            return False
+    return True
 
 
 def _custom_data(event: Mapping[str, Any], now: datetime) -> Refusal | None:
