@@ -13,10 +13,9 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import LargeBinary, Text, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import LargeBinary, Text, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from hubkit.db.uow import UnitOfWork
 from hubkit.dispatch.bulk import copy_new_rows, copy_rows, driver_connection, in_ids
@@ -300,48 +299,51 @@ class Ledger(LeaseOps, ReplayOps, ErasureOps):
         events: dict[str, PendingEvent],
         outcomes: Sequence[EventOutcome],
     ) -> list[Change]:
-        d = self.t.deliveries
         groups: dict[tuple[Any, ...], list[EventOutcome]] = defaultdict(list)
         for o in outcomes:
             groups[(o.status, o.error, o.failures, o.retry_at, o.reason, o.charged)].append(o)
+        cursor = (await driver_connection(self.session)).cursor(binary=True)
         changes: list[Change] = []
         for (status, error, failures, retry_at, reason, charged), members in groups.items():
-            ids = [o.delivery_id for o in members]
-            values: dict[str, Any] = {
-                "status": status.value,
-                "lease_owner": None,
-                "lease_until": None,
-                "updated_at": func.now(),
-                "sequence": d.c.sequence + 1,
-                **_error_columns(error, "last_error"),
+            error_class, code, message = _error_values(error)
+            params: dict[str, Any] = {
+                "ids": [o.delivery_id for o in members],
+                "batch_id": batch_id,
+                "error_class": error_class,
+                "platform_code": code,
+                "last_error": message,
             }
-            ours: ColumnElement[bool] = and_(
-                d.c.batch_id == batch_id, d.c.status == Status.SENDING.value
-            )
+            sets = [
+                f"status = '{status.value}'",
+                "lease_owner = NULL",
+                "lease_until = NULL",
+                "updated_at = now()",
+                "sequence = sequence + 1",
+                "error_class = %(error_class)s",
+                "platform_code = %(platform_code)s",
+                "last_error = %(last_error)s",
+            ]
+            ours = f"batch_id = %(batch_id)s AND status = '{Status.SENDING.value}'"
             if not charged:  # throttled or untried: this attempt does not count
-                values["attempts"] = d.c.attempts - 1
+                sets.append("attempts = attempts - 1")
             if status is Status.PENDING:
-                values["next_attempt_at"] = retry_at
+                sets.append("next_attempt_at = %(retry_at)s")
+                params["retry_at"] = retry_at
             if status in (Status.PENDING, Status.FAILED, Status.DEAD):
-                values["failures"] = failures
+                sets.append("failures = %(failures)s")
+                params["failures"] = failures
             if status in (Status.CONFIRMED, Status.SENT):
-                values["confirmed_at"] = func.now()
+                sets.append("confirmed_at = now()")
                 # The platform has it even if our lease lapsed and it was queued again meanwhile.
-                ours = or_(ours, d.c.status == Status.PENDING.value)
-            rows = (
-                await self.session.execute(
-                    update(d)
-                    .where(in_ids(d.c.delivery_id, ids), ours)
-                    .values(**values)
-                    .returning(
-                        d.c.delivery_id,
-                        d.c.sequence,
-                        d.c.attempts,
-                        d.c.first_attempt_at,
-                        d.c.confirmed_at,
-                    )
-                )
-            ).all()
+                ours = f"({ours}) OR status = '{Status.PENDING.value}'"
+            # The ids as a binary array: psycopg dumps a text one element by element in Python.
+            await cursor.execute(
+                f"UPDATE {self.t.deliveries.fullname} SET {', '.join(sets)}"
+                f" WHERE delivery_id = ANY(%(ids)b) AND ({ours})"
+                " RETURNING delivery_id, sequence, attempts, first_attempt_at, confirmed_at",
+                params,
+            )
+            rows = await cursor.fetchall()
             dead = status in (Status.FAILED, Status.DEAD)
             for delivery_id, sequence, attempts, first_attempt_at, confirmed_at in rows:
                 event = events[delivery_id]
