@@ -82,7 +82,7 @@ class Dispatcher:
             self.policy.batch_size, self.policy.linger, self._limits
         )
         self._accounts: dict[str, Account] = {}
-        self._claiming: set[Lane] = set()
+        self._claiming: dict[Lane, int] = {}  # claims in flight per lane
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._keeper_wake = asyncio.Event()  # stop, or a resync wanted soon
@@ -170,9 +170,12 @@ class Dispatcher:
             now = time.time()
             mono = time.monotonic()
             wakes: list[float] = []
+            started = False
             for lane in self._acc.ready(now):
-                if lane in self._claiming:
-                    continue
+                size = self._limits(lane)[0]
+                due = self._acc.due_count(lane, now)
+                if lane in self._claiming and due < size:
+                    continue  # beside a claim in flight only a full batch starts
                 account = self._account(lane.account_id)
                 blocked = account.blocked_for(mono)
                 if blocked is None:
@@ -182,9 +185,16 @@ class Dispatcher:
                     continue
                 # A size trigger must find a full batch in the ledger: counts can run ahead.
                 lingered = self._acc.lingered(lane, now)
+                take = max(1, min(size, due)) if lingered else size
                 account.in_flight += 1  # reserved now, so the loop cannot overbook the account
-                size = self._limits(lane)[0]
-                self._spawn(self._flush(lane, account, size, 1 if lingered else size))
+                # The batch's events too: while it is claimed, the lane's next full batch may
+                # start beside it (the ledger hands disjoint events to concurrent claims).
+                self._acc.taken(lane, take)
+                self._claiming[lane] = self._claiming.get(lane, 0) + 1
+                self._spawn(self._flush(lane, account, take, 1 if lingered else take))
+                started = True
+            if started:
+                self._wake.set()  # another batch may be ready beside those just started
             upcoming = self._acc.next_ready_at(now)
             if upcoming is not None:
                 wakes.append(upcoming)
@@ -205,10 +215,10 @@ class Dispatcher:
         task.add_done_callback(done)
 
     async def _flush(self, lane: Lane, account: Account, size: int, minimum: int) -> None:
-        """Claim a batch of `lane` and send it; `account.in_flight` was reserved by the loop."""
+        """Claim a batch of `lane` and send it; `account.in_flight` and the batch's `size`
+        events (counted out of the accumulator) were reserved by the loop."""
         try:
             batch_id = new_id()
-            self._claiming.add(lane)
             try:
                 async with self._uow() as uow:
                     events = await uow.ledger.claim(
@@ -224,15 +234,17 @@ class Dispatcher:
                 log.warning(
                     "claiming a batch failed; retrying in %.1fs", CLAIM_RETRY, exc_info=True
                 )
+                self._acc.add(lane, size, time.time(), linger=False)  # still to be sent
                 account.pause(time.monotonic() + CLAIM_RETRY)
                 return
             finally:
-                self._claiming.discard(lane)
+                self._claiming[lane] -= 1
+                if not self._claiming[lane]:
+                    del self._claiming[lane]
             if len(events) < minimum:
                 self._acc.forget(lane)  # the count ran ahead of the ledger; resync for truth
                 self._keeper_wake.set()
                 return
-            self._acc.taken(lane, len(events))
             self._wake.set()  # the next batch of this lane (or another) may start meanwhile
             await self._send(account, lane, batch_id, events)
         finally:
