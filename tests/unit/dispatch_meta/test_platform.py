@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+import pytest
 
 from convhub.common.v1 import common_pb2
 from convhub.events.v1 import events_pb2
@@ -18,6 +19,16 @@ from hubkit.dispatch.model import ErrorClass, Lane, PendingEvent, SendBatch, Sen
 from hubkit.dispatch.testing import dispatch_request
 
 NOW = datetime.now(UTC)
+
+
+@pytest.fixture(autouse=True)
+def _now() -> None:
+    """NOW is each test's own: requests built without an event time are stamped at their
+    building, and a suite runs for minutes after this module is imported."""
+    global NOW
+    NOW = datetime.now(UTC)
+
+
 USER = common_pb2.HashedUserData(
     meta=common_pb2.HashedIdentifiers(email=hashlib.sha256(b"a@b.c").hexdigest())
 )
@@ -77,7 +88,7 @@ def test_intake_check_refuses_unusable_configuration() -> None:
     fine = dispatch_request("c", user_data=USER, action_source=7, **PRICE)
     assert meta.check(bad_pixel, NOW).error_class is ErrorClass.CONFIG  # type: ignore[union-attr]
     assert meta.check(no_creds, NOW).error_class is ErrorClass.CONFIG  # type: ignore[union-attr]
-    assert meta.check(fine, datetime.now(UTC)) is None  # (NOW is minutes old in a long run)
+    assert meta.check(fine, NOW) is None
 
 
 async def test_prepare_drops_duplicate_event_ids_within_a_request() -> None:
