@@ -345,26 +345,27 @@ class Ledger(LeaseOps, ReplayOps, ErasureOps):
             )
             rows = await cursor.fetchall()
             dead = status in (Status.FAILED, Status.DEAD)
+            account_id = lane.account_id
             for delivery_id, sequence, attempts, first_attempt_at, confirmed_at in rows:
                 event = events[delivery_id]
                 changes.append(
-                    Change(
-                        delivery_id=delivery_id,
-                        conversion_id=event.conversion_id,
-                        site_id=event.site_id,
-                        account_id=lane.account_id,
-                        status=status,
-                        attempts=attempts,
-                        sequence=sequence,
-                        request=event.request,
-                        event_id=event.event_id,
-                        batch_id=batch_id,
-                        error=error,
-                        dead_letter_id=new_id() if dead else "",
-                        reason=reason,
-                        first_attempt_at=first_attempt_at,
-                        confirmed_at=confirmed_at,
-                        received_at=event.received_at,
+                    Change(  # positional (in field order): one of these is built per event
+                        delivery_id,
+                        event.conversion_id,
+                        event.site_id,
+                        account_id,
+                        status,
+                        attempts,
+                        sequence,
+                        event.request,
+                        event.event_id,
+                        batch_id,
+                        error,
+                        new_id() if dead else "",
+                        reason,
+                        first_attempt_at,
+                        confirmed_at,
+                        event.received_at,
                     )
                 )
         return changes
@@ -520,7 +521,10 @@ def _pending_columns(t: LedgerTables) -> list[Any]:
 @cache
 def _claim_sql(t: LedgerTables) -> str:
     """Ledger.claim's statement: the claim (competing replicas take disjoint events: SKIP
-    LOCKED), the batch row when anything was claimed, the events in delivery id order."""
+    LOCKED), the batch row when anything was claimed, the events in delivery id order.
+
+    The rows are updated by the ctid of the versions just locked (a TID scan; no second
+    primary key lookup per event): locked, they cannot move before the UPDATE."""
     d, b = t.deliveries.fullname, t.batches.fullname
     columns = ", ".join(c.name for c in _pending_columns(t))
     return f"""
@@ -533,8 +537,8 @@ def _claim_sql(t: LedgerTables) -> str:
                 batch_id = %(batch_id)s,
                 first_attempt_at = coalesce(first_attempt_at, now()),
                 updated_at = now()
-            WHERE delivery_id IN (
-                SELECT delivery_id FROM {d}
+            WHERE ctid = ANY(ARRAY(
+                SELECT ctid FROM {d}
                 WHERE status = '{Status.PENDING.value}'
                     AND account_id = %(account_id)s
                     AND credentials_ref = %(credentials_ref)s
@@ -543,7 +547,7 @@ def _claim_sql(t: LedgerTables) -> str:
                 ORDER BY next_attempt_at
                 LIMIT %(limit)s
                 FOR UPDATE SKIP LOCKED
-            )
+            ))
             RETURNING {columns}
         ), opened AS (
             INSERT INTO {b}
