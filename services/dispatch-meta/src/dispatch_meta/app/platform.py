@@ -37,6 +37,9 @@ META_POLICY = DispatchPolicy(
 )
 
 
+_LANES_KEPT = 10_000
+
+
 class MetaPlatform:
     platform = Platform.META
     tokens = None  # a system user token does not expire: it comes from the credentials file
@@ -50,14 +53,18 @@ class MetaPlatform:
         self._transport = transport
         self._credentials = credentials
         self.policy = policy
+        self._lanes: dict[tuple[str, str, str], Lane] = {}
 
     def lane_of(self, request: Any) -> Lane:
         # test_event_code is a request-level parameter: test and live events never share one.
-        return Lane(
-            request.target.account_id,
-            request.target.credentials_ref,
-            request.target.test_event_code,
-        )
+        target = request.target
+        key = (target.account_id, target.credentials_ref, target.test_event_code)
+        lane = self._lanes.get(key)
+        if lane is None:  # one Lane per key, not one per event (a frozen dataclass is dear)
+            if len(self._lanes) >= _LANES_KEPT:
+                self._lanes.clear()
+            lane = self._lanes[key] = Lane(*key)
+        return lane
 
     def event_id_of(self, request: Any) -> str:
         return mapper.event_id_of(request)
