@@ -1,4 +1,5 @@
-"""Helpers the service tests share: a service as a real process, and waiting for SERVING."""
+"""Helpers the service tests share: a service as a real process, waiting for SERVING, and
+waiting for a condition."""
 
 from __future__ import annotations
 
@@ -7,12 +8,30 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 
 from hubkit.grpcx import check_health
+
+
+async def wait_for(
+    predicate: Callable[[], Any], within: float = 15.0, what: str = "condition"
+) -> None:
+    """Poll `predicate` (sync or async) until true; fail after `within` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        value = predicate()
+        if isinstance(value, Awaitable):
+            value = await value
+        if value:
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"{what} not met within {within}s")
+        await asyncio.sleep(0.02)
 
 
 async def wait_serving(

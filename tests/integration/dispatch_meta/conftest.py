@@ -40,23 +40,6 @@ FAST = META_POLICY.with_overrides(
 )
 
 
-async def wait_for(
-    predicate: Callable[[], Any], within: float = 15.0, what: str = "condition"
-) -> None:
-    """Poll `predicate` (sync or async) until true; fail after `within` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        value = predicate()
-        if isinstance(value, Awaitable):
-            value = await value
-        if value:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} not met within {within}s")
-        await asyncio.sleep(0.02)
-
-
 @pytest.fixture
 async def sim() -> AsyncIterator[MetaSimulator]:
     simulator = MetaSimulator(tokens={TOKEN}, app_secrets={TOKEN: APP_SECRET})

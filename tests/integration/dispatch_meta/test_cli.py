@@ -13,8 +13,9 @@ from convhub_cli.main import main
 from convhub_sim.meta import MetaSimulator
 from hubkit.dispatch.testing import dispatch_request
 from hubkit.grpcx import GrpcServer, ServiceInterceptor, serving
+from tests.support import wait_for
 
-from .conftest import Factory, statuses, wait_for
+from .conftest import Factory, statuses
 
 SECRET = "cli-secret-" + "x" * 32
 

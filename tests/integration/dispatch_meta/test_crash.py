@@ -17,9 +17,9 @@ from convhub_sim.meta import MetaSimulator
 from hubkit.dispatch import Platform
 from hubkit.dispatch.testing import dispatch_request, publish_requests
 from hubkit.embedded import free_port
-from tests.support import ServiceProcess
+from tests.support import ServiceProcess, wait_for
 
-from .conftest import statuses, wait_for
+from .conftest import statuses
 
 pytestmark = pytest.mark.slow
 BATCH = 100

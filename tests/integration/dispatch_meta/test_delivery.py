@@ -14,8 +14,9 @@ from convhub.common.v1 import common_pb2
 from convhub.events.v1 import events_pb2
 from convhub_sim.meta import MetaSimulator
 from hubkit.dispatch.testing import dispatch_request
+from tests.support import wait_for
 
-from .conftest import SCHEMA, Factory, consumed, read_items, statuses, wait_for
+from .conftest import SCHEMA, Factory, consumed, read_items, statuses
 
 PRICE = {"value": "19.99", "currency": "EUR"}  # Meta refuses a Purchase without a currency
 

@@ -18,8 +18,9 @@ from convhub_sim.meta import MetaSimulator
 from hubkit.auth import Scope, issue_token
 from hubkit.dispatch.testing import dispatch_request
 from hubkit.grpcx import GrpcServer, ServiceInterceptor, auth_metadata, serving
+from tests.support import wait_for
 
-from .conftest import SCHEMA, Factory, read_items, statuses, wait_for
+from .conftest import SCHEMA, Factory, read_items, statuses
 
 SECRET = "s" * 40
 

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from convhub.common.v1 import common_pb2
 from convhub_sim.meta import MetaSimulator
 from hubkit.dispatch.testing import dispatch_request
+from tests.support import wait_for
 
-from .conftest import SCHEMA, TOKEN, Factory, statuses, wait_for
+from .conftest import SCHEMA, TOKEN, Factory, statuses
 
 RAW_EMAIL = "Jane.Doe@example.com"
 RAW_PHONE = "+1 (650) 555-1212"

@@ -15,8 +15,9 @@ from convhub.common.v1 import common_pb2
 from convhub.events.v1 import events_pb2
 from convhub_sim.meta import MetaSimulator
 from hubkit.dispatch.testing import dispatch_request
+from tests.support import wait_for
 
-from .conftest import SCHEMA, Factory, statuses, wait_for
+from .conftest import SCHEMA, Factory, statuses
 
 
 def requests(prefix: str, count: int) -> list[events_pb2.DispatchRequested]:

@@ -45,22 +45,6 @@ FAST = TIKTOK_POLICY.with_overrides(
 )
 
 
-async def wait_for(
-    predicate: Callable[[], Any], within: float = 15.0, what: str = "condition"
-) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        value = predicate()
-        if isinstance(value, Awaitable):
-            value = await value
-        if value:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} not met within {within}s")
-        await asyncio.sleep(0.02)
-
-
 def requests(prefix: str, count: int, **fields: Any) -> list[events_pb2.DispatchRequested]:
     out = []
     for i in range(count):

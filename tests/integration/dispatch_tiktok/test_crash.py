@@ -14,9 +14,9 @@ from convhub_sim.tiktok import TikTokSimulator
 from hubkit.dispatch.testing import publish_requests
 from hubkit.embedded import free_port
 from hubkit.vocabulary import Platform
-from tests.support import ServiceProcess
+from tests.support import ServiceProcess, wait_for
 
-from .conftest import requests, statuses, wait_for
+from .conftest import requests, statuses
 
 pytestmark = pytest.mark.slow
 BATCH = 100

@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from convhub.common.v1 import common_pb2
 from convhub_sim.tiktok import TikTokSimulator
+from tests.support import wait_for
 
-from .conftest import Factory, requests, scalar, settled, statuses, wait_for
+from .conftest import Factory, requests, scalar, settled, statuses
 
 
 async def test_2500_events_go_in_3_requests_each_delivered_once(

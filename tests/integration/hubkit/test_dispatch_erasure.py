@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from hubkit.dispatch import (
     SendResult,
 )
 from hubkit.dispatch.testing import DispatchHarness, FakePlatform, create_ledger, dispatch_request
+from tests.support import wait_for
 
 SCHEMA = "dispatch_erasure"
 POLICY = DispatchPolicy(
@@ -40,19 +41,6 @@ POLICY = DispatchPolicy(
 )
 EMAIL = hashlib.sha256(b"erase-me@example.com").hexdigest()
 PHONE = hashlib.sha256(b"4915112345678").hexdigest()
-
-
-async def wait_for(predicate: Callable[[], Any], within: float = 10.0, what: str = "it") -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        value = predicate()
-        if isinstance(value, Awaitable):
-            value = await value
-        if value:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what} not reached within {within}s")
-        await asyncio.sleep(0.02)
 
 
 def personal(conversion_id: str) -> events_pb2.DispatchRequested:

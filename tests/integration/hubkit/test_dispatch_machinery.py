@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import pytest
@@ -26,6 +25,7 @@ from hubkit.dispatch import (
     TokenProvider,
 )
 from hubkit.dispatch.testing import DispatchHarness, FakePlatform, create_ledger, dispatch_request
+from tests.support import wait_for
 
 SCHEMA = "dispatch_fake"
 POLICY = DispatchPolicy(
@@ -39,19 +39,6 @@ POLICY = DispatchPolicy(
     requests_per_second=500,
     burst=100,
 )
-
-
-async def wait_for(predicate: Callable[[], Any], within: float = 10.0, what: str = "it") -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        value = predicate()
-        if isinstance(value, Awaitable):
-            value = await value
-        if value:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what} not reached within {within}s")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture

@@ -132,5 +132,10 @@ def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     try:
         asyncio.run(main())
     except ConfigError as exc:
-        print(f"{main.__module__.split('.')[0]}: configuration error: {exc}", file=sys.stderr)
+        module = main.__module__
+        if module == "__main__":  # `python -m <package>.main`: the module's own name
+            spec = getattr(sys.modules["__main__"], "__spec__", None)
+            module = spec.name if spec is not None else module
+        name = module.split(".")[0].replace("_", "-")
+        print(f"{name}: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -2,22 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-
 from dispatch_meta.config import MigrateSettings
-from hubkit.config import load
-from hubkit.dispatch.migrations import upgrade
-from hubkit.errors import ConfigError
-
-
-def main() -> None:
-    try:
-        settings = load(MigrateSettings)
-    except ConfigError as exc:
-        print(f"dispatch-meta migrate: configuration error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    upgrade(settings.database_url, settings.db_schema)
-
+from hubkit.dispatch.migrations import main
 
 if __name__ == "__main__":
-    main()
+    main(MigrateSettings)

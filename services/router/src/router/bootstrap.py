@@ -20,14 +20,14 @@ from hubkit.bus.streams import (
     SITES_BUCKET,
 )
 from hubkit.db import OutboxRelay
-from hubkit.dispatch import CredentialStore, DispatchComponents, components
+from hubkit.dispatch import CredentialStore, DispatchComponents, components, http
 from router.adapters.grpc_api import RouterServicer
 from router.adapters.kv_mirror import JetStreamSiteMirror
 from router.adapters.metrics import OtelMetrics
 from router.adapters.nats_consumer import consumer_spec, make_handler
 from router.adapters.nats_erasures import erasure_consumer_spec, make_erasure_handler
 from router.adapters.orm import SGTM_SCHEMA, outbox
-from router.adapters.sgtm_platform import SgtmPlatform
+from router.adapters.sgtm_platform import USER_AGENT, SgtmPlatform
 from router.adapters.sql_repository import SqlUnitOfWorkFactory
 from router.adapters.system import SystemClock, WakeupHub
 from router.app.erasure import Eraser
@@ -89,10 +89,8 @@ class RouterApp:
 
 def http_client(settings: Settings) -> httpx.AsyncClient:
     """The sGTM dispatcher's client (closed with its adapter)."""
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.http_timeout_seconds),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-        follow_redirects=False,  # a redirected POST would be re-sent as a GET
+    return http.client(
+        user_agent=USER_AGENT, timeout=settings.http_timeout_seconds, max_connections=200
     )
 
 

@@ -28,7 +28,7 @@ from hubkit.dispatch.outcomes import BatchPlan, plan_batch
 from hubkit.dispatch.policy import DispatchPolicy
 from hubkit.dispatch.ports import BatchLimits, PlatformAdapter
 from hubkit.dispatch.redaction import scrub
-from hubkit.dispatch.service import DispatchComponents, components, install
+from hubkit.dispatch.service import DispatchComponents, components, install, serve_dispatcher
 from hubkit.dispatch.servicer import DispatchServicer
 from hubkit.dispatch.tables import LedgerTables, ledger_tables
 from hubkit.dispatch.tokens import AccessToken, TokenProvider, TokenUnavailable
@@ -70,4 +70,5 @@ __all__ = [
     "ledger_tables",
     "plan_batch",
     "scrub",
+    "serve_dispatcher",
 ]

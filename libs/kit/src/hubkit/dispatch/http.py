@@ -15,6 +15,26 @@ from hubkit.telemetry import inject_headers
 tracer = trace.get_tracer("hubkit.dispatch.http")
 
 
+def client(
+    *,
+    user_agent: str,
+    timeout: float,
+    base_url: str = "",
+    max_connections: int = 20,
+) -> httpx.AsyncClient:
+    """A destination's HTTP client: connect timeout at most 5 s, keep-alive pool, no redirects
+    (a redirected POST would be re-sent as a GET)."""
+    return httpx.AsyncClient(
+        base_url=base_url.rstrip("/"),
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections // 2
+        ),
+        headers={"user-agent": user_agent},
+        follow_redirects=False,
+    )
+
+
 async def post(
     client: httpx.AsyncClient,
     url: str,

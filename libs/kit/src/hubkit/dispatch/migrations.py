@@ -12,6 +12,7 @@ test_dispatch_tables.py pins each version's shape so such a change cannot slip i
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +74,18 @@ LEDGER_MIGRATIONS = Path(__file__).parent / "ledger_migrations"
 def upgrade(database_url: str, schema: str) -> None:
     """Bring a dispatcher's ledger schema to head (its migrate.py calls this)."""
     db_migrations.upgrade(database_url, LEDGER_MIGRATIONS, schema)
+
+
+def main(settings_type: type[Any]) -> None:
+    """The body of a dispatcher's `python -m <package>.migrate` (a Kubernetes Job): its ledger
+    schema (`database_url`, `db_schema` of `settings_type`) brought to head."""
+    from hubkit.config import load
+    from hubkit.errors import ConfigError
+
+    name = settings_type.__module__.split(".")[0].replace("_", "-")
+    try:
+        settings = load(settings_type)
+    except ConfigError as exc:
+        print(f"{name} migrate: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    upgrade(settings.database_url, settings.db_schema)

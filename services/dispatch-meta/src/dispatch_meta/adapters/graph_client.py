@@ -35,11 +35,8 @@ class GraphEventsClient:
     ) -> None:
         self._version = api_version
         self._partner_agent = partner_agent
-        self._http = client or httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
-            headers={"user-agent": "convhub-dispatch-meta"},
+        self._http = client or http.client(
+            base_url=base_url, timeout=timeout, user_agent="convhub-dispatch-meta"
         )
 
     def path(self, pixel_id: str) -> str:

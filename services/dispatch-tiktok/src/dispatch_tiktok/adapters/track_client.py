@@ -33,11 +33,8 @@ class TrackClient:
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self._partner = partner_name
-        self._http = client or httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
-            headers={"user-agent": "convhub-dispatch-tiktok"},
+        self._http = client or http.client(
+            base_url=base_url, timeout=timeout, user_agent="convhub-dispatch-tiktok"
         )
 
     def body(self, request: TrackRequest) -> bytes:
