@@ -140,6 +140,41 @@ async def test_expired_leases_return_to_pending_and_their_batch_says_why(ledger)
     )
 
 
+async def test_an_answer_after_the_lease_lapsed_confirms_what_was_not_claimed_again(
+    ledger,
+) -> None:
+    engine, tables = ledger
+    async with LedgerUnitOfWork(engine, tables) as uow:
+        await uow.ledger.add([item(i) for i in range(3)])
+        sent = await uow.ledger.claim(LANE, 10, owner="slow", lease=0.05, batch_id="b1")
+        await uow.commit()
+    await asyncio.sleep(0.1)
+    async with LedgerUnitOfWork(engine, tables) as uow:
+        await uow.ledger.release(note="lease expired")  # all three back to pending
+        again = await uow.ledger.claim(LANE, 1, owner="other", lease=30, batch_id="b2")
+        await uow.commit()
+    parts = [(sent, SendResult(200))]
+    plan = plan_batch(parts, DispatchPolicy(), datetime.now(UTC))
+    async with LedgerUnitOfWork(engine, tables) as uow:
+        changes = await uow.ledger.settle(
+            "b1", LANE, parts, plan, frozen={}, started_at=datetime.now(UTC), latency_ms=1
+        )
+        await uow.commit()
+    # Meta has all three: the two pending ones are confirmed; the one b2 holds is b2's.
+    assert sorted(c.delivery_id for c in changes) == sorted(
+        e.delivery_id for e in sent if e.delivery_id != again[0].delivery_id
+    )
+    assert {(c.status, c.sequence) for c in changes} == {(Status.CONFIRMED, 1)}
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(select(tables.deliveries.c.delivery_id, tables.deliveries.c.status))
+        ).all()
+    assert dict(rows) == {
+        e.delivery_id: "sending" if e.delivery_id == again[0].delivery_id else "confirmed"
+        for e in sent
+    }
+
+
 async def test_replay_is_idempotent_and_resets_the_retry_budget(ledger) -> None:
     engine, tables = ledger
     policy = DispatchPolicy(retry_schedule=(0.01,), retry_horizon=1.0)

@@ -323,7 +323,6 @@ class Ledger(LeaseOps, ReplayOps, ErasureOps):
                 "platform_code = %(platform_code)s",
                 "last_error = %(last_error)s",
             ]
-            ours = f"batch_id = %(batch_id)s AND status = '{Status.SENDING.value}'"
             if not charged:  # throttled or untried: this attempt does not count
                 sets.append("attempts = attempts - 1")
             if status is Status.PENDING:
@@ -332,18 +331,27 @@ class Ledger(LeaseOps, ReplayOps, ErasureOps):
             if status in (Status.PENDING, Status.FAILED, Status.DEAD):
                 sets.append("failures = %(failures)s")
                 params["failures"] = failures
-            if status in (Status.CONFIRMED, Status.SENT):
+            accepted = status in (Status.CONFIRMED, Status.SENT)
+            if accepted:
                 sets.append("confirmed_at = now()")
-                # The platform has it even if our lease lapsed and it was queued again meanwhile.
-                ours = f"({ours}) OR status = '{Status.PENDING.value}'"
-            # The ids as a binary array: psycopg dumps a text one element by element in Python.
-            await cursor.execute(
+            update = (
                 f"UPDATE {self.t.deliveries.fullname} SET {', '.join(sets)}"
-                f" WHERE delivery_id = ANY(%(ids)b) AND ({ours})"
-                " RETURNING delivery_id, sequence, attempts, first_attempt_at, confirmed_at",
+                " WHERE delivery_id = ANY(%(ids)b) AND {}"  # binary: a text array dumps in Python
+                " RETURNING delivery_id, sequence, attempts, first_attempt_at, confirmed_at"
+            )
+            # Still ours (found through the batch's index, not one key lookup per event) ...
+            await cursor.execute(
+                update.format(f"batch_id = %(batch_id)s AND status = '{Status.SENDING.value}'"),
                 params,
             )
             rows = await cursor.fetchall()
+            if accepted and len(rows) < len(params["ids"]):
+                # ... or, accepted, the platform has it even if our lease lapsed and it was
+                # queued again meanwhile.
+                done = {row[0] for row in rows}
+                params["ids"] = [i for i in params["ids"] if i not in done]
+                await cursor.execute(update.format(f"status = '{Status.PENDING.value}'"), params)
+                rows += await cursor.fetchall()
             dead = status in (Status.FAILED, Status.DEAD)
             account_id = lane.account_id
             for delivery_id, sequence, attempts, first_attempt_at, confirmed_at in rows:
