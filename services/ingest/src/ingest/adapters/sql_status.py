@@ -120,6 +120,8 @@ class SqlStatusStore:
 
     async def get(self, conversion_id: str) -> ingest_pb2.GetConversionResponse | None:
         async with self._engine.connect() as conn:
+            # One snapshot for the three reads: routing and its deliveries land together.
+            conn = await conn.execution_options(isolation_level="REPEATABLE READ")
             record = (
                 await conn.execute(
                     select(conversions.c.record).where(conversions.c.conversion_id == conversion_id)
