@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,6 +154,20 @@ class Simulator:
                 self.fail_for(float(seconds), Fault(**item))
             else:
                 self.fail_next(count, Fault(**item))
+        return web.json_response({"queued": len(self._faults), "latency": self.latency})
+
+    async def _call_knob(
+        self, request: web.Request, knobs: dict[str, Callable[..., object]]
+    ) -> web.Response:
+        """A simulator's `POST /_sim/<name>/faults`: {"kind": <knob>, ...its arguments}."""
+        spec = await request.json()
+        kind = spec.pop("kind", "")
+        if kind not in knobs:
+            return web.json_response({"error": f"unknown kind {kind!r}"}, status=400)
+        try:
+            knobs[kind](**spec)
+        except TypeError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
         return web.json_response({"queued": len(self._faults), "latency": self.latency})
 
     async def _post_reset(self, request: web.Request) -> web.Response:

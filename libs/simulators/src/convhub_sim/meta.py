@@ -440,21 +440,13 @@ class MetaSimulator(Simulator):
         )
 
     async def _post_meta_faults(self, request: web.Request) -> web.Response:
-        spec = await request.json()
-        kind = spec.pop("kind", "")
-        knobs: dict[str, Callable[..., None]] = {
+        knobs: dict[str, Callable[..., object]] = {
             "throttle": self.throttle,
             "server_error": self.server_error,
             "token_error": self.token_error,
             "slow": self.slow,
         }
-        if kind not in knobs:
-            return web.json_response({"error": f"unknown kind {kind!r}"}, status=400)
-        try:
-            knobs[kind](**spec)
-        except TypeError as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response({"queued": len(self._faults), "latency": self.latency})
+        return await self._call_knob(request, knobs)
 
 
 def _is_currency(value: object) -> bool:

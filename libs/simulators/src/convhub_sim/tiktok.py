@@ -444,9 +444,7 @@ class TikTokSimulator(Simulator):
     async def _post_tiktok_faults(self, request: web.Request) -> web.Response:
         """{"kind": "throttle" | "server_error" | "token_error" | "reject_code" | "slow", ...the
         knob's arguments}, or {"kind": "poison", "event_ids": [...]}."""
-        spec = await request.json()
-        kind = spec.pop("kind", "")
-        knobs: dict[str, Callable[..., None]] = {
+        knobs: dict[str, Callable[..., object]] = {
             "throttle": self.throttle,
             "server_error": self.server_error,
             "token_error": self.token_error,
@@ -454,13 +452,7 @@ class TikTokSimulator(Simulator):
             "slow": self.slow,
             "poison": self._poison,
         }
-        if kind not in knobs:
-            return web.json_response({"error": f"unknown kind {kind!r}"}, status=400)
-        try:
-            knobs[kind](**spec)
-        except TypeError as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response({"queued": len(self._faults), "latency": self.latency})
+        return await self._call_knob(request, knobs)
 
     def _poison(self, event_ids: Iterable[str]) -> None:
         self.poison_event_ids.update(str(i) for i in event_ids)

@@ -5,12 +5,12 @@ hashes ingest computed (phone E.164 with "+"); anything else fails the event, ne
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from convhub.events.v1 import events_pb2
 from dispatch_tiktok.domain import events, rules
 from hubkit.dispatch.model import PlatformError
+from hubkit.money import json_number
 from hubkit.vocabulary import ErrorClass
 
 
@@ -73,7 +73,7 @@ def _properties(request: events_pb2.DispatchRequested) -> dict[str, Any]:
     c = request.conversion
     properties: dict[str, Any] = {}
     if c.value:
-        value = _number(c.value)
+        value = json_number(c.value)
         properties["value"] = c.value if value is None else value  # text: refused, not sent
     if c.currency:
         properties["currency"] = c.currency.upper()
@@ -84,7 +84,7 @@ def _properties(request: events_pb2.DispatchRequested) -> dict[str, Any]:
         if not item.id:
             continue
         line: dict[str, Any] = {"content_id": item.id, "quantity": max(item.quantity, 1)}
-        price = _number(item.price) if item.price else None
+        price = json_number(item.price) if item.price else None
         if price is not None:
             line["price"] = price
         for key, value in (
@@ -99,11 +99,3 @@ def _properties(request: events_pb2.DispatchRequested) -> dict[str, Any]:
         properties["contents"] = contents
         properties["content_type"] = "product"
     return properties
-
-
-def _number(text: str) -> float | None:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None
-    return float(value) if value.is_finite() else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from hubkit.dispatch.http import classify_status
 from hubkit.vocabulary import ErrorClass
 
 OK_CODES = frozenset({0, 20001})  # 20001: accepted with a warning (partial success)
@@ -29,15 +30,7 @@ def classify(http_status: int, code: int | None) -> ErrorClass:
         if 40000 <= code < 50000:
             return ErrorClass.BAD_INPUT
         return ErrorClass.UNKNOWN
-    if http_status == 429:
-        return ErrorClass.THROTTLE
-    if http_status in (0, 408) or http_status >= 500:
-        return ErrorClass.TRANSIENT
-    if http_status in (401, 403):
-        return ErrorClass.AUTH
-    if 400 <= http_status < 500:
-        return ErrorClass.BAD_INPUT
-    return ErrorClass.UNKNOWN
+    return classify_status(http_status)
 
 
 def batch_indexes(message: str) -> list[int]:

@@ -386,9 +386,7 @@ def _site_changed(event: SiteChanged) -> Outgoing:
 
 
 def _destination(target: Target) -> common.Destination:
-    return common.Destination(
-        platform=platform_pb(target.platform), account_id=target.account_id
-    )
+    return common.Destination(platform=platform_pb(target.platform), account_id=target.account_id)
 
 
 def _dispatch_target(target: Target) -> events.DispatchTarget:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
 
 from convhub.common.v1 import common_pb2 as common
 from convhub.events.v1 import events_pb2 as events
+from hubkit.money import json_number
 from router.domain.site import SgtmFormat, SgtmSettings
 
 STAPE_MAX_BODY = 1_000_000 - 4096  # sGTM answers 413 from 1 MB; keep a margin
@@ -52,10 +52,10 @@ def _amount(value: str) -> float | None:
     """JSON number of an exact decimal string (the wire wants a number; storage stays exact)."""
     if not value:
         return None
-    try:
-        return float(Decimal(value))
-    except InvalidOperation:
-        raise PayloadError("value is not a decimal number") from None
+    number = json_number(value)
+    if number is None:
+        raise PayloadError("value is not a decimal number")
+    return number
 
 
 def _compact(data: dict[str, Any]) -> dict[str, Any]:

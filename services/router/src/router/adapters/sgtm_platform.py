@@ -74,20 +74,6 @@ def lane_for(site_id: str, revision: int, host: str) -> Lane:
     return Lane(host, "", f"{site_id}@{revision}")
 
 
-def classify(status: int) -> ErrorClass:
-    if 200 <= status < 300:
-        return ErrorClass.NONE
-    if status == 429:
-        return ErrorClass.THROTTLE
-    if status in (0, 408) or status >= 500:
-        return ErrorClass.TRANSIENT
-    if status in (401, 403):
-        return ErrorClass.AUTH
-    if 400 <= status < 500:
-        return ErrorClass.BAD_INPUT
-    return ErrorClass.UNKNOWN  # 1xx/3xx: redirects are not followed for POSTs
-
-
 class SgtmPlatform:
     """PlatformAdapter[SgtmPost]; `settings_at(site, revision)` reads a site's sGTM settings."""
 
@@ -191,7 +177,7 @@ class SgtmPlatform:
             return SendResult(
                 http_status=413, excerpt=excerpt, untried=frozenset(request.delivery_ids)
             )
-        error_class = classify(status)
+        error_class = http.classify_status(status)
         if error_class is ErrorClass.NONE:
             return SendResult(http_status=status, excerpt=excerpt)
         error = PlatformError(
@@ -221,7 +207,7 @@ class SgtmPlatform:
     def _target(
         self, settings: SgtmSettings
     ) -> tuple[str, dict[str, str], dict[str, str], tuple[str, ...]]:
-        headers = {"content-type": "application/json", "user-agent": USER_AGENT}
+        headers = {"content-type": "application/json"}  # the client sends the user agent
         secrets: list[str] = []
         if settings.auth_header_name:
             secrets.append(self._read(settings.auth_secret_ref))
