@@ -30,6 +30,12 @@ class ConsentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CONSENT_STATUS_GRANTED: _ClassVar[ConsentStatus]
     CONSENT_STATUS_DENIED: _ClassVar[ConsentStatus]
 
+class GoogleApi(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    GOOGLE_API_UNSPECIFIED: _ClassVar[GoogleApi]
+    GOOGLE_API_DATA_MANAGER: _ClassVar[GoogleApi]
+    GOOGLE_API_ADS: _ClassVar[GoogleApi]
+
 class ConsentDecision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     CONSENT_DECISION_UNSPECIFIED: _ClassVar[ConsentDecision]
@@ -105,6 +111,9 @@ ATTRIBUTION_MODE_DIRECT: AttributionMode
 CONSENT_STATUS_UNSPECIFIED: ConsentStatus
 CONSENT_STATUS_GRANTED: ConsentStatus
 CONSENT_STATUS_DENIED: ConsentStatus
+GOOGLE_API_UNSPECIFIED: GoogleApi
+GOOGLE_API_DATA_MANAGER: GoogleApi
+GOOGLE_API_ADS: GoogleApi
 CONSENT_DECISION_UNSPECIFIED: ConsentDecision
 CONSENT_DECISION_USER_DATA_KEPT: ConsentDecision
 CONSENT_DECISION_USER_DATA_REMOVED: ConsentDecision

@@ -124,7 +124,7 @@ class BatchEventOutcome(_message.Message):
     def __init__(self, conversion_id: _Optional[str] = ..., delivery_id: _Optional[str] = ..., site_id: _Optional[str] = ..., event_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.DeliveryStatus, str]] = ..., error_class: _Optional[_Union[_common_pb2.ErrorClass, str]] = ..., platform_code: _Optional[str] = ..., error_message: _Optional[str] = ...) -> None: ...
 
 class Batch(_message.Message):
-    __slots__ = ("batch_id", "platform", "account_id", "status", "parent_batch_id", "event_count", "succeeded_count", "failed_count", "attempts", "created_at", "sent_at", "completed_at", "platform_request_id", "platform_response_excerpt", "outcomes")
+    __slots__ = ("batch_id", "platform", "account_id", "status", "parent_batch_id", "event_count", "succeeded_count", "failed_count", "attempts", "created_at", "sent_at", "completed_at", "platform_request_id", "platform_response_excerpt", "outcomes", "platform_status")
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -140,6 +140,7 @@ class Batch(_message.Message):
     PLATFORM_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_RESPONSE_EXCERPT_FIELD_NUMBER: _ClassVar[int]
     OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_STATUS_FIELD_NUMBER: _ClassVar[int]
     batch_id: str
     platform: _common_pb2.Platform
     account_id: str
@@ -155,7 +156,40 @@ class Batch(_message.Message):
     platform_request_id: str
     platform_response_excerpt: str
     outcomes: _containers.RepeatedCompositeFieldContainer[BatchEventOutcome]
-    def __init__(self, batch_id: _Optional[str] = ..., platform: _Optional[_Union[_common_pb2.Platform, str]] = ..., account_id: _Optional[str] = ..., status: _Optional[_Union[BatchStatus, str]] = ..., parent_batch_id: _Optional[str] = ..., event_count: _Optional[int] = ..., succeeded_count: _Optional[int] = ..., failed_count: _Optional[int] = ..., attempts: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., platform_request_id: _Optional[str] = ..., platform_response_excerpt: _Optional[str] = ..., outcomes: _Optional[_Iterable[_Union[BatchEventOutcome, _Mapping]]] = ...) -> None: ...
+    platform_status: PlatformRequestStatus
+    def __init__(self, batch_id: _Optional[str] = ..., platform: _Optional[_Union[_common_pb2.Platform, str]] = ..., account_id: _Optional[str] = ..., status: _Optional[_Union[BatchStatus, str]] = ..., parent_batch_id: _Optional[str] = ..., event_count: _Optional[int] = ..., succeeded_count: _Optional[int] = ..., failed_count: _Optional[int] = ..., attempts: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., platform_request_id: _Optional[str] = ..., platform_response_excerpt: _Optional[str] = ..., outcomes: _Optional[_Iterable[_Union[BatchEventOutcome, _Mapping]]] = ..., platform_status: _Optional[_Union[PlatformRequestStatus, _Mapping]] = ...) -> None: ...
+
+class PlatformRequestStatus(_message.Message):
+    __slots__ = ("state", "final", "record_count", "error_counts", "warning_counts", "checks", "checked_at")
+    class ErrorCountsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class WarningCountsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    FINAL_FIELD_NUMBER: _ClassVar[int]
+    RECORD_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    WARNING_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    CHECKED_AT_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    final: bool
+    record_count: int
+    error_counts: _containers.ScalarMap[str, int]
+    warning_counts: _containers.ScalarMap[str, int]
+    checks: int
+    checked_at: _timestamp_pb2.Timestamp
+    def __init__(self, state: _Optional[str] = ..., final: _Optional[bool] = ..., record_count: _Optional[int] = ..., error_counts: _Optional[_Mapping[str, int]] = ..., warning_counts: _Optional[_Mapping[str, int]] = ..., checks: _Optional[int] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetBatchResponse(_message.Message):
     __slots__ = ("batch",)
@@ -292,7 +326,21 @@ class AccountStats(_message.Message):
     def __init__(self, account_id: _Optional[str] = ..., breaker_state: _Optional[_Union[BreakerState, str]] = ..., consecutive_failures: _Optional[int] = ..., breaker_opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., backlog: _Optional[int] = ..., batches_in_flight: _Optional[int] = ..., events_per_second: _Optional[float] = ..., success_rate: _Optional[float] = ...) -> None: ...
 
 class GetStatsResponse(_message.Message):
-    __slots__ = ("platform", "as_of", "window_seconds", "events_per_second", "success_rate", "confirmed", "failed", "dead_lettered", "retries", "backlog", "stream_pending", "dead_letter_depth", "accounts")
+    __slots__ = ("platform", "as_of", "window_seconds", "events_per_second", "success_rate", "confirmed", "failed", "dead_lettered", "retries", "backlog", "stream_pending", "dead_letter_depth", "accounts", "request_states", "platform_error_counts", "requests_awaiting_status")
+    class RequestStatesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class PlatformErrorCountsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
     AS_OF_FIELD_NUMBER: _ClassVar[int]
     WINDOW_SECONDS_FIELD_NUMBER: _ClassVar[int]
@@ -306,6 +354,9 @@ class GetStatsResponse(_message.Message):
     STREAM_PENDING_FIELD_NUMBER: _ClassVar[int]
     DEAD_LETTER_DEPTH_FIELD_NUMBER: _ClassVar[int]
     ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_STATES_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_ERROR_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_AWAITING_STATUS_FIELD_NUMBER: _ClassVar[int]
     platform: _common_pb2.Platform
     as_of: _timestamp_pb2.Timestamp
     window_seconds: int
@@ -319,4 +370,7 @@ class GetStatsResponse(_message.Message):
     stream_pending: int
     dead_letter_depth: int
     accounts: _containers.RepeatedCompositeFieldContainer[AccountStats]
-    def __init__(self, platform: _Optional[_Union[_common_pb2.Platform, str]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_seconds: _Optional[int] = ..., events_per_second: _Optional[float] = ..., success_rate: _Optional[float] = ..., confirmed: _Optional[int] = ..., failed: _Optional[int] = ..., dead_lettered: _Optional[int] = ..., retries: _Optional[int] = ..., backlog: _Optional[int] = ..., stream_pending: _Optional[int] = ..., dead_letter_depth: _Optional[int] = ..., accounts: _Optional[_Iterable[_Union[AccountStats, _Mapping]]] = ...) -> None: ...
+    request_states: _containers.ScalarMap[str, int]
+    platform_error_counts: _containers.ScalarMap[str, int]
+    requests_awaiting_status: int
+    def __init__(self, platform: _Optional[_Union[_common_pb2.Platform, str]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_seconds: _Optional[int] = ..., events_per_second: _Optional[float] = ..., success_rate: _Optional[float] = ..., confirmed: _Optional[int] = ..., failed: _Optional[int] = ..., dead_lettered: _Optional[int] = ..., retries: _Optional[int] = ..., backlog: _Optional[int] = ..., stream_pending: _Optional[int] = ..., dead_letter_depth: _Optional[int] = ..., accounts: _Optional[_Iterable[_Union[AccountStats, _Mapping]]] = ..., request_states: _Optional[_Mapping[str, int]] = ..., platform_error_counts: _Optional[_Mapping[str, int]] = ..., requests_awaiting_status: _Optional[int] = ...) -> None: ...

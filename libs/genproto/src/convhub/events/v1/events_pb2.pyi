@@ -78,20 +78,24 @@ class ConversionRoutedBatch(_message.Message):
     def __init__(self, site_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[ConversionRouted, _Mapping]]] = ...) -> None: ...
 
 class DispatchTarget(_message.Message):
-    __slots__ = ("account_id", "credentials_ref", "test_event_code", "login_customer_id", "conversion_action", "event_name")
+    __slots__ = ("account_id", "credentials_ref", "test_event_code", "login_customer_id", "conversion_action", "event_name", "google_api", "validate_only")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     CREDENTIALS_REF_FIELD_NUMBER: _ClassVar[int]
     TEST_EVENT_CODE_FIELD_NUMBER: _ClassVar[int]
     LOGIN_CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     CONVERSION_ACTION_FIELD_NUMBER: _ClassVar[int]
     EVENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    GOOGLE_API_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     credentials_ref: str
     test_event_code: str
     login_customer_id: str
     conversion_action: str
     event_name: str
-    def __init__(self, account_id: _Optional[str] = ..., credentials_ref: _Optional[str] = ..., test_event_code: _Optional[str] = ..., login_customer_id: _Optional[str] = ..., conversion_action: _Optional[str] = ..., event_name: _Optional[str] = ...) -> None: ...
+    google_api: _common_pb2.GoogleApi
+    validate_only: bool
+    def __init__(self, account_id: _Optional[str] = ..., credentials_ref: _Optional[str] = ..., test_event_code: _Optional[str] = ..., login_customer_id: _Optional[str] = ..., conversion_action: _Optional[str] = ..., event_name: _Optional[str] = ..., google_api: _Optional[_Union[_common_pb2.GoogleApi, str]] = ..., validate_only: _Optional[bool] = ...) -> None: ...
 
 class DispatchRequested(_message.Message):
     __slots__ = ("delivery_id", "conversion_id", "trace", "platform", "target", "config_revision", "conversion", "previous_attempts", "replay_of_dead_letter_id", "requested_at")

@@ -52,7 +52,7 @@ class SgtmConfig(_message.Message):
     def __init__(self, url: _Optional[str] = ..., format: _Optional[_Union[SgtmFormat, str]] = ..., auth_header_name: _Optional[str] = ..., auth_secret_ref: _Optional[str] = ..., preview_header: _Optional[str] = ..., measurement_id: _Optional[str] = ..., api_secret_ref: _Optional[str] = ..., user_data_rule_set: _Optional[_Union[_common_pb2.HashRuleSet, str]] = ..., max_batch_events: _Optional[int] = ...) -> None: ...
 
 class GoogleDestination(_message.Message):
-    __slots__ = ("enabled", "customer_id", "login_customer_id", "conversion_actions", "credentials_ref")
+    __slots__ = ("enabled", "customer_id", "login_customer_id", "conversion_actions", "credentials_ref", "api", "validate_only")
     class ConversionActionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -65,12 +65,16 @@ class GoogleDestination(_message.Message):
     LOGIN_CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     CONVERSION_ACTIONS_FIELD_NUMBER: _ClassVar[int]
     CREDENTIALS_REF_FIELD_NUMBER: _ClassVar[int]
+    API_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     enabled: bool
     customer_id: str
     login_customer_id: str
     conversion_actions: _containers.ScalarMap[str, str]
     credentials_ref: str
-    def __init__(self, enabled: _Optional[bool] = ..., customer_id: _Optional[str] = ..., login_customer_id: _Optional[str] = ..., conversion_actions: _Optional[_Mapping[str, str]] = ..., credentials_ref: _Optional[str] = ...) -> None: ...
+    api: _common_pb2.GoogleApi
+    validate_only: bool
+    def __init__(self, enabled: _Optional[bool] = ..., customer_id: _Optional[str] = ..., login_customer_id: _Optional[str] = ..., conversion_actions: _Optional[_Mapping[str, str]] = ..., credentials_ref: _Optional[str] = ..., api: _Optional[_Union[_common_pb2.GoogleApi, str]] = ..., validate_only: _Optional[bool] = ...) -> None: ...
 
 class MetaDestination(_message.Message):
     __slots__ = ("enabled", "pixel_id", "credentials_ref", "test_event_code", "event_names")
