@@ -125,3 +125,23 @@ class SendResult:
 
     def error_for(self, delivery_id: str) -> PlatformError | None:
         return self.event_errors.get(delivery_id) or self.error
+
+
+@dataclass(frozen=True, slots=True)
+class RequestReport:
+    """What a platform that reports later (Google Data Manager) says about one accepted request:
+    counts per reason, no event index (`ReportsLater`).
+
+    Once `final`, `outcome` says what the request's SENT events become: CONFIRMED, FAILED (with
+    `failure`), or None (they stay SENT: a partial report names no event). `unavailable`: the
+    report could not be had this time (network, token): ask again later."""
+
+    state: str = ""  # the platform's: "PROCESSING", "SUCCESS", "PARTIAL_SUCCESS", "FAILED"
+    final: bool = False
+    record_count: int = 0
+    error_counts: Mapping[str, int] = field(default_factory=dict)
+    warning_counts: Mapping[str, int] = field(default_factory=dict)
+    outcome: Status | None = None
+    failure: PlatformError | None = None
+    unavailable: PlatformError | None = None
+    excerpt: str = ""  # a short part of the answer, secrets removed

@@ -32,6 +32,7 @@ from hubkit.dispatch.model import (
     PlatformError,
     Prepared,
     Request,
+    RequestReport,
     SendBatch,
     SendResult,
 )
@@ -96,3 +97,32 @@ class AdmitsAtIntake(Protocol):
     def admit(
         self, request: events_pb2.DispatchRequested, now: datetime
     ) -> PlatformError | bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """A request quota several lanes draw on (Google: a Cloud project's 300 requests/min)."""
+
+    key: str
+    requests_per_second: float
+    burst: int = 1
+
+
+@runtime_checkable
+class SharesQuota(Protocol):
+    """Optional for a PlatformAdapter: a lane's requests also draw on a shared quota, paced by
+    its own token bucket and paused by its throttles, beside the lane's account."""
+
+    def quota_of(self, lane: Lane) -> Quota | None: ...
+
+
+@runtime_checkable
+class ReportsLater(Protocol):
+    """Optional for a PlatformAdapter: the platform acknowledges a request at once
+    (`SendResult.accepted_status = SENT`, `request_id` set; one request per batch) and reports
+    on it later. The engine asks `status_delay` seconds after acceptance, then backs off, until
+    the report is final, and applies its outcome to the batch's SENT events."""
+
+    status_delay: float
+
+    async def request_status(self, lane: Lane, request_id: str) -> RequestReport: ...
