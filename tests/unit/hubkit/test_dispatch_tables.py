@@ -18,6 +18,7 @@ from hubkit.dispatch.tables import ledger_tables
 PINNED = {
     1: "76ca9b57f81ea8e5d3fa53e33854cb680d17685c56a3452d3cd10eeba18d50a0",
     2: "09022c193a12ecda590b92be24bafa082a88e4325de74541ca65f95be87290ab",
+    3: "c51cc913e0183f99f1da86015dd70f0e6ccff196895d4495432a70e4eef1a754",
 }
 
 

@@ -19,17 +19,19 @@ from typing import Any
 from sqlalchemy import Column, LargeBinary, MetaData
 
 from hubkit.db import migrations as db_migrations
-from hubkit.dispatch.tables import LEDGER_VERSION, ledger_tables
+from hubkit.dispatch.tables import LEDGER_VERSION, ledger_tables, status_columns
 
 __all__ = [
     "LEDGER_MIGRATIONS",
     "LEDGER_VERSION",
     "create_ledger_v1",
     "downgrade_ledger_v2",
+    "downgrade_ledger_v3",
     "drop_ledger_v1",
     "run_env",
     "upgrade",
     "upgrade_ledger_v2",
+    "upgrade_ledger_v3",
 ]
 
 
@@ -59,6 +61,22 @@ def upgrade_ledger_v2(op: Any) -> None:
 
 def downgrade_ledger_v2(op: Any) -> None:
     op.drop_column("deliveries", "payload", schema=_schema(op))
+
+
+def upgrade_ledger_v3(op: Any) -> None:
+    """v3: batches.status_*, a platform's later report on an accepted request."""
+    schema = _schema(op)
+    for column in status_columns():
+        op.add_column("batches", column, schema=schema)
+    batches = ledger_tables(MetaData(), schema, 3).batches
+    next(i for i in batches.indexes if i.name == "ix_batches_status_due").create(op.get_bind())
+
+
+def downgrade_ledger_v3(op: Any) -> None:
+    schema = _schema(op)
+    op.drop_index("ix_batches_status_due", table_name="batches", schema=schema)
+    for column in status_columns():
+        op.drop_column("batches", column.name, schema=schema)
 
 
 def run_env() -> None:

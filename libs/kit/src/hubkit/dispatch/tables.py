@@ -22,6 +22,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 from hubkit.db.outbox import outbox_table
 from hubkit.dispatch.model import BatchStatus, Status
@@ -47,6 +48,17 @@ def _payload_column() -> Column[object]:
     return Column("payload", LargeBinary)
 
 
+def status_columns() -> list[Column[object]]:
+    # v3: a platform's later report on an accepted request (Google Data Manager request status).
+    return [
+        _ts("status_due_at"),  # when to ask next; NULL: nothing to ask
+        Column("status_state", Text, nullable=False, server_default=""),
+        Column("status_checks", Integer, nullable=False, server_default=text("0")),
+        _ts("status_checked_at"),
+        Column("status_report", JSONB),  # {"records": n, "errors": {...}, "warnings": {...}}
+    ]
+
+
 def _since(version: int, added_in: int, *columns: Callable[[], Column[object]]) -> list[Any]:
     return [make() for make in columns] if version >= added_in else []
 
@@ -63,7 +75,7 @@ class LedgerTables:
     outbox: Table  # DeliveryUpdated / DeadLettered, staged with the state they announce
 
 
-LEDGER_VERSION = 2
+LEDGER_VERSION = 3
 
 
 def ledger_tables(metadata: MetaData, schema: str, version: int = LEDGER_VERSION) -> LedgerTables:
@@ -144,10 +156,17 @@ def ledger_tables(metadata: MetaData, schema: str, version: int = LEDGER_VERSION
         _ts("created_at", nullable=False, default_now=True),
         _ts("sent_at"),
         _ts("completed_at"),
+        *(status_columns() if version >= 3 else []),
         CheckConstraint(_in("status", [s.value for s in BatchStatus]), name="batches_status"),
         schema=schema,
     )
     Index("ix_batches_completed", batches.c.completed_at)
+    if version >= 3:
+        Index(
+            "ix_batches_status_due",
+            batches.c.status_due_at,
+            postgresql_where=batches.c.status_due_at.isnot(None),
+        )
     Index("ix_batches_parent", batches.c.parent_batch_id)
 
     attempts = Table(
