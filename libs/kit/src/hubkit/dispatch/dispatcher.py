@@ -40,7 +40,7 @@ from hubkit.dispatch.model import (
     Status,
 )
 from hubkit.dispatch.outcomes import BatchPlan, BreakerSignal, plan_batch
-from hubkit.dispatch.ports import PlatformAdapter
+from hubkit.dispatch.ports import PlatformAdapter, Quota, ReportsLater, SharesQuota
 from hubkit.dispatch.tables import LedgerTables
 from hubkit.resilience import Backoff
 from hubkit.telemetry import context_from_traceparent
@@ -82,6 +82,10 @@ class Dispatcher:
             self.policy.batch_size, self.policy.linger, self._limits
         )
         self._accounts: dict[str, Account] = {}
+        # Quotas lanes share beyond their account's (SharesQuota), paced like accounts.
+        self._quotas: dict[str, Account] = {}
+        self._quota_of_lane: dict[Lane, Account | None] = {}
+        self._reports = adapter if isinstance(adapter, ReportsLater) else None
         self._claiming: dict[Lane, int] = {}  # claims in flight per lane
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
@@ -164,6 +168,32 @@ class Dispatcher:
             account = self._accounts[account_id] = Account.create(account_id, self.policy)
         return account
 
+    def _quota(self, lane: Lane) -> Account | None:
+        """The shared quota `lane` also draws on, if its adapter names one (looked up once)."""
+        if lane in self._quota_of_lane:
+            return self._quota_of_lane[lane]
+        quota: Quota | None = None
+        if isinstance(self.adapter, SharesQuota):
+            try:
+                quota = self.adapter.quota_of(lane)
+            except Exception:  # unreadable credentials: the batch's prepare will say so
+                log.warning("no quota for lane of %s", lane.account_id, exc_info=True)
+                return None
+        guard = None
+        if quota is not None:
+            guard = self._quotas.get(quota.key)
+            if guard is None:
+                rate = quota.requests_per_second
+                policy = self.policy.with_overrides(
+                    requests_per_second=rate,
+                    burst=quota.burst,
+                    min_requests_per_second=min(rate, self.policy.min_requests_per_second),
+                    max_in_flight_per_account=1 << 30,  # in-flight limits are the accounts'
+                )
+                guard = self._quotas[quota.key] = Account.create(quota.key, policy)
+        self._quota_of_lane[lane] = guard
+        return guard
+
     async def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()
@@ -180,9 +210,14 @@ class Dispatcher:
                 blocked = account.blocked_for(mono)
                 if blocked is None:
                     continue  # a finishing request wakes us
+                quota = self._quota(lane)
+                if quota is not None:
+                    blocked = max(blocked, quota.blocked_for(mono) or 0.0)
                 if blocked > 0 or not account.bucket.try_acquire():
                     wakes.append(now + max(blocked, 0.01))
                     continue
+                if quota is not None:
+                    quota.bucket.try_acquire()  # free: its wait was 0 a moment ago
                 # A size trigger must find a full batch in the ledger: counts can run ahead.
                 lingered = self._acc.lingered(lane, now)
                 take = max(1, min(size, due)) if lingered else size
@@ -286,10 +321,13 @@ class Dispatcher:
                 account.breaker.record_success()
             elif signal is BreakerSignal.FAILURE:
                 account.breaker.record_failure()
+        guards = [g for g in (account, self._quota(lane)) if g is not None]
         if plan.pause is not None:
-            account.throttled(time.monotonic() + plan.pause)
+            for guard in guards:
+                guard.throttled(time.monotonic() + plan.pause)
         elif any(r.sent for _, r in parts):
-            account.answered()
+            for guard in guards:
+                guard.answered()
         for part_events, result in parts:
             if result.sent:
                 self.metrics.request(result.http_status, len(part_events), latency)
@@ -380,6 +418,9 @@ class Dispatcher:
         if not events:
             return
         await account.bucket.acquire()  # children respect the account's rate like any request
+        quota = self._quota(lane)
+        if quota is not None:
+            await quota.bucket.acquire()
         if account.breaker.retry_in() > 0:
             await self._give_back(lane, child_id, events, "circuit breaker open")
             return
@@ -440,6 +481,11 @@ class Dispatcher:
         latency_ms: int,
     ) -> list[Change]:
         excerpt = next((r.excerpt for _, r in parts if r.error is not None), "")
+        report_due_at = None
+        if self._reports is not None and any(
+            r.sent and r.request_id and r.accepted_status is Status.SENT for _, r in parts
+        ):
+            report_due_at = utcnow() + timedelta(seconds=self._reports.status_delay)
         async with self._uow() as uow:
             changes = await uow.ledger.settle(
                 batch_id,
@@ -449,6 +495,7 @@ class Dispatcher:
                 frozen=frozen,
                 started_at=started,
                 latency_ms=latency_ms,
+                report_due_at=report_due_at,
             )
             now = utcnow()
             platform = self.adapter.platform

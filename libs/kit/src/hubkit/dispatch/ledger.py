@@ -2,7 +2,7 @@
 
 Every method runs inside the caller's transaction (a `LedgerUnitOfWork`); none commits. Leases
 and housekeeping live in `ledger_leases`, dead-letter replay in `ledger_replay`, erasure in
-`ledger_erasure`.
+`ledger_erasure`, platforms' later reports in `ledger_reports`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from hubkit.dispatch.bulk import copy_new_rows, copy_rows, driver_connection, in
 from hubkit.dispatch.ledger_erasure import ErasureOps
 from hubkit.dispatch.ledger_leases import LeaseOps
 from hubkit.dispatch.ledger_replay import DeadLetterFilter, ReplayOps, ReplayResult
+from hubkit.dispatch.ledger_reports import ReportOps
 from hubkit.dispatch.model import (
     BatchStatus,
     Lane,
@@ -37,7 +38,7 @@ from hubkit.dispatch.tables import LedgerTables
 _EXCERPT_LIMIT = 1024
 
 
-class Ledger(LeaseOps, ReplayOps, ErasureOps):
+class Ledger(LeaseOps, ReplayOps, ErasureOps, ReportOps):
     def __init__(self, session: AsyncSession, tables: LedgerTables) -> None:
         self.session = session
         self.t = tables
@@ -197,11 +198,13 @@ class Ledger(LeaseOps, ReplayOps, ErasureOps):
         frozen: Mapping[str, bytes],
         started_at: datetime,
         latency_ms: int,
+        report_due_at: datetime | None = None,
     ) -> list[Change]:
         """Record a batch's answers: delivery states, the audit, the batch, dead letters.
 
         `parts` are the batch's requests (each with the events it carried) and their answers;
-        `frozen` the bytes of events sent for the first time, kept for those sent again."""
+        `frozen` the bytes of events sent for the first time, kept for those sent again;
+        `report_due_at`: when to first ask the platform for its report on the request."""
         by_id = {e.delivery_id: e for events, _ in parts for e in events}
         outcomes = {o.delivery_id: o for o in plan.outcomes}
         changes = await self._apply(batch_id, lane, by_id, plan.outcomes)
@@ -268,6 +271,7 @@ class Ledger(LeaseOps, ReplayOps, ErasureOps):
                 response_excerpt=excerpt[:_EXCERPT_LIMIT],
                 sent_at=started_at if any(r.sent for r in results) else None,
                 completed_at=func.now(),
+                status_due_at=report_due_at,
                 **_error_columns(whole, "error_message"),
             )
         )

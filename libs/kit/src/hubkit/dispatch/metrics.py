@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
@@ -38,6 +38,17 @@ class DispatchMetrics:
             description="accepted by ingest -> confirmed by the platform",
         )
 
+        self.reports = _meter.create_counter(
+            "convhub.dispatch.request_reports",
+            unit="{request}",
+            description="final platform reports on accepted requests, per state",
+        )
+        self.reported_errors = _meter.create_counter(
+            "convhub.dispatch.reported_errors",
+            unit="{event}",
+            description="events a platform's report counted per error reason",
+        )
+
         def observe_breakers(options: CallbackOptions) -> Iterable[Observation]:
             for account, state in breaker_states():
                 yield Observation(state, {**self._attrs, "account": account})
@@ -64,3 +75,8 @@ class DispatchMetrics:
 
     def delivered(self, seconds: float) -> None:
         self.delivery_latency.record(seconds, self._attrs)
+
+    def report(self, state: str, error_counts: Mapping[str, int]) -> None:
+        self.reports.add(1, {**self._attrs, "state": state})
+        for reason, count in error_counts.items():
+            self.reported_errors.add(count, {**self._attrs, "reason": reason})

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import exists, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hubkit.dispatch.bulk import in_ids
@@ -29,6 +29,10 @@ class WindowStats:
     backlog: int = 0
     dead_letter_depth: int = 0
     per_account: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Platforms' later reports (ReportsLater): final states and error reasons in the window.
+    request_states: dict[str, int] = field(default_factory=dict)
+    reported_errors: dict[str, int] = field(default_factory=dict)
+    awaiting_reports: int = 0
 
 
 class LedgerQueries:
@@ -165,4 +169,24 @@ class LedgerQueries:
                 else:
                     out.failed += count
             out.dead_letter_depth = int((await conn.execute(depth)).scalar_one())
+            await self._reports(conn, since, site_id, out)
         return out
+
+    async def _reports(self, conn: Any, since: Any, site_id: str, out: WindowStats) -> None:
+        b, d = self.t.batches, self.t.deliveries
+        final = (
+            select(b.c.status_state, b.c.status_report)
+            .where(b.c.status_due_at.is_(None), b.c.status_state != "")
+            .where(b.c.status_checked_at >= since)
+        )
+        awaiting = select(func.count()).select_from(b).where(b.c.status_due_at.isnot(None))
+        if site_id:
+            of_site = exists().where(d.c.batch_id == b.c.batch_id, d.c.site_id == site_id)
+            final, awaiting = final.where(of_site), awaiting.where(of_site)
+        states: Counter[str] = Counter()
+        errors: Counter[str] = Counter()
+        for state, report in await conn.execute(final):
+            states[state] += 1
+            errors.update((report or {}).get("errors", {}))
+        out.request_states, out.reported_errors = dict(states), dict(errors)
+        out.awaiting_reports = int((await conn.execute(awaiting)).scalar_one())

@@ -20,7 +20,8 @@ from hubkit.dispatch.config import DispatchSettings
 from hubkit.dispatch.dispatcher import Dispatcher
 from hubkit.dispatch.erasure import ErasureIntake, erasure_consumer_spec
 from hubkit.dispatch.intake import DispatchIntake, consumer_spec
-from hubkit.dispatch.ports import PlatformAdapter
+from hubkit.dispatch.ports import PlatformAdapter, ReportsLater
+from hubkit.dispatch.reports import RequestReports
 from hubkit.dispatch.servicer import DispatchServicer
 from hubkit.dispatch.tables import LedgerTables, ledger_tables
 from hubkit.service import ServiceRuntime
@@ -53,12 +54,14 @@ class DispatchComponents:
     servicer: DispatchServicer
     erasures: PullConsumer
     topology: _Topology
+    reports: RequestReports | None = None  # platforms that report on requests later
 
     def workers(self) -> list[Any]:
-        """Start order: streams, outbox relay, dispatcher, erasures, consumer. Stopped in
-        reverse: the consumer stops taking messages, the dispatcher drains its in-flight
+        """Start order: streams, outbox relay, dispatcher, reports, erasures, consumer. Stopped
+        in reverse: the consumer stops taking messages, the dispatcher drains its in-flight
         requests, the relay publishes what they staged last."""
-        return [self.topology, self.relay, self.dispatcher, self.erasures, self.consumer]
+        reports = [self.reports] if self.reports is not None else []
+        return [self.topology, self.relay, self.dispatcher, *reports, self.erasures, self.consumer]
 
 
 def components(
@@ -105,8 +108,27 @@ def components(
     servicer = DispatchServicer(
         dispatcher, engine, tables, stream_pending=stream_pending, on_staged=relay.notify
     )
+    reports = None
+    if isinstance(adapter, ReportsLater):
+        reports = RequestReports(
+            adapter.platform,
+            adapter,
+            engine,
+            tables,
+            metrics=dispatcher.metrics,
+            on_staged=relay.notify,
+        )
     return DispatchComponents(
-        adapter, tables, relay, dispatcher, intake, consumer, servicer, erasures, _Topology(js)
+        adapter,
+        tables,
+        relay,
+        dispatcher,
+        intake,
+        consumer,
+        servicer,
+        erasures,
+        _Topology(js),
+        reports,
     )
 
 

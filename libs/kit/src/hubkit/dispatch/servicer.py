@@ -168,6 +168,8 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
             batch.sent_at.CopyFrom(timestamp(head.sent_at))
         if head.completed_at is not None:
             batch.completed_at.CopyFrom(timestamp(head.completed_at))
+        if head.status_state or head.status_due_at is not None:
+            batch.platform_status.CopyFrom(_platform_status(head))
         return dispatch_pb2.GetBatchResponse(batch=batch)
 
     # --- dead letters ----------------------------------------------------------------------
@@ -290,6 +292,9 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
             backlog=stats.backlog,
             dead_letter_depth=stats.dead_letter_depth,
             stream_pending=await self._pending(),
+            request_states=stats.request_states,
+            platform_error_counts=stats.reported_errors,
+            requests_awaiting_status=stats.awaiting_reports,
         )
         live = {s.account_id: s for s in self._dispatcher.accounts()}
         names = set(stats.per_account) | (set() if request.site_id else set(live))
@@ -323,6 +328,21 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _platform_status(head: Any) -> dispatch_pb2.PlatformRequestStatus:
+    report = head.status_report or {}
+    status = dispatch_pb2.PlatformRequestStatus(
+        state=head.status_state or "PENDING",  # not asked yet
+        final=head.status_due_at is None,
+        record_count=int(report.get("records", 0)),
+        error_counts=report.get("errors", {}),
+        warning_counts=report.get("warnings", {}),
+        checks=head.status_checks,
+    )
+    if head.status_checked_at is not None:
+        status.checked_at.CopyFrom(timestamp(head.status_checked_at))
+    return status
 
 
 def _required(field: str) -> InvalidArgument:
