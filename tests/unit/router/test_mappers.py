@@ -15,6 +15,7 @@ from router.domain.events import ConversionsRouted, DispatchRequested
 from router.domain.routing import decide
 from router.domain.site import (
     Destinations,
+    GoogleApi,
     GoogleDestination,
     MetaDestination,
     Mode,
@@ -37,6 +38,8 @@ SITE = SiteConfig(
             customer_id="1234567890",
             conversion_actions={"purchase": "customers/1234567890/conversionActions/1"},
             credentials_ref="g",
+            api=GoogleApi.ADS,
+            validate_only=True,
         ),
         meta=MetaDestination(enabled=True, pixel_id="99", credentials_ref="m"),
     ),
@@ -120,3 +123,5 @@ def test_dispatch_items_carry_only_their_platforms_hashes() -> None:
     assert meta.conversion.user_data.meta.email == "b" * 64
     assert not meta.conversion.user_data.HasField("google")
     assert google.target.conversion_action == "customers/1234567890/conversionActions/1"
+    assert google.target.google_api == common.GOOGLE_API_ADS
+    assert google.target.validate_only

@@ -55,6 +55,14 @@ RULES_FROM_PB = {
     common.HASH_RULE_SET_UNSPECIFIED: st.HashRules.GOOGLE,
     **{v: k for k, v in RULES_TO_PB.items()},
 }
+GOOGLE_API_TO_PB = {
+    st.GoogleApi.DATA_MANAGER: common.GOOGLE_API_DATA_MANAGER,
+    st.GoogleApi.ADS: common.GOOGLE_API_ADS,
+}
+GOOGLE_API_FROM_PB = {
+    common.GOOGLE_API_UNSPECIFIED: st.GoogleApi.DATA_MANAGER,
+    **{v: k for k, v in GOOGLE_API_TO_PB.items()},
+}
 CONSENT_TO_PB = {
     st.ConsentAction.UNSPECIFIED: router.CONSENT_ACTION_UNSPECIFIED,
     st.ConsentAction.REJECT: router.CONSENT_ACTION_REJECT,
@@ -114,6 +122,8 @@ def site_from_pb(pb: router.Site) -> st.SiteConfig:
                 login_customer_id=g.login_customer_id,
                 conversion_actions=dict(g.conversion_actions),
                 credentials_ref=g.credentials_ref,
+                api=enum("site.destinations.google.api", g.api, GOOGLE_API_FROM_PB),
+                validate_only=g.validate_only,
             ),
             meta=st.MetaDestination(
                 enabled=m.enabled,
@@ -172,6 +182,8 @@ def site_to_pb(site: st.SiteConfig) -> router.Site:
                 login_customer_id=d.google.login_customer_id,
                 conversion_actions=d.google.conversion_actions,
                 credentials_ref=d.google.credentials_ref,
+                api=GOOGLE_API_TO_PB[d.google.api],
+                validate_only=d.google.validate_only,
             ),
             meta=router.MetaDestination(
                 enabled=d.meta.enabled,
@@ -397,6 +409,8 @@ def _dispatch_target(target: Target) -> events.DispatchTarget:
         login_customer_id=target.login_customer_id,
         conversion_action=target.conversion_action,
         event_name=target.event_name,
+        google_api=GOOGLE_API_TO_PB[target.google_api],
+        validate_only=target.validate_only,
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from hubkit.naming import delivery_id
 from hubkit.vocabulary import Platform
-from router.domain.site import Mode, SgtmSettings, SiteConfig
+from router.domain.site import GoogleApi, Mode, SgtmSettings, SiteConfig
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class Target:
     login_customer_id: str = ""
     conversion_action: str = ""
     event_name: str = ""
+    google_api: GoogleApi = GoogleApi.DATA_MANAGER
+    validate_only: bool = False
 
     def delivery_id(self, conversion_id: str) -> str:
         """The dispatcher's idempotency key: one delivery per conversion and account."""
@@ -129,6 +131,8 @@ def direct_targets(site: SiteConfig, event_type: str) -> tuple[Target, ...]:
                 credentials_ref=d.google.credentials_ref,
                 login_customer_id=d.google.login_customer_id,
                 conversion_action=google_action,
+                google_api=d.google.api,
+                validate_only=d.google.validate_only,
             )
         )
     if d.meta.enabled and d.meta.pixel_id and d.meta.credentials_ref:

@@ -27,6 +27,13 @@ class HashRules(enum.Enum):
     TIKTOK = "tiktok"
 
 
+class GoogleApi(enum.Enum):
+    """The Google API a site's conversions go through: Data Manager unless allowlisted."""
+
+    DATA_MANAGER = "data_manager"
+    ADS = "ads"  # uploadClickConversions: developer tokens Google allowlisted only
+
+
 class ConsentAction(enum.Enum):
     UNSPECIFIED = "unspecified"
     REJECT = "reject"
@@ -61,6 +68,8 @@ class GoogleDestination:
     login_customer_id: str = ""
     conversion_actions: dict[str, str] = field(default_factory=dict)  # event_type -> resource
     credentials_ref: str = ""
+    api: GoogleApi = GoogleApi.DATA_MANAGER
+    validate_only: bool = False  # test mode: Google validates and records nothing
 
 
 @dataclass(frozen=True)
