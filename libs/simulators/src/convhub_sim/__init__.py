@@ -10,6 +10,7 @@ from convhub_sim.base import Fault, Simulator
 # name -> (factory, the service environment variable that points at its base URL). `convhub up`
 # starts every simulator listed here and hands each URL to the services.
 REGISTRY: dict[str, tuple[str, str]] = {
+    "google": ("convhub_sim.google:GoogleSimulator", "CONVHUB_GOOGLE_DATA_MANAGER_URL"),
     "meta": ("convhub_sim.meta:MetaSimulator", "CONVHUB_META_GRAPH_URL"),
     "sgtm": ("convhub_sim.sgtm:SgtmSimulator", "CONVHUB_SGTM_SIMULATOR_URL"),
     "tiktok": ("convhub_sim.tiktok:TikTokSimulator", "CONVHUB_TIKTOK_API_URL"),
