@@ -206,10 +206,13 @@ async def test_token_mint_carries_the_refresh_tokens_scopes(clock: Clock) -> Non
         assert narrow["scope"] == ADWORDS_SCOPE
         assert narrow["access_token"] != answer["access_token"]
         assert sim.tokens_issued == 2
-        assert REGISTRY["google"] == (
-            "convhub_sim.google:GoogleSimulator",
-            "CONVHUB_GOOGLE_DATA_MANAGER_URL",
-        )
+        factory, urls = REGISTRY["google"]
+        assert factory == "convhub_sim.google:GoogleSimulator"
+        assert urls == {
+            "CONVHUB_GOOGLE_DATA_MANAGER_URL": "",
+            "CONVHUB_GOOGLE_ADS_URL": "",
+            "CONVHUB_GOOGLE_OAUTH_URL": "/token",
+        }
 
 
 @pytest.mark.parametrize(

@@ -71,7 +71,7 @@ async def test_success_shape_and_registry(sim: MetaSimulator) -> None:
     body = response.json()
     assert response.status_code == 200
     assert body["events_received"] == 2 and body["messages"] == [] and body["fbtrace_id"]
-    assert REGISTRY["meta"] == ("convhub_sim.meta:MetaSimulator", "CONVHUB_META_GRAPH_URL")
+    assert REGISTRY["meta"] == ("convhub_sim.meta:MetaSimulator", {"CONVHUB_META_GRAPH_URL": ""})
 
 
 async def test_token_pixel_and_path_checks(sim: MetaSimulator) -> None:

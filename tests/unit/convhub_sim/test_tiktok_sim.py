@@ -110,7 +110,10 @@ async def test_success_envelope_request_id_and_what_is_stored(sim: TikTokSimulat
     assert sim.event_requests() == [body(sent, test_event_code="TEST12345")]
     assert [(a.http_status, a.code) for a in sim.answers()] == [(200, 0)]
     assert sim.platform_requests()[-1].code == 0
-    assert REGISTRY["tiktok"] == ("convhub_sim.tiktok:TikTokSimulator", "CONVHUB_TIKTOK_API_URL")
+    assert REGISTRY["tiktok"] == (
+        "convhub_sim.tiktok:TikTokSimulator",
+        {"CONVHUB_TIKTOK_API_URL": ""},
+    )
 
 
 async def test_the_path_without_trailing_slash_is_the_same_endpoint(sim: TikTokSimulator) -> None:

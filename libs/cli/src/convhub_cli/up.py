@@ -85,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
             "CONVHUB_NATS_URL": nats_url,
             "CONVHUB_JWT_SECRET": info.jwt_secret,
             "PYTHONUNBUFFERED": "1",
+            # Google's request statuses after seconds, not the real 30 minutes: the demo
+            # shows Data Manager deliveries going from SENT to CONFIRMED.
+            "CONVHUB_GOOGLE_STATUS_DELAY_SECONDS": "5",
         }
         # --- dispatchers: development credentials, one file per reference (as a Kubernetes
         # Secret volume mounts them); the demo sites name these references ---
@@ -93,20 +96,24 @@ def run(args: argparse.Namespace) -> int:
         for ref, content in {
             "demo-meta": '{"access_token": "dev-meta-token"}',
             "demo-tiktok": '{"access_token": "dev-tiktok-token"}',
+            # The Google simulator takes any "dev-" refresh token.
+            "demo-google": '{"client_id": "100000000001-demo.apps.googleusercontent.com",'
+            ' "client_secret": "dev-google-secret", "refresh_token": "dev-google-refresh"}',
         }.items():
             (credentials_dir / ref).write_text(content + "\n")
             (credentials_dir / ref).chmod(0o600)
         base_env["CONVHUB_CREDENTIALS_DIR"] = str(credentials_dir)
         # --- end of the dispatchers block ---
         children = stack.enter_context(_Children())
-        for name, (_, url_variable) in SIMULATORS.items():
+        for name, (_, urls) in SIMULATORS.items():
             port = free_port()
             children.start(
                 f"sim-{name}",
                 [sys.executable, "-m", "convhub_sim", name, "--port", str(port)],
                 base_env,
             )
-            info.simulators[name] = base_env[url_variable] = f"http://127.0.0.1:{port}"
+            info.simulators[name] = url = f"http://127.0.0.1:{port}"
+            base_env.update({variable: url + path for variable, path in urls.items()})
         for spec in (s for s in SERVICES if s.installed()):
             env = {**base_env, "OTEL_SERVICE_NAME": spec.name}
             if spec.migrates():
