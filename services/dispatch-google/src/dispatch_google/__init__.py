@@ -1,0 +1,1 @@
+"""convhub dispatcher for Google (Data Manager events:ingest, Ads API) on hubkit.dispatch."""

@@ -1,0 +1,1 @@
+"""Data Manager and Google Ads API clients, mapping and credentials."""

@@ -1,0 +1,1 @@
+"""The PlatformAdapter the dispatch engine drives."""

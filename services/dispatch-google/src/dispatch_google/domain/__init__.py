@@ -1,0 +1,1 @@
+"""Pure Google rules: request payloads, what Google refuses, its answers classified."""
