@@ -72,7 +72,9 @@ async def test_stack_flows_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
         assert "demo-direct" in banner and "demo-sgtm" in banner
         info = StackInfo.load(tmp_path / ".run" / "stack.json")
         assert info is not None
-        assert {"ingest", "router", "dispatch-meta", "dispatch-tiktok"} <= set(info.services)
+        assert {"ingest", "router", "dispatch-google", "dispatch-meta", "dispatch-tiktok"} <= set(
+            info.services
+        )
         metadata = auth_metadata(
             issue_token(info.jwt_secret, subject="e2e", sites=["*"], scopes=list(Scope))
         )
@@ -112,7 +114,11 @@ async def test_stack_flows_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
                 expected = (
                     {common_pb2.PLATFORM_SGTM}
                     if got.conversion.site_id == "demo-sgtm"
-                    else {common_pb2.PLATFORM_META, common_pb2.PLATFORM_TIKTOK}
+                    else {
+                        common_pb2.PLATFORM_GOOGLE,  # confirmed by Data Manager's request status
+                        common_pb2.PLATFORM_META,
+                        common_pb2.PLATFORM_TIKTOK,
+                    }
                 )
                 assert expected <= platforms
         await asyncio.wait_for(_whole_trace(receiver, trace_id), 30)
@@ -138,6 +144,7 @@ async def _whole_trace(receiver: Receiver, trace_id: str) -> None:
             "router": any(s.service == "router" and s.name.startswith("route ") for s in spans),
         }
         for service, platform in (
+            ("dispatch-google", "google"),
             ("dispatch-meta", "meta"),
             ("dispatch-tiktok", "tiktok"),
             ("router", "sgtm"),

@@ -7,6 +7,7 @@ import dataclasses
 import time
 from collections import deque
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
@@ -20,6 +21,7 @@ from convhub.events.v1 import events_pb2
 from hubkit.auth import Scope, issue_token
 from hubkit.db import make_engine
 from hubkit.dispatch import DispatchPolicy, ErrorClass, Lane, PlatformError, SendResult
+from hubkit.dispatch.ledger import LedgerUnitOfWork
 from hubkit.dispatch.model import Request, RequestReport, Status
 from hubkit.dispatch.ports import Quota
 from hubkit.dispatch.testing import DispatchHarness, FakePlatform, create_ledger, dispatch_request
@@ -191,6 +193,59 @@ async def test_a_partial_report_keeps_the_events_sent_and_shows_its_counts(
     assert dict(stats.platform_error_counts) == {"PROCESSING_ERROR_REASON_CLICK_NOT_FOUND": 1}
     assert stats.requests_awaiting_status == 0
     assert set((await statuses(engine)).values()) == {"sent"}  # no event index: they stay sent
+
+
+async def test_a_report_failing_for_a_passing_reason_sends_the_events_again(
+    running, engine: AsyncEngine
+) -> None:
+    platform = ReportingPlatform()
+    passing = PlatformError(ErrorClass.TRANSIENT, "INTERNAL_ERROR", "Google failed", 0.2)
+    platform.reports.extend(
+        [
+            RequestReport("FAILED", final=True, outcome=Status.PENDING, failure=passing),
+            RequestReport("SUCCESS", final=True, outcome=Status.CONFIRMED),
+        ]
+    )
+    start = running
+    harness, _ = await start(platform)
+    await harness.publish([dispatch_request(f"r{i}") for i in range(3)])
+    await wait_for(lambda: _all(statuses(engine), "confirmed", 3), what="sent again, confirmed")
+    assert len(platform.requests) == 2 and sorted(platform.requests[0]) == sorted(
+        platform.requests[1]
+    )
+    async with engine.connect() as conn:
+        query = f"SELECT outcome, platform_code FROM {SCHEMA}.attempts ORDER BY started_at"
+        audit = [tuple(r) for r in await conn.execute(text(query))]
+    assert audit == [("pending", "INTERNAL_ERROR")] * 3 + [("confirmed", "")] * 3
+
+
+async def test_an_answer_recorded_late_by_another_replica_is_dropped(
+    running, engine: AsyncEngine
+) -> None:
+    platform = ReportingPlatform()
+    platform.status_delay = 3600  # nobody asks on their own during the test
+    start = running
+    harness, _ = await start(platform)
+    await harness.publish([dispatch_request("late")])
+    await wait_for(lambda: _all(statuses(engine), "sent", 1), what="accepted")
+    async with engine.connect() as conn:
+        batch_id = (await conn.execute(text(f"SELECT batch_id FROM {SCHEMA}.batches"))).scalar()
+    final = RequestReport("SUCCESS", final=True, outcome=Status.CONFIRMED)
+    late = RequestReport("PROCESSING")
+    now = datetime.now(UTC)
+    kwargs = {"next_at": now, "horizon": timedelta(days=1)}
+    async with LedgerUnitOfWork(engine, harness.tables) as uow:
+        confirmed = await uow.ledger.record_report(batch_id, final, checks=0, **kwargs)
+        stale = await uow.ledger.record_report(batch_id, late, checks=0, **kwargs)
+        await uow.commit()
+    assert confirmed is not None and len(confirmed) == 1 and stale is None
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text(f"SELECT status_state, status_due_at, status_checks FROM {SCHEMA}.batches")
+            )
+        ).one()
+    assert tuple(row) == ("SUCCESS", None, 1)
 
 
 class QuotaPlatform(FakePlatform):

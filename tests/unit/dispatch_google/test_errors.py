@@ -191,6 +191,13 @@ def test_request_status_outcomes() -> None:
     )
     assert outcome("FAILED", {"EVENT_TOO_OLD": 2}).error_class is E.TOO_OLD
     assert outcome("FAILED", {"CUSTOM_VARIABLE_NOT_ENABLED": 2}).error_class is E.CONFIG
-    assert outcome("FAILED", {"INTERNAL_ERROR": 2}).error_class is E.TRANSIENT
+    # Passing reasons: the events go again later, byte-identical, never failed.
+    internal = outcome("FAILED", {"INTERNAL_ERROR": 2})
+    assert (internal.status, internal.error_class) == (Status.PENDING, E.TRANSIENT)
+    assert internal.retry_after is None
+    recent = outcome("FAILED", {"TOO_RECENT_CLICK": 2})
+    assert (recent.status, recent.retry_after) == (Status.PENDING, 6 * 3600.0)
     silent = outcome("FAILED", {})
-    assert (silent.status, silent.error_class, silent.code) == (Status.FAILED, E.UNKNOWN, "FAILED")
+    assert (silent.status, silent.error_class, silent.code) == (Status.PENDING, E.UNKNOWN, "FAILED")
+    # A partial report of duplicates only (an identical resend) confirms; others name none.
+    assert outcome("PARTIAL_SUCCESS", {"DUPLICATE_TRANSACTION_ID": 2}).status is Status.CONFIRMED

@@ -213,11 +213,15 @@ class Dispatcher:
                 quota = self._quota(lane)
                 if quota is not None:
                     blocked = max(blocked, quota.blocked_for(mono) or 0.0)
-                if blocked > 0 or not account.bucket.try_acquire():
+                # The shared quota's token first: one taken for a request the account's own
+                # bucket then holds back only makes the quota stricter, never overdrawn.
+                if (
+                    blocked > 0
+                    or (quota is not None and not quota.bucket.try_acquire())
+                    or not account.bucket.try_acquire()
+                ):
                     wakes.append(now + max(blocked, 0.01))
                     continue
-                if quota is not None:
-                    quota.bucket.try_acquire()  # free: its wait was 0 a moment ago
                 # A size trigger must find a full batch in the ledger: counts can run ahead.
                 lingered = self._acc.lingered(lane, now)
                 take = max(1, min(size, due)) if lingered else size
@@ -396,6 +400,9 @@ class Dispatcher:
         again = [e for events, r in parts if r.token_expired for e in events]
         log.info("access token of %s expired: refreshed, resending", lane.credentials_ref)
         prepared = await self._prepare(SendBatch(batch_id, lane, again), now)
+        quota = self._quota(lane)
+        if quota is not None and prepared.requests:
+            await quota.bucket.acquire()  # the resend is a request like any other
         retried, frozen_again = await self._exchange(lane, again, prepared)
         for events, result in retried:
             if result.token_expired:
@@ -417,14 +424,22 @@ class Dispatcher:
             await uow.commit()
         if not events:
             return
-        await account.bucket.acquire()  # children respect the account's rate like any request
-        quota = self._quota(lane)
-        if quota is not None:
-            await quota.bucket.acquire()
+        await self._pace(account, lane)  # children respect the rates like any request
         if account.breaker.retry_in() > 0:
             await self._give_back(lane, child_id, events, "circuit breaker open")
             return
         await self._send(account, lane, child_id, events)
+
+    async def _pace(self, account: Account, lane: Lane) -> None:
+        """Wait for a request slot outside the loop: the account's rate, and the shared quota's
+        rate and throttle pause."""
+        await account.bucket.acquire()
+        quota = self._quota(lane)
+        if quota is not None:
+            await quota.bucket.acquire()
+            paused = quota.paused_until - time.monotonic()
+            if paused > 0:
+                await asyncio.sleep(paused)
 
     async def _give_back(
         self, lane: Lane, batch_id: str, events: Sequence[PendingEvent], note: str

@@ -5,8 +5,10 @@ conversion's trace shows where its time went for every destination alike."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import httpx
+import orjson
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -86,3 +88,13 @@ async def post(
         if response.status_code >= 400:
             span.set_status(Status(StatusCode.ERROR, f"HTTP {response.status_code}"))
         return response
+
+
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object; {} when it is empty, not JSON or not an object (platforms
+    answer errors with HTML pages too)."""
+    try:
+        payload = orjson.loads(response.content) if response.content else None
+    except orjson.JSONDecodeError:
+        return {}
+    return payload if isinstance(payload, dict) else {}

@@ -354,7 +354,9 @@ class Ledger(LeaseOps, ReplayOps, ErasureOps, ReportOps):
                 # queued again meanwhile.
                 done = {row[0] for row in rows}
                 params["ids"] = [i for i in params["ids"] if i not in done]
-                await cursor.execute(update.format(f"status = '{Status.PENDING.value}'"), params)
+                # Linked to this batch again: its request carried them (its report is theirs).
+                relinked = update.replace(" WHERE", ", batch_id = %(batch_id)s WHERE", 1)
+                await cursor.execute(relinked.format(f"status = '{Status.PENDING.value}'"), params)
                 rows += await cursor.fetchall()
             dead = status in (Status.FAILED, Status.DEAD)
             account_id = lane.account_id

@@ -98,11 +98,13 @@ class ErasureOps:
             )
         ).all()
         # Dead ones too: a replay must not resurrect them; their dead letters keep the cause.
+        # Sent ones awaiting a platform's report too: a report failing them later must not
+        # make them replayable, nor one asking for a resend send them again.
         await self.session.execute(
             update(d)
             .where(
                 in_ids(d.c.conversion_id, ids),
-                d.c.status.in_((Status.FAILED.value, Status.DEAD.value)),
+                d.c.status.in_((Status.FAILED.value, Status.DEAD.value, Status.SENT.value)),
                 d.c.platform_code != ERASED,
             )
             .values(platform_code=ERASED, last_error=ERASED, updated_at=func.now())

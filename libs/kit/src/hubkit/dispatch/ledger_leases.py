@@ -116,4 +116,6 @@ class LeaseOps:
         return count
 
 
-_FINISHED = (Status.CONFIRMED.value, Status.FAILED.value, Status.DEAD.value)
+# SENT too: a platform's partial report names no event, so such events stay SENT for good (their
+# report is asked for within days, far inside the retention).
+_FINISHED = (Status.CONFIRMED.value, Status.SENT.value, Status.FAILED.value, Status.DEAD.value)

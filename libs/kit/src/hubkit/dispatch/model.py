@@ -133,8 +133,10 @@ class RequestReport:
     counts per reason, no event index (`ReportsLater`).
 
     Once `final`, `outcome` says what the request's SENT events become: CONFIRMED, FAILED (with
-    `failure`), or None (they stay SENT: a partial report names no event). `unavailable`: the
-    report could not be had this time (network, token): ask again later."""
+    `failure`), PENDING (sent again, byte-identical, `failure.retry_after` s later: the platform
+    failed them for a passing reason), or None (they stay SENT: a partial report names no
+    event). `unavailable`: the report could not be had this time (network, token): ask again
+    later."""
 
     state: str = ""  # the platform's: "PROCESSING", "SUCCESS", "PARTIAL_SUCCESS", "FAILED"
     final: bool = False

@@ -32,13 +32,19 @@ log = logging.getLogger(__name__)
 
 MAX_INTERVAL = timedelta(hours=6)
 GIVE_UP = timedelta(days=7)  # Google keeps request statuses for days; poll within them
-HOLD = 120.0  # seconds a batch being asked about is hidden from other replicas
 PER_ROUND = 20  # asks per round, one after another: status calls have a quota too
+# Seconds the batches of a round are hidden from other replicas: the round's asks one after
+# another, each at worst a token fetch and a status call timing out. An answer recorded late
+# is dropped if another replica's came first (record_report checks the ask count).
+HOLD = PER_ROUND * 60.0
+
+
+MIN_INTERVAL = 0.1  # seconds: a zero status delay must not make the worker spin
 
 
 def next_ask(delay: float, checks: int, now: datetime) -> datetime:
     """When to ask again after the `checks`+1-th ask: `delay`, then doubling, capped."""
-    wait = timedelta(seconds=delay * 2 ** min(checks, 20))
+    wait = timedelta(seconds=max(delay, MIN_INTERVAL) * 2 ** min(checks, 20))
     return now + min(wait, max(MAX_INTERVAL, timedelta(seconds=delay)))
 
 
@@ -51,6 +57,7 @@ class RequestReports:
         tables: LedgerTables,
         *,
         metrics: DispatchMetrics,
+        retry_horizon: float,
         on_staged: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
@@ -60,6 +67,7 @@ class RequestReports:
         self._tables = tables
         self._metrics = metrics
         self._on_staged = on_staged
+        self._horizon = timedelta(seconds=retry_horizon)
         self._now = clock or utcnow
         interval = min(5.0, max(0.2, adapter.status_delay / 2))
         self._periodic = Periodic("dispatch-reports", self.run_once, interval=interval)
@@ -88,7 +96,11 @@ class RequestReports:
             report = RequestReport(state="UNAVAILABLE", final=True)
         next_at = next_ask(self._adapter.status_delay, item.checks, now)
         async with LedgerUnitOfWork(self._engine, self._tables) as uow:
-            changes = await uow.ledger.record_report(item.batch_id, report, next_at)
+            changes = await uow.ledger.record_report(
+                item.batch_id, report, checks=item.checks, next_at=next_at, horizon=self._horizon
+            )
+            if changes is None:
+                return  # another replica asked too and recorded its answer first
             outgoing: list[Outgoing] = []
             if changes:
                 outgoing = messages.delivery_updates(

@@ -116,6 +116,7 @@ def components(
             engine,
             tables,
             metrics=dispatcher.metrics,
+            retry_horizon=adapter.policy.retry_horizon,
             on_staged=relay.notify,
         )
     return DispatchComponents(

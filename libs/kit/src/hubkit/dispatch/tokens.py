@@ -2,8 +2,9 @@
 
 OAuth platforms (Google's Data Manager and Ads APIs, reporting APIs) hand out short-lived
 access tokens. An adapter asks `await tokens.get(ref)` in `prepare`; when a platform answers
-that the token expired, the engine calls `invalidate(ref, token)` and prepares once more, so
-an expiry costs one extra request, never a failure or a breaker count. Fetch failures come
+that the token expired, the engine calls `invalidate(ref)` and prepares once more, so an
+expiry costs one extra request, never a failure or a breaker count (a token another batch had
+just fetched may be fetched once more: harmless). Fetch failures come
 back as `TokenUnavailable` carrying the PlatformError to give the batch (transient: the events
 wait and retry; auth: the refresh token is refused).
 """
@@ -22,6 +23,9 @@ from hubkit.dispatch.model import PlatformError
 class AccessToken:
     value: str
     expires_in: float  # seconds from when it was fetched
+
+    def __repr__(self) -> str:  # never print the token
+        return f"AccessToken(expires_in={self.expires_in})"
 
 
 class TokenUnavailable(Exception):

@@ -7,8 +7,6 @@ delivered duplicates, the rest are CONFIRMED. Anything else refuses the whole re
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import orjson
 
@@ -83,8 +81,7 @@ def interpret(response: httpx.Response, request: UploadRequest) -> SendResult:
     secrets = _secrets(request)  # never into the audit, whatever Google echoes
     excerpt = scrub(response.text, secrets)
     code = response.status_code
-    payload = _json(response)
-    payload = payload if isinstance(payload, dict) else {}
+    payload = http.json_object(response)
     if 200 <= code < 300 and "error" not in payload:
         failure = errors.rpc_status(payload.get("partialFailureError"))
         request_id = str(payload.get("jobId") or failure.request_id)
@@ -211,10 +208,3 @@ def _row_of(error: errors.AdsError, request: UploadRequest) -> int | None:
 
 def _secrets(request: UploadRequest) -> tuple[str, ...]:
     return (request.access_token, request.developer_token)
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return orjson.loads(response.content) if response.content else None
-    except orjson.JSONDecodeError:
-        return None

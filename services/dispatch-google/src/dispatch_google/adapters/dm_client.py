@@ -92,11 +92,11 @@ def interpret(response: httpx.Response, request: IngestRequest) -> SendResult:
     secrets = (request.access_token,)  # never into the audit, whatever Google echoes
     excerpt = scrub(response.text, secrets)
     code = response.status_code
-    payload = _json(response)
+    payload = http.json_object(response)
     if 200 <= code < 300:
         if request.validate_only:  # nothing recorded, no status to ask: done (§2B.2)
             return SendResult(http_status=code, excerpt=excerpt)
-        request_id = payload.get("requestId") if isinstance(payload, dict) else None
+        request_id = payload.get("requestId")
         return SendResult(
             http_status=code,
             request_id=str(request_id or ""),
@@ -132,7 +132,7 @@ def interpret_status(response: httpx.Response, access_token: str) -> RequestRepo
     """A requestStatus:retrieve answer as the engine's RequestReport (§2B.10)."""
     secrets = (access_token,)
     excerpt = scrub(response.text, secrets)
-    payload = _json(response)
+    payload = http.json_object(response)
     if not 200 <= response.status_code < 300:
         status = errors.rpc_error(payload)
         reasons = {status.reason, *(v.reason for v in status.violations)}
@@ -140,7 +140,7 @@ def interpret_status(response: httpx.Response, access_token: str) -> RequestRepo
             return RequestReport(state="UNAVAILABLE", final=True, excerpt=excerpt)
         error = _request_error(response, status, secrets)
         return RequestReport(unavailable=error, excerpt=excerpt)
-    found = payload.get("requestStatusPerDestination") if isinstance(payload, dict) else None
+    found = payload.get("requestStatusPerDestination")
     entry = found[0] if isinstance(found, list) and found else None
     if not isinstance(entry, dict):
         error = PlatformError(ErrorClass.UNKNOWN, "NO_STATUS", "the answer names no destination")
@@ -152,8 +152,10 @@ def interpret_status(response: httpx.Response, access_token: str) -> RequestRepo
     final = state in errors.FINAL_STATES
     outcome = errors.dm_processing_outcome(state, error_counts, record_count)
     failure = None
-    if outcome.status is Status.FAILED:
-        failure = PlatformError(outcome.error_class, outcome.code, outcome.message)
+    if outcome.status in (Status.FAILED, Status.PENDING):
+        failure = PlatformError(
+            outcome.error_class, outcome.code, outcome.message, outcome.retry_after
+        )
     return RequestReport(
         state=state,
         final=final,
@@ -251,13 +253,6 @@ def _account(account_id: str) -> dict[str, str]:
 def _network(exc: httpx.HTTPError, secrets: tuple[str, ...]) -> PlatformError:
     message = scrub(f"network error: {type(exc).__name__}: {exc}", secrets)
     return PlatformError(ErrorClass.TRANSIENT, "NETWORK", message)
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return orjson.loads(response.content) if response.content else None
-    except orjson.JSONDecodeError:
-        return None
 
 
 def _int(value: Any) -> int:

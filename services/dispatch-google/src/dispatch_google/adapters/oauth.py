@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
-import orjson
 
 from dispatch_google.adapters.credentials import GoogleCredentials
 from hubkit.dispatch import http
@@ -54,11 +53,7 @@ class OAuthClient:
             raise TokenUnavailable(
                 PlatformError(ErrorClass.TRANSIENT, "NETWORK", message)
             ) from None
-        try:
-            body = orjson.loads(response.content) if response.content else {}
-        except orjson.JSONDecodeError:
-            body = {}
-        body = body if isinstance(body, dict) else {}
+        body = http.json_object(response)
         token, expires_in = body.get("access_token"), body.get("expires_in", 3599)
         if response.status_code == 200 and isinstance(token, str) and token:
             return AccessToken(token, float(expires_in) if _number(expires_in) else 3599.0)
@@ -71,7 +66,9 @@ class OAuthClient:
 def _refusal(status: int, body: dict[str, object], secrets: tuple[str, ...]) -> PlatformError:
     code = str(body.get("error") or f"HTTP {status}")
     detail = scrub(str(body.get("error_description") or ""), secrets)[:300]
-    if status == 429 or status >= 500:
+    if status == 429:  # waits uncharged, like a throttle of the API itself
+        return PlatformError(ErrorClass.THROTTLE, code, f"token endpoint: {code} {detail}".strip())
+    if status >= 500:
         return PlatformError(ErrorClass.TRANSIENT, code, f"token endpoint: {code} {detail}".strip())
     # invalid_grant (revoked or expired refresh token), invalid_client: a person must act.
     return PlatformError(

@@ -343,35 +343,46 @@ def reason_name(reason: str) -> str:
 @dataclass(frozen=True, slots=True)
 class ProcessingOutcome:
     """What a final request status means for the request's SENT events: `status` CONFIRMED,
-    FAILED (with class, code and message), or None (they stay SENT)."""
+    FAILED (with class, code and message), PENDING (sent again later, byte-identical, after
+    `retry_after` s: Google failed them for a passing reason), or None (they stay SENT)."""
 
     status: Status | None
     error_class: ErrorClass = E.NONE
     code: str = ""
     message: str = ""
+    retry_after: float | None = None
+
+
+_RESEND_WAIT = {"TOO_RECENT_CLICK": TOO_RECENT_WAIT}
 
 
 def dm_processing_outcome(
     state: str, error_counts: Mapping[str, int], record_count: int = 0
 ) -> ProcessingOutcome:
-    """SUCCESS confirms; FAILED only by duplicates confirms too; FAILED otherwise fails every
-    event with the most counted reason; PARTIAL_SUCCESS (and any other state) settles nothing:
-    the counts name no event."""
+    """SUCCESS confirms, and so does a status whose every error is a duplicate (an identical
+    resend); FAILED fails every event with the most counted reason, or sends them all again
+    when that reason passes (INTERNAL_ERROR, TOO_RECENT_CLICK, none given); PARTIAL_SUCCESS
+    otherwise settles nothing: the counts name no event."""
     if state == "SUCCESS":
         return ProcessingOutcome(Status.CONFIRMED)
-    if state != "FAILED":
+    if state not in ("FAILED", "PARTIAL_SUCCESS"):
         return ProcessingOutcome(None)
     counted = {r: n for r, n in error_counts.items() if n > 0}
     errors = {r: n for r, n in counted.items() if r not in DM_DUPLICATES}
     if counted and not errors:
         return ProcessingOutcome(Status.CONFIRMED)
+    if state != "FAILED":
+        return ProcessingOutcome(None)
     summary = ", ".join(f"{r} {n}" for r, n in sorted(counted.items(), key=lambda c: -c[1]))
     of = f" ({record_count} events)" if record_count else ""
-    if not errors:  # "may not be populated in all cases" (§2B.10)
+    if not errors:  # "may not be populated in all cases" (§2B.10): try again later
         message = f"Google reported the request FAILED{of} without reasons"
-        return ProcessingOutcome(Status.FAILED, E.UNKNOWN, "FAILED", message)
+        return ProcessingOutcome(Status.PENDING, E.UNKNOWN, "FAILED", message)
     dominant = max(errors, key=lambda r: errors[r])  # the first of equals, as Google listed
     message = f"Google reported the request FAILED{of}: {summary}"
-    return ProcessingOutcome(
-        Status.FAILED, _PROCESSING.get(dominant, E.BAD_INPUT), dominant, message
-    )
+    error_class = _PROCESSING.get(dominant, E.BAD_INPUT)
+    if error_class.retryable:
+        return ProcessingOutcome(
+            Status.PENDING, error_class, dominant, message, _RESEND_WAIT.get(dominant)
+        )
+    return ProcessingOutcome(Status.FAILED, error_class, dominant, message)

@@ -74,11 +74,7 @@ class GraphEventsClient:
 
     def interpret(self, response: httpx.Response, secrets: tuple[str, ...] = ()) -> SendResult:
         excerpt = scrub(response.text, secrets)
-        try:
-            payload = orjson.loads(response.content) if response.content else {}
-        except orjson.JSONDecodeError:
-            payload = {}
-        payload = payload if isinstance(payload, dict) else {}
+        payload = http.json_object(response)
         if response.status_code == 200 and "error" not in payload:
             return SendResult(
                 http_status=200,

@@ -72,11 +72,7 @@ class TrackClient:
 def interpret(response: httpx.Response, request: TrackRequest) -> SendResult:
     secrets = (request.access_token,)  # never into the audit, whatever TikTok echoes
     excerpt = scrub(response.text, secrets)
-    try:
-        envelope = orjson.loads(response.content) if response.content else None
-    except orjson.JSONDecodeError:
-        envelope = None
-    envelope = envelope if isinstance(envelope, dict) else {}
+    envelope = http.json_object(response)
     code = envelope.get("code")
     code = code if isinstance(code, int) and not isinstance(code, bool) else None
     request_id = str(envelope.get("request_id", ""))
