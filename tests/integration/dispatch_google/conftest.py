@@ -3,11 +3,10 @@ ledger, real NATS and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ from typing import Any
 import grpc
 import pytest
 from nats.js import JetStreamContext
-from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from convhub.common.v1 import common_pb2
@@ -28,10 +26,15 @@ from dispatch_google.adapters.dm_client import DataManagerClient
 from dispatch_google.adapters.oauth import OAuthClient
 from dispatch_google.app.platform import GOOGLE_POLICY, GooglePlatform
 from hubkit.auth import Scope, issue_token
-from hubkit.db import make_engine
-from hubkit.dispatch import CredentialStore, DispatchPolicy, ledger_tables
-from hubkit.dispatch.migrations import upgrade
-from hubkit.dispatch.testing import DispatchHarness, dispatch_request
+from hubkit.dispatch import CredentialStore, DispatchPolicy
+from hubkit.dispatch.testing import (
+    DispatchHarness,
+    HarnessFactory,
+    LedgerReads,
+    dispatch_request,
+    harnesses,
+    migrated_engine,
+)
 from hubkit.dispatch.tokens import TokenProvider
 from hubkit.grpcx import GrpcServer, ServiceInterceptor, auth_metadata, serving
 from hubkit.vocabulary import Platform
@@ -108,13 +111,11 @@ def credentials_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    await asyncio.to_thread(upgrade, database_url, SCHEMA)
-    engine = make_engine(database_url)
-    yield engine
-    await engine.dispose()
+    async with migrated_engine(database_url, SCHEMA) as engine:
+        yield engine
 
 
-Factory = Callable[..., Awaitable[DispatchHarness]]
+Factory = HarnessFactory
 
 
 def platform_for(sim: GoogleSimulator, credentials_dir: Path, **overrides: Any) -> GooglePlatform:
@@ -136,23 +137,14 @@ def platform_for(sim: GoogleSimulator, credentials_dir: Path, **overrides: Any) 
 @pytest.fixture
 async def dispatch(
     engine: AsyncEngine, js: JetStreamContext, sim: GoogleSimulator, credentials_dir: Path
-) -> AsyncIterator[Factory]:
+) -> AsyncIterator[HarnessFactory]:
     """`await dispatch(**policy_overrides)`: a started harness on the real Google adapter."""
-    started: list[DispatchHarness] = []
 
-    async def make(**overrides: Any) -> DispatchHarness:
-        platform = platform_for(sim, credentials_dir, **overrides)
-        harness = DispatchHarness(
-            platform, engine, js, ledger_tables(MetaData(), SCHEMA), durable="dispatch-google"
-        )
-        await harness.start()
-        started.append(harness)
-        return harness
+    def build(**overrides: Any) -> GooglePlatform:
+        return platform_for(sim, credentials_dir, **overrides)
 
-    yield make
-    for harness in started:
-        await harness.stop()
-        await harness.adapter.close()
+    async with harnesses(engine, js, SCHEMA, build, durable="dispatch-google") as make:
+        yield make
 
 
 @contextlib.asynccontextmanager
@@ -165,26 +157,8 @@ async def stub_of(
         yield dispatch_pb2_grpc.DispatchServiceStub(ch)
 
 
-async def statuses(engine: AsyncEngine) -> dict[str, int]:
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text(f"SELECT status, count(*) FROM {SCHEMA}.deliveries GROUP BY status")
-        )
-        return {status: count for status, count in rows}
-
-
-async def settled(engine: AsyncEngine, expected: dict[str, int]) -> bool:
-    return await statuses(engine) == expected
-
-
-async def scalar(engine: AsyncEngine, sql: str) -> Any:
-    async with engine.connect() as conn:
-        return (await conn.execute(text(sql.format(s=SCHEMA)))).scalar()
-
-
-async def rows(engine: AsyncEngine, sql: str) -> list[Any]:
-    async with engine.connect() as conn:
-        return list((await conn.execute(text(sql.format(s=SCHEMA)))).all())
+ledger = LedgerReads(SCHEMA)
+statuses, settled, scalar, rows = ledger.statuses, ledger.settled, ledger.scalar, ledger.rows
 
 
 def ingest_bodies(sim: GoogleSimulator) -> list[dict[str, Any]]:

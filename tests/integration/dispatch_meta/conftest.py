@@ -3,25 +3,27 @@ dispatch machinery wired to the real Meta adapter (short retry numbers so tests 
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from nats.js import JetStreamContext
-from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from convhub_sim.meta import MetaSimulator
 from dispatch_meta.adapters.credentials import MetaCredentialFiles
 from dispatch_meta.adapters.graph_client import GraphEventsClient
 from dispatch_meta.app.platform import META_POLICY, MetaPlatform
-from hubkit.db import make_engine
-from hubkit.dispatch import CredentialStore, DispatchPolicy, ledger_tables
-from hubkit.dispatch.migrations import upgrade
-from hubkit.dispatch.testing import DispatchHarness
+from hubkit.dispatch import CredentialStore
+from hubkit.dispatch.testing import (
+    DispatchHarness,
+    HarnessFactory,
+    LedgerReads,
+    harnesses,
+    migrated_engine,
+)
 
 SCHEMA = "dispatch_meta"
 TOKEN = "EAAB-test-token-0123456789"
@@ -60,13 +62,11 @@ def credentials_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    await asyncio.to_thread(upgrade, database_url, SCHEMA)
-    engine = make_engine(database_url)
-    yield engine
-    await engine.dispose()
+    async with migrated_engine(database_url, SCHEMA) as engine:
+        yield engine
 
 
-Factory = Callable[..., Awaitable[DispatchHarness]]
+Factory = HarnessFactory
 
 
 @pytest.fixture
@@ -74,35 +74,17 @@ async def dispatch(
     engine: AsyncEngine, js: JetStreamContext, sim: MetaSimulator, credentials_dir: Path
 ) -> AsyncIterator[Factory]:
     """`await dispatch(**policy_overrides)`: a started harness on the real Meta adapter."""
-    started: list[DispatchHarness] = []
 
-    async def make(**overrides: Any) -> DispatchHarness:
-        policy: DispatchPolicy = FAST.with_overrides(**overrides)
+    def build(**overrides: Any) -> MetaPlatform:
         transport = GraphEventsClient(sim.url, "v27.0", timeout=5.0)
         credentials = MetaCredentialFiles(CredentialStore(credentials_dir))
-        platform = MetaPlatform(transport, credentials, policy)
-        harness = DispatchHarness(
-            platform, engine, js, ledger_tables(MetaData(), SCHEMA), durable="dispatch-meta"
-        )
-        await harness.start()
-        started.append(harness)
-        return harness
+        return MetaPlatform(transport, credentials, FAST.with_overrides(**overrides))
 
-    yield make
-    for harness in started:
-        await harness.stop()
-        await harness.adapter.close()
+    async with harnesses(engine, js, SCHEMA, build, durable="dispatch-meta") as make:
+        yield make
 
 
-async def statuses(engine: AsyncEngine) -> dict[str, int]:
-    """Deliveries per status in the ledger."""
-    from sqlalchemy import text
-
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text(f"SELECT status, count(*) FROM {SCHEMA}.deliveries GROUP BY status")
-        )
-        return {status: count for status, count in rows}
+statuses = LedgerReads(SCHEMA).statuses  # deliveries per status in the ledger
 
 
 async def read_items(js: JetStreamContext, subject: str, batch_type: Any) -> list[Any]:

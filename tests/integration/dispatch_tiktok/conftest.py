@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from nats.js import JetStreamContext
-from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from convhub.common.v1 import common_pb2
@@ -21,10 +19,14 @@ from convhub_sim.tiktok import TikTokSimulator
 from dispatch_tiktok.adapters.credentials import TikTokCredentialFiles
 from dispatch_tiktok.adapters.track_client import TrackClient
 from dispatch_tiktok.app.platform import TIKTOK_POLICY, TikTokPlatform
-from hubkit.db import make_engine
-from hubkit.dispatch import CredentialStore, DispatchPolicy, ledger_tables
-from hubkit.dispatch.migrations import upgrade
-from hubkit.dispatch.testing import DispatchHarness, dispatch_request
+from hubkit.dispatch import CredentialStore
+from hubkit.dispatch.testing import (
+    HarnessFactory,
+    LedgerReads,
+    dispatch_request,
+    harnesses,
+    migrated_engine,
+)
 from hubkit.vocabulary import Platform
 
 SCHEMA = "dispatch_tiktok"
@@ -85,13 +87,11 @@ def credentials_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    await asyncio.to_thread(upgrade, database_url, SCHEMA)
-    engine = make_engine(database_url)
-    yield engine
-    await engine.dispose()
+    async with migrated_engine(database_url, SCHEMA) as engine:
+        yield engine
 
 
-Factory = Callable[..., Awaitable[DispatchHarness]]
+Factory = HarnessFactory
 
 
 @pytest.fixture
@@ -99,40 +99,17 @@ async def dispatch(
     engine: AsyncEngine, js: JetStreamContext, sim: TikTokSimulator, credentials_dir: Path
 ) -> AsyncIterator[Factory]:
     """`await dispatch(**policy_overrides)`: a started harness on the real TikTok adapter."""
-    started: list[DispatchHarness] = []
 
-    async def make(**overrides: Any) -> DispatchHarness:
-        policy: DispatchPolicy = FAST.with_overrides(**overrides)
-        platform = TikTokPlatform(
+    def build(**overrides: Any) -> TikTokPlatform:
+        return TikTokPlatform(
             TrackClient(sim.url, timeout=5.0),
             TikTokCredentialFiles(CredentialStore(credentials_dir)),
-            policy,
+            FAST.with_overrides(**overrides),
         )
-        harness = DispatchHarness(
-            platform, engine, js, ledger_tables(MetaData(), SCHEMA), durable="dispatch-tiktok"
-        )
-        await harness.start()
-        started.append(harness)
-        return harness
 
-    yield make
-    for harness in started:
-        await harness.stop()
-        await harness.adapter.close()
+    async with harnesses(engine, js, SCHEMA, build, durable="dispatch-tiktok") as make:
+        yield make
 
 
-async def statuses(engine: AsyncEngine) -> dict[str, int]:
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text(f"SELECT status, count(*) FROM {SCHEMA}.deliveries GROUP BY status")
-        )
-        return {status: count for status, count in rows}
-
-
-async def settled(engine: AsyncEngine, expected: dict[str, int]) -> bool:
-    return await statuses(engine) == expected
-
-
-async def scalar(engine: AsyncEngine, sql: str) -> Any:
-    async with engine.connect() as conn:
-        return (await conn.execute(text(sql.format(s=SCHEMA)))).scalar()
+ledger = LedgerReads(SCHEMA)
+statuses, settled, scalar = ledger.statuses, ledger.settled, ledger.scalar

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -216,3 +217,74 @@ async def publish_requests(
             msg_id = f"dispatch:{chunk[0].delivery_id}:{len(chunk)}:{uuid.uuid4().hex[:8]}"
             messages.append(Outgoing(dispatch_subject(platform, site), batch, msg_id))
     await JetStreamPublisher(js).publish_all(messages)
+
+
+@asynccontextmanager
+async def migrated_engine(database_url: str, schema: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on `database_url` with the ledger in `schema` brought to head by the ledger
+    migrations, as a dispatcher's migrate step does."""
+    from hubkit.db import make_engine
+    from hubkit.dispatch.migrations import upgrade
+
+    await asyncio.to_thread(upgrade, database_url, schema)
+    engine = make_engine(database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+HarnessFactory = Callable[..., Awaitable[DispatchHarness]]
+
+
+@asynccontextmanager
+async def harnesses(
+    engine: AsyncEngine,
+    js: JetStreamContext,
+    schema: str,
+    build: Callable[..., Any],
+    *,
+    durable: str,
+) -> AsyncIterator[HarnessFactory]:
+    """`await make(**overrides)`: a started harness on `build(**overrides)` (a destination's
+    real adapter); every harness made is stopped and its adapter closed on exit."""
+    started: list[DispatchHarness] = []
+
+    async def make(**overrides: Any) -> DispatchHarness:
+        harness = DispatchHarness(
+            build(**overrides), engine, js, ledger_tables(MetaData(), schema), durable=durable
+        )
+        await harness.start()
+        started.append(harness)
+        return harness
+
+    try:
+        yield make
+    finally:
+        for harness in started:
+            await harness.stop()
+            await harness.adapter.close()
+
+
+class LedgerReads:
+    """What tests read from one ledger schema; in SQL given to `scalar` / `rows`, `{s}` names
+    the schema."""
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+
+    async def statuses(self, engine: AsyncEngine) -> dict[str, int]:
+        """Deliveries per status."""
+        rows = await self.rows(engine, "SELECT status, count(*) FROM {s}.deliveries GROUP BY 1")
+        return {status: count for status, count in rows}
+
+    async def settled(self, engine: AsyncEngine, expected: dict[str, int]) -> bool:
+        return await self.statuses(engine) == expected
+
+    async def scalar(self, engine: AsyncEngine, sql: str) -> Any:
+        async with engine.connect() as conn:
+            return (await conn.execute(text(sql.format(s=self.schema)))).scalar()
+
+    async def rows(self, engine: AsyncEngine, sql: str) -> list[Any]:
+        async with engine.connect() as conn:
+            return list((await conn.execute(text(sql.format(s=self.schema)))).all())
