@@ -1,20 +1,31 @@
 """Normalize and SHA-256 hash personal data with each ad platform's rules (Meta, Google, TikTok).
 
-Rules follow `shared/reference/platform-contracts.md` (§1.4/§1.5 Meta, §2.5 Google, §3 TikTok).
-Where the vendor doc and the vendor SDK disagree, the choice made is written next to the rule.
+Rules follow `shared/reference/platform-contracts.md`:
+  - Meta: §1.4 (the doc's keys and examples) and §1.5 (the official Python SDK's normalisation);
+  - Google: §2B.6, the Data Manager formatting guide (Google's path for every new integration;
+    it supersedes §2.5 where they differ: inner whitespace and gmail '+suffix' in emails);
+  - TikTok: §3 (`user` object).
+Where a vendor's doc and its SDK disagree, the choice made is written next to the rule.
 
 Common to every field and platform, in this order:
   1. surrounding whitespace is trimmed; an empty result is an error (`empty`), never hashed;
   2. a value that already is a SHA-256 digest (64 hex chars, any case) passes through, lowercased
      (the Meta SDK lowercases before its own check; every platform wants lowercase hex);
   3. non-ASCII text is put in Unicode NFC, so composed and decomposed input hash alike;
-  4. the field rule runs, then SHA-256 over UTF-8, lowercase hex.
+  4. a platform-independent step runs once for all platforms (phones: parsed to E.164);
+  5. the platform's field rule runs, then SHA-256 over UTF-8, lowercase hex.
 MD5-looking values (32 hex) are not treated as hashed: no platform here accepts MD5.
+
+Phones are parsed with libphonenumber (`phonenumbers`) in the `region` the caller passes (ISO
+3166-1 alpha-2: the conversion's country, else the site's default). Without a region only
+numbers written with their country code (`+…` or `00…`) can be read. Only numbers the library
+calls valid are hashed: E.164 without '+' for Meta, with '+' for Google and TikTok.
 
 Meta's `fbc`/`fbp` cookies are never hashed: `normalize_fbc`/`normalize_fbp` (and `is_fbc`/
 `is_fbp`) check their format, the optional fifth segment included, and keep them as written.
 
-Errors carry the field and a code (`ErrorCode`) and never the raw value: it is personal data.
+Errors carry the field, a code (`ErrorCode`) and the reason, never the raw value: it is personal
+data.
 """
 
 from __future__ import annotations
@@ -27,6 +38,8 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from types import MappingProxyType
 from typing import TypeVar
+
+import phonenumbers
 
 from hubkit.errors import FieldError
 from hubkit.vocabulary import DIRECT_PLATFORMS, Platform
@@ -88,19 +101,24 @@ def _error(field: str, code: ErrorCode, message: str) -> PiiError:
 
 
 # ---------------------------------------------------------------------------------------------
-# Precompiled patterns and tables (the email/phone paths run ~1M times a second at ingest).
+# Precompiled patterns and tables (the email/phone paths run once per conversion at ingest).
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _LOWER_HEX64 = re.compile(r"[0-9a-f]{64}")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")  # lone surrogates cannot be UTF-8 encoded
-# Visual phone separators: the SDK's [\s\-()] plus '.' and '/' (doc: "remove symbols").
-_PHONE_SEPARATORS = re.compile(r"[\s\-()./]+")
 _WHITESPACE = re.compile(r"\s+")
 _NOT_ASCII_LETTER = re.compile(r"[^a-z]+")
+_LETTER = re.compile(r"[^\W\d_]")  # any Unicode letter
 _DOB_COMPACT = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")  # YYYYMMDD
 _DOB_ISO = re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})")  # YYYY-MM-DD
 _DOB_US = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")  # M/D/YYYY, the Meta doc example
+# Meta names: every ASCII punctuation mark and symbol.
 _ASCII_PUNCTUATION = str.maketrans("", "", "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+# Google names: punctuation in the Unicode sense only (category P), so the ASCII fast path and
+# the general path agree: !"#%&'()*,-./:;?@[\]_{} (not the symbols $+<=>^`|~).
+_ASCII_UNICODE_P = str.maketrans(
+    "", "", "".join(c for c in map(chr, range(128)) if unicodedata.category(c)[0] == "P")
+)
 _GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 _GENDERS = MappingProxyType({"f": "f", "female": "f", "m": "m", "male": "m"})
 # ISO 3166-1 alpha-2, the set the Meta SDK validates against (pycountry 26.2.16).
@@ -129,31 +147,41 @@ def _sha256_hex(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Field rules. Each receives the trimmed, NFC value (never empty) and returns the text to hash.
+# Emails
 
 
-def _email(value: str) -> str:
-    # SDK rule `.+@.+\..+` (something, '@', something, '.', something), plus no whitespace or
-    # control characters anywhere: the SDK passes `"a b"@c.d`, rejected here by design.
-    v = value.lower()
-    at = v.find("@")
-    if at < 1 or " " in v or not v.isprintable() or v.find(".", at + 2, len(v) - 1) == -1:
+def _check_email_shape(v: str) -> None:
+    # The Meta SDK's test `re.match(r".+@.+\..+")`, exactly: an '@' after the first character,
+    # then a '.' at least one character after it and before the last character (the first such
+    # '@' leaves the most room, so it is the one to look at). Refused here by design, though the
+    # SDK passes them: whitespace and control characters anywhere (`"a b"@c.d`).
+    at = v.find("@", 1)
+    if at == -1 or v.find(".", at + 2, len(v) - 1) == -1 or " " in v or not v.isprintable():
         raise _error(
             PiiField.EMAIL,
             ErrorCode.INVALID_FORMAT,
             "email must look like name@domain.tld, without spaces",
         )
+
+
+def _email(value: str) -> str:
+    # Meta §1.4/§1.5 and TikTok §3: trimmed (already), lowercased; dots and '+' kept.
+    v = value.lower()
+    _check_email_shape(v)
     return v
 
 
 def _google_email(value: str) -> str:
-    # Google: dots before the domain are dropped for gmail.com/googlemail.com only. '+suffix' is
-    # kept: the doc does not remove it (the library example strips '+' everywhere; not copied).
-    v = _email(value)
+    # §2B.6: lowercase; leading, trailing AND inner whitespace removed. For gmail.com and
+    # googlemail.com only, the local part loses every '.' and any '+suffix'; other domains keep
+    # both. Not copied from the official utility library (§2B.6 lists them as deviations from
+    # the guide): keeping the gmail '+suffix', refusing inner whitespace.
+    v = "".join(value.lower().split())
+    _check_email_shape(v)
     local, _, domain = v.rpartition("@")
     if domain not in _GMAIL_DOMAINS:
         return v
-    local = local.replace(".", "")
+    local = local.partition("+")[0].replace(".", "")
     if not local:
         raise _error(
             PiiField.EMAIL, ErrorCode.INVALID_FORMAT, "email has no name before the domain"
@@ -161,38 +189,145 @@ def _google_email(value: str) -> str:
     return f"{local}@{domain}"
 
 
-def _phone_digits(value: str) -> str:
-    """Country code + subscriber digits, no '+': what Meta hashes and E.164 is built from."""
-    digits = _PHONE_SEPARATORS.sub("", value)
-    # '+' or the '00' international prefix (the SDK's ^\+?0{0,2}); "+00" is tolerated like there.
-    if digits.startswith("+"):
-        digits = digits[1:]
-    if digits.startswith("00"):
-        digits = digits[2:]
-    if not (digits.isascii() and digits.isdigit()):
-        raise _error(
-            PiiField.PHONE,
-            ErrorCode.INVALID_FORMAT,
-            "phone may hold only digits, a leading + or 00, spaces, dashes, dots and parentheses",
-        )
-    if digits[0] == "0":
-        # A national trunk prefix: the country code is missing, any guess would hash garbage.
-        raise _error(
-            PiiField.PHONE,
-            ErrorCode.INVALID_FORMAT,
-            "phone must start with the country code (+ or 00 prefix), not a national 0",
-        )
-    if not 7 <= len(digits) <= 15:  # SDK minimum; E.164 maximum
-        raise _error(
-            PiiField.PHONE,
-            ErrorCode.OUT_OF_RANGE,
-            "phone must have 7 to 15 digits including the country code",
-        )
-    return digits
+# ---------------------------------------------------------------------------------------------
+# Phones: libphonenumber reads the number once per call (`_e164`, the shared step); each
+# platform then only picks its form of the E.164 text.
+
+_E164 = phonenumbers.PhoneNumberFormat.E164
+# A leading '00' (after spaces or an opening parenthesis): the international prefix of most
+# countries, and what the Meta SDK strips (`^\+?0{0,2}`).
+_IDD_00 = re.compile(r"[\s(]*00")
+# The shortest national number in libphonenumber's metadata has 4 digits (Niue, Tokelau, ...):
+# fewer digits cannot be a phone number in any region.
+_MIN_PHONE_DIGITS = 4
+_PARSE_PROBLEMS = {
+    phonenumbers.NumberParseException.NOT_A_NUMBER: (
+        ErrorCode.INVALID_FORMAT,
+        "phone is not a phone number",
+    ),
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: (
+        ErrorCode.OUT_OF_RANGE,
+        "phone is too short after its international prefix",
+    ),
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: (
+        ErrorCode.OUT_OF_RANGE,
+        "phone is too short",
+    ),
+    phonenumbers.NumberParseException.TOO_LONG: (ErrorCode.OUT_OF_RANGE, "phone is too long"),
+}
+_INVALID_NUMBER_PROBLEMS = {
+    phonenumbers.ValidationResult.TOO_SHORT: (
+        ErrorCode.OUT_OF_RANGE,
+        "phone is too short for its country",
+    ),
+    phonenumbers.ValidationResult.TOO_LONG: (
+        ErrorCode.OUT_OF_RANGE,
+        "phone is too long for its country",
+    ),
+    phonenumbers.ValidationResult.INVALID_LENGTH: (
+        ErrorCode.OUT_OF_RANGE,
+        "phone has a length no number of its country has",
+    ),
+    phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY: (
+        ErrorCode.INVALID_FORMAT,
+        "phone is a local number without its area code",
+    ),
+}
+_NOT_VALID = (ErrorCode.INVALID_FORMAT, "phone is not a valid number for its country")
 
 
-def _e164_phone(value: str) -> str:
-    return "+" + _phone_digits(value)
+def _region(region: object) -> str | None:
+    """The ISO 3166-1 alpha-2 region to read national numbers in, or None.
+
+    Any case and surrounding spaces are accepted. Anything else (not two letters, or a code
+    libphonenumber does not know, such as "UK") is ignored as if absent: then only numbers
+    written with their country code can be read, never a guess.
+    """
+    if not isinstance(region, str):
+        return None
+    code = region.strip().upper()
+    return code if code in phonenumbers.SUPPORTED_REGIONS else None
+
+
+def _parse_phone(text: str, region: str | None) -> phonenumbers.PhoneNumber:
+    try:
+        return phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        if exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
+            raise _error(
+                PiiField.PHONE,
+                ErrorCode.INVALID_FORMAT,
+                "phone has no known country code (+ or 00) and no valid region to read it in"
+                if region is None
+                else "phone has an unknown country code",
+            ) from None
+        code, message = _PARSE_PROBLEMS.get(exc.error_type, _NOT_VALID)
+        raise _error(PiiField.PHONE, code, message) from None
+
+
+def _phone_number(value: str, region: str | None) -> phonenumbers.PhoneNumber:
+    idd = _IDD_00.match(value)
+    if idd is None:
+        return _parse_phone(value, region)
+    international = "+" + value[idd.end() :]
+    if region is None:
+        return _parse_phone(international, None)
+    # The region's own reading first: its international prefix may start with '00' and go on
+    # (Brazil's 00 + carrier code). Only if that is not a valid number is '00' read as '+'
+    # (a US site with a customer who wrote 0044...: the US prefix is 011).
+    try:
+        number = _parse_phone(value, region)
+    except PiiError:
+        return _parse_phone(international, None)
+    if phonenumbers.is_valid_number(number):
+        return number
+    try:
+        retry = _parse_phone(international, None)
+    except PiiError:
+        return number  # its error is the region's reading, the one asked for
+    return retry if phonenumbers.is_valid_number(retry) else number
+
+
+def _e164(value: str, region: str | None) -> str:
+    """'+', country code, national number: the one text every platform's phone form comes from.
+
+    National trunk prefixes ("+44 (0)20 …", "020 …" in GB) are the library's business. Only
+    numbers it calls valid are kept: a wrong number hashed matches nobody, or somebody else.
+    """
+    if _LETTER.search(value):
+        # Not read as a vanity number ("+1 650 CALL NOW" is a stranger's number) nor as an
+        # extension ("ext 5"). Meta's SDK and TikTok (§3) refuse letters too.
+        raise _error(PiiField.PHONE, ErrorCode.INVALID_FORMAT, "phone must not contain letters")
+    digits = sum(map(str.isdecimal, value))
+    if digits == 0:
+        raise _error(PiiField.PHONE, ErrorCode.INVALID_FORMAT, "phone has no digits")
+    if digits < _MIN_PHONE_DIGITS:
+        raise _error(
+            PiiField.PHONE, ErrorCode.OUT_OF_RANGE, "phone has too few digits to be a number"
+        )
+    number = _phone_number(value, region)
+    if not phonenumbers.is_valid_number(number):
+        reason = phonenumbers.is_possible_number_with_reason(number)
+        code, message = _INVALID_NUMBER_PROBLEMS.get(reason, _NOT_VALID)
+        raise _error(PiiField.PHONE, code, message)
+    if number.extension:
+        # A line shared behind a switchboard ("… #5") identifies an organisation, not a person.
+        raise _error(PiiField.PHONE, ErrorCode.INVALID_FORMAT, "phone must not have an extension")
+    return phonenumbers.format_number(number, _E164)
+
+
+def _meta_phone(e164: str) -> str:
+    # Meta §1.4: country code and number, digits only, no '+'.
+    return e164[1:]
+
+
+def _same(text: str) -> str:
+    # Google §2B.6 and TikTok §3 take E.164 with its '+' as it is.
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# Names, places and the other fields. Each rule receives the trimmed, NFC value (never empty).
 
 
 def _lower(field: PiiField) -> Callable[[str], str]:
@@ -218,6 +353,43 @@ def _meta_name(field: PiiField) -> Callable[[str], str]:
         return v
 
     rule.__name__ = f"_meta_{field.value}"
+    return rule
+
+
+# Google names (§2B.6): titles before and generational or degree suffixes after a name. Short
+# closed lists of words that are never a name on their own; matched after punctuation removal
+# ("Mrs." -> "mrs", "Ph.D." -> "phd").
+_NAME_PREFIXES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof"})
+_NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md", "esq"})
+
+
+def _google_name(field: PiiField) -> Callable[[str], str]:
+    # §2B.6 givenName/familyName: "lowercase; no prefixes (Mrs.) or suffixes (Jr.); trim", and
+    # the proto says "no punctuation". Read conservatively:
+    #   - punctuation is Unicode category P, removed in place ("O'Brien" -> "obrien",
+    #     "Mary-Jane" -> "maryjane"); letters, marks, digits and symbols stay;
+    #   - inner spaces stay, runs collapsed to one ("Mary  Ann" -> "mary ann"): the guide does
+    #     not remove them (the official library does; a deviation §2B.6 says not to copy);
+    #   - prefixes/suffixes: whole words of the two lists above, at the start or at the end
+    #     of either name, and never the last word left ("Dr" alone stays "dr"); particles such
+    #     as "van" or "de" are part of the name and stay.
+    def rule(value: str) -> str:
+        v = value.lower()
+        if v.isascii():
+            v = v.translate(_ASCII_UNICODE_P)
+        else:
+            v = "".join(c for c in v if unicodedata.category(c)[0] != "P")
+        words = v.split()
+        start, end = 0, len(words)
+        while end - start > 1 and words[start] in _NAME_PREFIXES:
+            start += 1
+        while end - start > 1 and words[end - 1] in _NAME_SUFFIXES:
+            end -= 1
+        if start == end:
+            raise _error(field, ErrorCode.INVALID_FORMAT, f"{field.value} has no letters")
+        return " ".join(words[start:end])
+
+    rule.__name__ = f"_google_{field.value}"
     return rule
 
 
@@ -309,11 +481,17 @@ def _external_id(value: str) -> str:
     return value
 
 
+# ---------------------------------------------------------------------------------------------
+# Rule tables
+
 _Rule = Callable[[str], str]
+# Platform-independent steps, run once per field and call before any platform rule: the costly
+# phone parse is shared by the three platforms.
+_SHARED_STEPS: dict[str, Callable[[str, str | None], str]] = {PiiField.PHONE: _e164}
 
 _META: dict[PiiField, _Rule] = {
     PiiField.EMAIL: _email,
-    PiiField.PHONE: _phone_digits,
+    PiiField.PHONE: _meta_phone,
     PiiField.FIRST_NAME: _meta_name(PiiField.FIRST_NAME),
     PiiField.LAST_NAME: _meta_name(PiiField.LAST_NAME),
     PiiField.GENDER: _gender,
@@ -324,19 +502,20 @@ _META: dict[PiiField, _Rule] = {
     PiiField.COUNTRY: _country,
     PiiField.EXTERNAL_ID: _external_id,
 }
-# Google hashes email and phone (click conversions) and first/last name (GA4 MP address);
-# city, region, postal code and country go there in plain text, so they are not ours to hash.
+# Google (§2B.5/§2B.6) hashes email, phone and the address's given/family names; region code
+# and postal code go in plain text, so they are not ours to hash.
 _GOOGLE: dict[PiiField, _Rule] = {
     PiiField.EMAIL: _google_email,
-    PiiField.PHONE: _e164_phone,
-    PiiField.FIRST_NAME: _lower(PiiField.FIRST_NAME),
-    PiiField.LAST_NAME: _lower(PiiField.LAST_NAME),
+    PiiField.PHONE: _same,
+    PiiField.FIRST_NAME: _google_name(PiiField.FIRST_NAME),
+    PiiField.LAST_NAME: _google_name(PiiField.LAST_NAME),
 }
 # TikTok: email, phone, external_id per the API; first/last name and zip_code are hashed by
-# third-party integrations only (contract §3, "optional extension"); city/state/country plain.
+# third-party integrations only (contract §3, "optional extension", no rule given: lowercase);
+# city/state/country go in plain text.
 _TIKTOK: dict[PiiField, _Rule] = {
     PiiField.EMAIL: _email,
-    PiiField.PHONE: _e164_phone,
+    PiiField.PHONE: _same,
     PiiField.EXTERNAL_ID: _external_id,
     PiiField.FIRST_NAME: _lower(PiiField.FIRST_NAME),
     PiiField.LAST_NAME: _lower(PiiField.LAST_NAME),
@@ -348,6 +527,13 @@ _RULES: dict[tuple[str, str], _Rule] = {
     (platform, field): rule
     for platform, rules in _BY_PLATFORM.items()
     for field, rule in rules.items()
+}
+# For hash_for_all: which platforms take each field, with their rule.
+_RULES_BY_FIELD: dict[PiiField, tuple[tuple[Platform, _Rule], ...]] = {
+    field: tuple(
+        (platform, rules[field]) for platform, rules in _BY_PLATFORM.items() if field in rules
+    )
+    for field in PiiField
 }
 
 SUPPORTED_FIELDS: Mapping[Platform, frozenset[PiiField]] = MappingProxyType(
@@ -369,11 +555,8 @@ def _unsupported(platform: str, field: str) -> PiiError:
     return _error(known, ErrorCode.UNSUPPORTED_FIELD, f"{known.value} is not hashed for {platform}")
 
 
-def _prepare(platform: str, field: str, value: str) -> tuple[str, bool]:
-    """(text, is_digest): the normalized text to hash, or an existing digest to pass through."""
-    rule = _RULES.get((platform, field))
-    if rule is None:
-        raise _unsupported(platform, field)
+def _shared(field: str, value: str, region: str | None) -> tuple[str, bool]:
+    """(text, is_digest) before any platform rule: steps 1-4 of the module docstring."""
     if not isinstance(value, str):
         raise _error(field, ErrorCode.INVALID_TYPE, f"{field} must be a string")
     v = value.strip()
@@ -385,17 +568,32 @@ def _prepare(platform: str, field: str, value: str) -> tuple[str, bool]:
         if _SURROGATE.search(v):
             raise _error(field, ErrorCode.INVALID_FORMAT, f"{field} is not valid Unicode text")
         v = unicodedata.normalize("NFC", v)
-    return rule(v), False
+    step = _SHARED_STEPS.get(field)
+    return (v if step is None else step(v, region)), False
 
 
-def normalize(platform: Platform, field: PiiField, value: str) -> str:
-    """The text `platform` expects hashed for `field` (an existing digest comes back as is)."""
-    return _prepare(platform, field, value)[0]
+def _prepare(platform: str, field: str, value: str, region: str | None) -> tuple[str, bool]:
+    """(text, is_digest): the normalized text to hash, or an existing digest to pass through."""
+    rule = _RULES.get((platform, field))
+    if rule is None:
+        raise _unsupported(platform, field)
+    text, is_digest = _shared(field, value, region)
+    return (text, True) if is_digest else (rule(text), False)
 
 
-def hash_field(platform: Platform, field: PiiField, value: str) -> str:
+def normalize(platform: Platform, field: PiiField, value: str, *, region: str | None = None) -> str:
+    """The text `platform` expects hashed for `field` (an existing digest comes back as is).
+
+    `region` (ISO 3166-1 alpha-2) is where a phone written without its country code is read.
+    """
+    return _prepare(platform, field, value, _region(region))[0]
+
+
+def hash_field(
+    platform: Platform, field: PiiField, value: str, *, region: str | None = None
+) -> str:
     """SHA-256 lowercase hex of the normalized value, or the value itself if already a digest."""
-    text, is_digest = _prepare(platform, field, value)
+    text, is_digest = _prepare(platform, field, value, _region(region))
     return text if is_digest else _sha256_hex(text)
 
 
@@ -414,13 +612,16 @@ def _is_blank(value: object) -> bool:
 
 
 def hash_user_data(
-    platform: Platform, data: Mapping[_K, str]
+    platform: Platform, data: Mapping[_K, str], *, region: str | None = None
 ) -> tuple[dict[PiiField, str], list[FieldError]]:
     """Hash every non-empty field `platform` takes; a bad field is reported, the rest still hashed.
 
     Keys are `PiiField`s or their string values. Blank values and fields the platform does not
     hash (see `SUPPORTED_FIELDS`) are skipped; an unknown key is an `unknown_field` error.
+    `region` (ISO 3166-1 alpha-2; the conversion's country, else the site's) is where a phone
+    without its country code is read; an invalid region is ignored.
     """
+    region_code = _region(region)
     supported = SUPPORTED_FIELDS[Platform(platform)]
     hashed: dict[PiiField, str] = {}
     errors: list[FieldError] = []
@@ -432,20 +633,24 @@ def hash_user_data(
             errors.append(_unknown_field(key).error)
         elif field in supported:
             try:
-                hashed[field] = hash_field(platform, field, value)
+                text, is_digest = _prepare(platform, field, value, region_code)
             except PiiError as exc:
                 errors.append(exc.error)
+                continue
+            hashed[field] = text if is_digest else _sha256_hex(text)
     return hashed, errors
 
 
 def hash_for_all(
-    data: Mapping[_K, str],
+    data: Mapping[_K, str], *, region: str | None = None
 ) -> tuple[dict[Platform, dict[PiiField, str]], list[FieldError]]:
     """`hash_user_data` for every platform at once, hashing each distinct normalization once.
 
-    E.g. an email that is the same text for all three costs one SHA-256; a phone costs two
-    (Meta without '+', Google/TikTok with). Errors are reported once per field and problem.
+    A phone is parsed once and costs two SHA-256 (Meta without '+', Google/TikTok with); an
+    email that is the same text for all three costs one. Errors are reported once per field and
+    problem. `region` as for `hash_user_data`.
     """
+    region_code = _region(region)
     result: dict[Platform, dict[PiiField, str]] = {platform: {} for platform in DIRECT_PLATFORMS}
     errors: list[FieldError] = []
     for key, value in data.items():
@@ -455,22 +660,25 @@ def hash_for_all(
         if field is None:
             errors.append(_unknown_field(key).error)
             continue
+        try:
+            text, is_digest = _shared(field, value, region_code)
+        except PiiError as exc:
+            errors.append(exc.error)
+            continue
         digests: dict[str, str] = {}
-        for platform, fields in SUPPORTED_FIELDS.items():
-            if field not in fields:
+        for platform, rule in _RULES_BY_FIELD[field]:
+            if is_digest:
+                result[platform][field] = text
                 continue
             try:
-                text, is_digest = _prepare(platform, field, value)
+                normalized = rule(text)
             except PiiError as exc:
                 if exc.error not in errors:
                     errors.append(exc.error)
                 continue
-            if is_digest:
-                result[platform][field] = text
-                continue
-            digest = digests.get(text)
+            digest = digests.get(normalized)
             if digest is None:
-                digest = digests[text] = _sha256_hex(text)
+                digest = digests[normalized] = _sha256_hex(normalized)
             result[platform][field] = digest
     return result, errors
 
