@@ -4,6 +4,7 @@ destination of the demo sites, and Ctrl-C brings everything down."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import secrets
 import signal
@@ -11,8 +12,10 @@ import socket
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import grpc
+import httpx
 import pytest
 
 from convhub.common.v1 import common_pb2
@@ -121,6 +124,7 @@ async def test_stack_flows_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
                     }
                 )
                 assert expected <= platforms
+            await _phones_arrive_as_the_platforms_match_them(stub, metadata, info)
         await asyncio.wait_for(_whole_trace(receiver, trace_id), 30)
     finally:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C in `make run` sends
@@ -168,3 +172,63 @@ async def _whole_trace(receiver: Receiver, trace_id: str) -> None:
         missing = [hop for hop, seen in hops.items() if not seen]
         print("trace incomplete, missing:", missing)
         await asyncio.sleep(0.5)
+
+
+# The phones backends really send, with the conversion's country, and the E.164 digits each
+# platform must receive (None: not a valid number, so it is left out with a warning).
+PHONES = [
+    ("(650) 555-1212", "US", "16505551212"),
+    ("98765-43210", "IN", "919876543210"),
+    ("+44 (0)20 7946 0958", "", "442079460958"),
+    ("020 7946 0958", "GB", "442079460958"),
+    ("06 12 34 56 78", "FR", "33612345678"),
+    ("555-1212", "US", None),
+]
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def _phones_arrive_as_the_platforms_match_them(
+    stub: ingest_pb2_grpc.IngestServiceStub, metadata: Any, info: StackInfo
+) -> None:
+    batch = []
+    for n, (phone, country, _) in enumerate(PHONES, start=900):
+        c = _conversion("demo-direct", n)
+        c.user_data.phone, c.user_data.country = phone, country
+        batch.append(c)
+    results = (
+        await stub.IngestBatch(ingest_pb2.IngestBatchRequest(conversions=batch), metadata=metadata)
+    ).results
+    assert [r.status for r in results] == [ingest_pb2.INGEST_STATUS_ACCEPTED] * len(PHONES)
+    warned = {i: [(w.field, w.code) for w in r.warnings] for i, r in enumerate(results)}
+    assert warned == {i: [] for i in range(5)} | {5: [("user_data.phone", "INVALID_FORMAT")]}
+    assert "555" not in results[5].warnings[0].message  # the value is never echoed
+    meta_url, google_url = info.simulators["meta"], info.simulators["google"]
+    deadline = time.monotonic() + 60
+    async with httpx.AsyncClient() as http:
+        while True:
+            meta = {
+                e["event_id"]: e["user_data"]
+                for e in (await http.get(f"{meta_url}/_sim/meta/events")).json()["received"]
+            }
+            google = {
+                e["transaction_id"]: e["payload"]
+                for e in (await http.get(f"{google_url}/_sim/google/events")).json()["received"]
+            }
+            if all(r.event_id in meta for r in results) and all(
+                c.order_id in google for c in batch
+            ):
+                break
+            assert time.monotonic() < deadline, "the phones did not reach Meta and Google"
+            await asyncio.sleep(0.5)
+    for (_, _, digits), result, c in zip(PHONES, results, batch, strict=True):
+        meta_phone = meta[result.event_id].get("ph")
+        google_ids = google[c.order_id]["userData"]["userIdentifiers"]
+        google_phone = [i["phoneNumber"] for i in google_ids if "phoneNumber" in i]
+        if digits is None:
+            assert meta_phone is None and google_phone == []
+        else:
+            assert meta_phone == [_sha(digits)]
+            assert google_phone == [_sha("+" + digits)]

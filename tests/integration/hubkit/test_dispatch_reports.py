@@ -282,3 +282,32 @@ async def _report_final(engine: AsyncEngine) -> bool:
             " WHERE status_state <> '' AND status_due_at IS NULL"
         )
         return bool((await conn.execute(text(query))).scalar_one())
+
+
+async def test_get_stats_shows_the_share_of_deliveries_carrying_each_match_key(
+    running, engine: AsyncEngine
+) -> None:
+    platform = FakePlatform(POLICY)
+    start = running
+    harness, server = await start(platform)
+    keyed = [
+        dispatch_request(
+            f"k{i}",
+            site_id="shop-k",
+            user_data=common_pb2.HashedUserData(meta=common_pb2.HashedIdentifiers(email="a" * 64)),
+            click_ids=common_pb2.ClickIds(fbc="fb.1.1700000000000.AbC"),
+        )
+        for i in range(3)
+    ]
+    await harness.publish([*keyed, dispatch_request("bare", site_id="shop-k")])
+    await wait_for(lambda: _all(statuses(engine), "confirmed", 4), what="delivered")
+    async with serving(server) as port, grpc.aio.insecure_channel(f"127.0.0.1:{port}") as ch:
+        stub = dispatch_pb2_grpc.DispatchServiceStub(ch)
+        stats = await stub.GetStats(dispatch_pb2.GetStatsRequest(site_id="shop-k"), metadata=READ)
+        other = await stub.GetStats(dispatch_pb2.GetStatsRequest(site_id="nobody"), metadata=READ)
+    assert stats.deliveries_received == 4
+    coverage = dict(stats.match_key_coverage)
+    assert coverage["email"] == coverage["click_id"] == 0.75
+    assert coverage["phone"] == coverage["ip"] == 0.0 and len(coverage) == 9
+    assert abs(stats.match_quality - 3 * 5.5 / 4) < 0.01
+    assert other.deliveries_received == 0 and other.match_quality == 0.0

@@ -52,6 +52,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     delivery.add_argument("--json", action="store_true", help="print the API's JSON")
     delivery.set_defaults(func=run_delivery)
 
+    stats = sub.add_parser(
+        "stats", help="dispatchers' live figures: rates, backlog, match keys, platform reports"
+    )
+    _platform(stats, required=False)
+    stats.add_argument("--site", help="one site's figures (default: all sites)")
+    stats.add_argument("--window", type=int, default=0, help="seconds (default 60)")
+    stats.add_argument("--json", action="store_true", help="print the API's JSON")
+    stats.set_defaults(func=run_stats)
+
 
 def _platform(parser: argparse.ArgumentParser, *, required: bool) -> None:
     parser.add_argument(
@@ -241,6 +250,51 @@ async def _delivery(args: argparse.Namespace) -> int:
         print(f"{args.conversion_id}: no delivery on any dispatcher asked", file=sys.stderr)
         return 1
     return 0
+
+
+# --- stats -----------------------------------------------------------------------------------
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    return asyncio.run(_stats(args))
+
+
+async def _stats(args: argparse.Namespace) -> int:
+    metadata = grpc_client.metadata([Scope.READ])
+    request = dispatch_pb2.GetStatsRequest(window_seconds=args.window, site_id=args.site or "")
+    for platform, address in _targets(args).items():
+        async with grpc_client.channel(address) as channel:
+            stub = dispatch_pb2_grpc.DispatchServiceStub(channel)
+            response = await _call(platform, stub.GetStats(request, metadata=metadata), many=True)
+        if response is None:
+            continue
+        if args.json:
+            print(json_format.MessageToJson(response, indent=2))
+        else:
+            _print_stats(platform, response)
+    return 0
+
+
+def _print_stats(platform: str, s: dispatch_pb2.GetStatsResponse) -> None:
+    print(
+        f"{platform}: {s.events_per_second:.1f} events/s over {s.window_seconds} s, success"
+        f" {s.success_rate:.0%}, backlog {s.backlog}, dead letters {s.dead_letter_depth}"
+    )
+    if s.deliveries_received:
+        coverage = ", ".join(
+            f"{key} {share:.0%}" for key, share in sorted(s.match_key_coverage.items())
+        )
+        print(
+            f"  match keys of {s.deliveries_received} deliveries: {coverage};"
+            f" estimated match quality {s.match_quality:.1f}/10"
+        )
+    if s.request_states or s.requests_awaiting_status:
+        states = ", ".join(f"{k} {v}" for k, v in sorted(s.request_states.items()))
+        errors = ", ".join(f"{k} {v}" for k, v in sorted(s.platform_error_counts.items()))
+        print(
+            f"  platform reports: {states or 'none final'};"
+            f" awaiting {s.requests_awaiting_status}" + (f"; errors: {errors}" if errors else "")
+        )
 
 
 def _print_delivery(platform: str, d: dispatch_pb2.Delivery) -> None:

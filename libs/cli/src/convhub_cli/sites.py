@@ -43,6 +43,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     upsert.add_argument("--site-id")
     upsert.add_argument("--display-name")
     upsert.add_argument("--mode", choices=sorted(MODES))
+    upsert.add_argument(
+        "--default-country", help="ISO 3166-1 alpha-2: where national phone numbers are read"
+    )
     sgtm = upsert.add_argument_group("sGTM")
     sgtm.add_argument("--sgtm-url")
     sgtm.add_argument("--sgtm-format", choices=sorted(FORMATS))
@@ -209,6 +212,7 @@ def site_from_args(args: argparse.Namespace) -> rpb.Site:
     _set(site, "display_name", args.display_name)
     if args.mode:
         site.attribution_mode = MODES[args.mode]
+    _set(site, "default_country", args.default_country)
     s = site.sgtm
     _set(s, "url", args.sgtm_url)
     if args.sgtm_format:
@@ -279,6 +283,7 @@ def demo_sites(sgtm_url: str | None, platforms: Iterable[str]) -> list[rpb.Site]
         site_id=DEMO_DIRECT,
         display_name="Demo shop (direct)",
         attribution_mode=common.ATTRIBUTION_MODE_DIRECT,
+        default_country="DE",
         destinations=rpb.Destinations(
             google=rpb.GoogleDestination(
                 enabled="google" in on,

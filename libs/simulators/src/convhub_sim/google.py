@@ -376,6 +376,7 @@ class GoogleSimulator(Simulator):
         app.router.add_get("/v1/requestStatus:retrieve", self._retrieve)
         app.router.add_post("/{version}/customers/{customer}:uploadClickConversions", self._upload)
         app.router.add_get("/_sim/google/stats", self._get_stats)
+        app.router.add_get("/_sim/google/events", self._get_events)
         app.router.add_post("/_sim/google/faults", self._post_google_faults)
 
     # --- configuration ---------------------------------------------------------------------------
@@ -889,6 +890,17 @@ class GoogleSimulator(Simulator):
                 "adjustments": len(self.adjustments()),
                 "ads_conversions": len(self.uploads),
                 "request_statuses": statuses,
+            }
+        )
+
+    async def _get_events(self, request: web.Request) -> web.Response:
+        """The Data Manager events received, as sent (hashed identifiers only)."""
+        return web.json_response(
+            {
+                "received": [
+                    {"transaction_id": e.transaction_id, "kind": e.kind, "payload": e.payload}
+                    for e in self.received
+                ]
             }
         )
 

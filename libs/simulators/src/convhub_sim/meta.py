@@ -432,7 +432,11 @@ class MetaSimulator(Simulator):
         return web.json_response(
             {
                 "received": [
-                    {k: v for k, v in asdict(e).items() if k != "event"} for e in self.received
+                    {
+                        **{k: v for k, v in asdict(e).items() if k != "event"},
+                        "user_data": e.event.get("user_data", {}),  # hashes and click ids
+                    }
+                    for e in self.received
                 ],
                 "dedupe_keys": len(self.dedupe),
                 "duplicates": len(self.duplicates()),

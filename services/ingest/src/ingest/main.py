@@ -47,7 +47,9 @@ async def main(settings: Settings | None = None, stop: asyncio.Event | None = No
         )
         rt.server.add(
             ingest_pb2_grpc.add_IngestServiceServicer_to_server,
-            IngestServicer(ingest, EraseUser(store), status, limits, max_batch=settings.max_batch),
+            IngestServicer(
+                ingest, EraseUser(store, policies), status, limits, max_batch=settings.max_batch
+            ),
             "convhub.ingest.v1.IngestService",
         )
         # Start order = this order; stop order is the reverse: inbound first, the relay last,

@@ -21,12 +21,13 @@ from nats.aio.msg import Msg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from convhub.events.v1 import events_pb2
-from hubkit import naming
+from hubkit import matchkeys, naming
 from hubkit.bus.consumer import ACK, Outcome, Term
 from hubkit.bus.streams import DISPATCH, ConsumerSpec
 from hubkit.db.outbox import stage
 from hubkit.dispatch import events as messages
 from hubkit.dispatch.ledger import LedgerUnitOfWork, NewDelivery
+from hubkit.dispatch.metrics import DispatchMetrics
 from hubkit.dispatch.model import MISROUTED, UNREADABLE, ErrorClass, Lane, PlatformError
 from hubkit.dispatch.ports import AdmitsAtIntake, PlatformAdapter
 from hubkit.dispatch.tables import LedgerTables
@@ -61,8 +62,10 @@ class DispatchIntake:
         on_pending: Callable[[Mapping[Lane, int]], None],
         on_staged: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        metrics: DispatchMetrics | None = None,
     ) -> None:
         self._adapter = adapter
+        self._metrics = metrics
         # An adapter mapping at intake (AdmitsAtIntake) maps each event once: its bytes are
         # kept with the delivery and sent as they are.
         self._admit = adapter.admit if isinstance(adapter, AdmitsAtIntake) else None
@@ -91,6 +94,8 @@ class DispatchIntake:
             return ACK
         async with LedgerUnitOfWork(self._engine, self._tables) as uow:
             fresh = await uow.ledger.add(items)
+            if self._metrics is not None:
+                self._metrics.received([i.match_keys for i in fresh])
             rejected = [i for i in fresh if i.rejection is not None]
             changes = await uow.ledger.reject_at_intake(rejected)
             replayed = None
@@ -158,6 +163,10 @@ class DispatchIntake:
                 lane, event_id, rejection = None, conversion.event_id, _UNREADABLE
             else:
                 rejection, payload = self._check(request, now)
+        try:
+            keys = matchkeys.mask_of(matchkeys.delivered_keys(platform, request))
+        except Exception:  # a statistic: never worth an item
+            keys = 0
         return NewDelivery(
             delivery_id=delivery_id,
             conversion_id=conversion_id,
@@ -169,6 +178,7 @@ class DispatchIntake:
             attempts=attempts,
             rejection=rejection,
             payload=payload,
+            match_keys=keys,
         )
 
     def _check(

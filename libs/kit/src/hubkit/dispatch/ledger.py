@@ -445,6 +445,7 @@ _INTAKE_COLUMNS = (
     "platform_code",
     "last_error",
     "payload",
+    "match_keys",
 )
 _AUDIT_COLUMNS = (
     "batch_id",
@@ -496,6 +497,7 @@ def _intake_row(item: NewDelivery) -> tuple[Any, ...]:
         item.received_at,
         *_error_values(rejected),
         item.payload,
+        item.match_keys,
     )
 
 

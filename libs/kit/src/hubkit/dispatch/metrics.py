@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
+from hubkit import matchkeys
 from hubkit.dispatch.model import Platform
 
 _meter = metrics.get_meter("hubkit.dispatch")
@@ -38,6 +39,12 @@ class DispatchMetrics:
             description="accepted by ingest -> confirmed by the platform",
         )
 
+        self.received_keys = _meter.create_counter(
+            "convhub.dispatch.match_keys",
+            unit="{event}",
+            description="deliveries received, per match key their destination receives"
+            " (key=none: all of them, the denominator of each key's share)",
+        )
         self.reports = _meter.create_counter(
             "convhub.dispatch.request_reports",
             unit="{request}",
@@ -80,3 +87,13 @@ class DispatchMetrics:
         self.reports.add(1, {**self._attrs, "state": state})
         for reason, count in error_counts.items():
             self.reported_errors.add(count, {**self._attrs, "reason": reason})
+
+    def received(self, masks: list[int]) -> None:
+        """Deliveries taken in: one count per match key, and their total under key=none."""
+        if not masks:
+            return
+        self.received_keys.add(len(masks), {**self._attrs, "key": "none"})
+        for key in matchkeys.MatchKey:
+            count = sum(1 for m in masks if m & matchkeys.mask_of((key,)))
+            if count:
+                self.received_keys.add(count, {**self._attrs, "key": key.value})

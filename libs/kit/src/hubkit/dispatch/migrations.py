@@ -19,7 +19,12 @@ from typing import Any
 from sqlalchemy import Column, LargeBinary, MetaData
 
 from hubkit.db import migrations as db_migrations
-from hubkit.dispatch.tables import LEDGER_VERSION, ledger_tables, status_columns
+from hubkit.dispatch.tables import (
+    LEDGER_VERSION,
+    ledger_tables,
+    match_keys_column,
+    status_columns,
+)
 
 __all__ = [
     "LEDGER_MIGRATIONS",
@@ -27,11 +32,13 @@ __all__ = [
     "create_ledger_v1",
     "downgrade_ledger_v2",
     "downgrade_ledger_v3",
+    "downgrade_ledger_v4",
     "drop_ledger_v1",
     "run_env",
     "upgrade",
     "upgrade_ledger_v2",
     "upgrade_ledger_v3",
+    "upgrade_ledger_v4",
 ]
 
 
@@ -77,6 +84,15 @@ def downgrade_ledger_v3(op: Any) -> None:
     op.drop_index("ix_batches_status_due", table_name="batches", schema=schema)
     for column in status_columns():
         op.drop_column("batches", column.name, schema=schema)
+
+
+def upgrade_ledger_v4(op: Any) -> None:
+    """v4: deliveries.match_keys, the match keys each delivery's destination receives."""
+    op.add_column("deliveries", match_keys_column(), schema=_schema(op))
+
+
+def downgrade_ledger_v4(op: Any) -> None:
+    op.drop_column("deliveries", "match_keys", schema=_schema(op))
 
 
 def run_env() -> None:

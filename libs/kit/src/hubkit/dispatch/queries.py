@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import exists, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hubkit import matchkeys
 from hubkit.dispatch.bulk import in_ids
 from hubkit.dispatch.ledger_replay import DeadLetterFilter, dead_letter_conditions
 from hubkit.dispatch.model import BatchStatus, Status
@@ -30,6 +31,9 @@ class WindowStats:
     dead_letter_depth: int = 0
     per_account: dict[str, dict[str, int]] = field(default_factory=dict)
     # Platforms' later reports (ReportsLater): final states and error reasons in the window.
+    received: int = 0  # deliveries taken in during the window
+    match_key_counts: dict[str, int] = field(default_factory=dict)
+    match_quality: float = 0.0  # their mean estimated match quality
     request_states: dict[str, int] = field(default_factory=dict)
     reported_errors: dict[str, int] = field(default_factory=dict)
     awaiting_reports: int = 0
@@ -170,7 +174,23 @@ class LedgerQueries:
                     out.failed += count
             out.dead_letter_depth = int((await conn.execute(depth)).scalar_one())
             await self._reports(conn, since, site_id, out)
+            await self._match_keys(conn, since, site_id, out)
         return out
+
+    async def _match_keys(self, conn: Any, since: Any, site_id: str, out: WindowStats) -> None:
+        d = self.t.deliveries
+        query = select(d.c.match_keys, func.count()).where(d.c.created_at >= since)
+        if site_id:
+            query = query.where(d.c.site_id == site_id)
+        counts: Counter[str] = Counter({key.value: 0 for key in matchkeys.MatchKey})
+        quality = 0.0
+        for mask, count in await conn.execute(query.group_by(d.c.match_keys)):
+            keys = matchkeys.keys_of_mask(mask)
+            out.received += count
+            counts.update({key.value: count for key in keys})
+            quality += matchkeys.score(keys) * count
+        out.match_key_counts = dict(counts)
+        out.match_quality = round(quality / out.received, 2) if out.received else 0.0
 
     async def _reports(self, conn: Any, since: Any, site_id: str, out: WindowStats) -> None:
         b, d = self.t.batches, self.t.deliveries

@@ -31,6 +31,7 @@ class NewDelivery(NamedTuple):
     attempts: int = 0  # attempts made before (a router-side replay)
     rejection: PlatformError | None = None  # failed before batching
     payload: bytes | None = None  # the event's bytes as it will be sent (AdmitsAtIntake)
+    match_keys: int = 0  # hubkit.matchkeys bits: what the destination receives
 
 
 class Change(NamedTuple):

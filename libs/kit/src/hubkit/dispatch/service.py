@@ -83,7 +83,12 @@ def components(
     relay = OutboxRelay(engine, tables.outbox, JetStreamPublisher(js), poll_interval=relay_poll)
     dispatcher = Dispatcher(adapter, engine, tables, on_staged=relay.notify)
     intake = DispatchIntake(
-        adapter, engine, tables, on_pending=dispatcher.notify, on_staged=relay.notify
+        adapter,
+        engine,
+        tables,
+        on_pending=dispatcher.notify,
+        on_staged=relay.notify,
+        metrics=dispatcher.metrics,
     )
     durable = durable or default_durable(adapter)
     spec = consumer_spec(durable, adapter.platform.value)

@@ -59,6 +59,11 @@ def status_columns() -> list[Column[object]]:
     ]
 
 
+def match_keys_column() -> Column[object]:
+    # v4: the match keys the destination receives (hubkit.matchkeys bits), for GetStats.
+    return Column("match_keys", SmallInteger, nullable=False, server_default=text("0"))
+
+
 def _since(version: int, added_in: int, *columns: Callable[[], Column[object]]) -> list[Any]:
     return [make() for make in columns] if version >= added_in else []
 
@@ -75,7 +80,7 @@ class LedgerTables:
     outbox: Table  # DeliveryUpdated / DeadLettered, staged with the state they announce
 
 
-LEDGER_VERSION = 3
+LEDGER_VERSION = 4
 
 
 def ledger_tables(metadata: MetaData, schema: str, version: int = LEDGER_VERSION) -> LedgerTables:
@@ -113,6 +118,7 @@ def ledger_tables(metadata: MetaData, schema: str, version: int = LEDGER_VERSION
         _ts("first_attempt_at"),
         _ts("confirmed_at"),
         *_since(version, 2, _payload_column),
+        *_since(version, 4, match_keys_column),
         CheckConstraint(_in("status", statuses), name="deliveries_status"),
         schema=schema,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,9 +11,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from convhub.common.v1 import common_pb2
 from convhub.ingest.v1 import ingest_pb2
 from convhub.router.v1 import router_pb2
+from hubkit import matchkeys
 from hubkit.errors import FieldError
 from hubkit.pii import PiiField
-from hubkit.vocabulary import Platform
+from hubkit.vocabulary import Platform, platform_from_pb
 from ingest.domain.model import (
     ALLOWED_KEY_FIELDS,
     DEFAULT_KEY_FIELDS,
@@ -164,6 +166,7 @@ def ingest_response(o: Outcome) -> ingest_pb2.IngestResponse:
         duplicate_of=o.duplicate_of,
         event_id=o.event_id,
         errors=[field_error(e) for e in o.errors],
+        warnings=[field_error(w) for w in o.warnings],
     )
 
 
@@ -191,4 +194,27 @@ def site_policy(site: router_pb2.Site) -> SitePolicy:
         key_fields=key_fields or DEFAULT_KEY_FIELDS,
         consent_action=action,
         require_explicit_grant=consent.require_explicit_grant,
+        default_country=site.default_country,
     )
+
+
+def match_keys(
+    conversion: common_pb2.HashedConversion, destinations: Iterable[common_pb2.Destination]
+) -> list[common_pb2.MatchKeys]:
+    """What each routed destination receives to match the conversion (hubkit.matchkeys). A
+    Google site on the Ads API path receives no IP or user agent: ingest cannot tell, the
+    dispatcher's GetStats can."""
+    found = []
+    for destination in destinations:
+        platform = platform_from_pb(destination.platform)
+        if platform is None:
+            continue
+        keys = matchkeys.keys_for(platform, conversion)
+        found.append(
+            common_pb2.MatchKeys(
+                destination=destination,
+                keys=[key.value for key in keys],
+                score=matchkeys.score(keys),
+            )
+        )
+    return found

@@ -17,6 +17,7 @@ from convhub.events.v1 import events_pb2
 from convhub.ingest.v1 import ingest_pb2
 from hubkit import naming
 from hubkit.db import UnitOfWork
+from ingest.adapters.mappers import match_keys
 from ingest.adapters.orm import SCHEMA, conversions, deliveries, routing
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,7 @@ class SqlStatusStore:
                     routed_at=r.routed_at,
                 )
             )
+            response.match_keys.extend(match_keys(response.conversion, r.destinations))
         return response
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from hubkit import pii
 from hubkit.errors import FieldError, InvalidArgument
-from ingest.ports import Erasure, ErasureStore
+from ingest.ports import Erasure, ErasureStore, SitePolicies
 
 
-def identifier_variants(kind: pii.PiiField, value: str) -> list[str]:
-    """Every platform's hash of one identifier, exactly as ingest stored it (or the given hash)."""
+def identifier_variants(
+    kind: pii.PiiField, value: str, *, region: str | None = None
+) -> list[str]:
+    """Every platform's hash of one identifier, exactly as ingest stored it (or the given hash);
+    a raw phone is read as at ingestion, national numbers in `region`."""
     value = value.strip()
     if pii.is_sha256_hex(value.lower()):
         return [value.lower()]
@@ -16,15 +19,16 @@ def identifier_variants(kind: pii.PiiField, value: str) -> list[str]:
     for platform, fields in pii.SUPPORTED_FIELDS.items():
         if kind in fields:
             try:
-                variants.add(pii.hash_field(platform, kind, value))
+                variants.add(pii.hash_field(platform, kind, value, region=region))
             except pii.PiiError:
                 continue
     return sorted(variants)
 
 
 class EraseUser:
-    def __init__(self, store: ErasureStore) -> None:
+    def __init__(self, store: ErasureStore, policies: SitePolicies) -> None:
         self._store = store
+        self._policies = policies  # a raw national phone is read in the site's country
 
     async def __call__(
         self, site_id: str, *, email: str = "", phone: str = "", external_id: str = ""
@@ -40,7 +44,8 @@ class EraseUser:
                 [FieldError("subject", "REQUIRED", "exactly one identifier")],
             )
         name, value = given[0]
-        hashes = identifier_variants(pii.PiiField(name), value)
+        region = self._policies.get(site_id).default_country or None
+        hashes = identifier_variants(pii.PiiField(name), value, region=region)
         if not hashes:
             raise InvalidArgument(
                 f"{name} is neither a SHA-256 hex nor a valid {name}",

@@ -52,10 +52,13 @@ class IngestConversions:
             started = time.perf_counter()
             claims = await self._store.store([p for _, p in unique])
             self._metrics.dedupe_check((time.perf_counter() - started) / len(unique))
-            for (i, _), claim in zip(unique, claims, strict=True):
+            for (i, prepared), claim in zip(unique, claims, strict=True):
                 outcomes[i] = (
                     Outcome(
-                        Status.ACCEPTED, conversion_id=claim.conversion_id, event_id=claim.event_id
+                        Status.ACCEPTED,
+                        conversion_id=claim.conversion_id,
+                        event_id=claim.event_id,
+                        warnings=prepared.warnings,
                     )
                     if claim.stored
                     else Outcome(

@@ -48,6 +48,7 @@ class SitePolicy:
     key_fields: tuple[str, ...] = DEFAULT_KEY_FIELDS
     consent_action: ConsentAction = ConsentAction.STORE_WITHOUT_USER_DATA
     require_explicit_grant: bool = False
+    default_country: str = ""  # where national phone numbers are read without a country
 
 
 DEFAULT_POLICY = SitePolicy()
@@ -105,6 +106,7 @@ class PreparedConversion:
     dedupe_key: bytes
     received_at: datetime
     dedupe_expires_at: datetime
+    warnings: tuple[FieldError, ...] = ()  # identifiers left out: unusable
 
     @property
     def site_id(self) -> str:
@@ -118,6 +120,7 @@ class Outcome:
     duplicate_of: str = ""
     event_id: str = ""
     errors: tuple[FieldError, ...] = ()
+    warnings: tuple[FieldError, ...] = ()
 
     @classmethod
     def rejected(cls, errors: list[FieldError] | tuple[FieldError, ...]) -> Outcome:

@@ -9,6 +9,7 @@ import time
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 from hubkit import pii
 from hubkit.errors import FieldError
@@ -22,7 +23,7 @@ from ingest.domain.model import (
     PreparedConversion,
     SitePolicy,
 )
-from ingest.domain.validation import Limits, validate
+from ingest.domain.validation import Limits, identifier_problems, validate
 
 _random = random.Random()  # seeded from os.urandom
 
@@ -81,13 +82,16 @@ def prepare(
     now: datetime,
     limits: Limits,
 ) -> PreparedConversion | Outcome:
-    """A PreparedConversion, or a REJECTED Outcome listing every field-level problem."""
+    """A PreparedConversion, or a REJECTED Outcome listing every field-level problem of the
+    conversion's own fields. An identifier nobody could match on (an invalid phone number, a
+    malformed click id) is left out with a warning: it never costs the conversion."""
     errors = validate(c, now, limits)
+    c, warnings = _usable(_with_url_fbclid(c))
     hashed: dict[Platform, dict[pii.PiiField, str]] = {}
     if user_data_allowed(c, policy):
         decision = ConsentDecision.USER_DATA_KEPT
-        hashed, pii_errors = pii.hash_for_all(c.user_data)
-        errors.extend(
+        hashed, pii_errors = pii.hash_for_all(c.user_data, region=_region(c, policy))
+        warnings.extend(
             FieldError(f"user_data.{e.field}", e.code.upper(), e.message) for e in pii_errors
         )
         stored = _without(c, user_data={})
@@ -117,4 +121,44 @@ def prepare(
         dedupe_key=key,
         received_at=now,
         dedupe_expires_at=now + policy.dedupe_window,
+        warnings=tuple(warnings),
     )
+
+
+def _usable(c: ConversionInput) -> tuple[ConversionInput, list[FieldError]]:
+    """The conversion without its unusable click ids, IP and user agent, and why each went."""
+    warnings = identifier_problems(c)
+    if not warnings:
+        return c, warnings
+    bad = {w.field for w in warnings}
+    return (
+        _without(
+            c,
+            click_ids={k: v for k, v in c.click_ids.items() if f"click_ids.{k}" not in bad},
+            client_ip="" if "user_data.client_ip" in bad else c.client_ip,
+            user_agent="" if "user_data.user_agent" in bad else c.user_agent,
+        ),
+        warnings,
+    )
+
+
+def _with_url_fbclid(c: ConversionInput) -> ConversionInput:
+    """Meta's click id from the page URL (`?fbclid=`) when the sender gave neither fbc nor
+    fbclid, as Meta's Parameter Builder reads it: dispatch-meta builds the fbc from it."""
+    if c.click_ids.get("fbc") or c.click_ids.get("fbclid") or "fbclid=" not in c.page_url:
+        return c
+    try:
+        found = parse_qs(urlsplit(c.page_url).query).get("fbclid")
+    except ValueError:  # a malformed URL: validate() reports it
+        return c
+    if not found or not found[0]:
+        return c
+    return _without(c, click_ids={**c.click_ids, "fbclid": found[0]})
+
+
+def _region(c: ConversionInput, policy: SitePolicy) -> str | None:
+    """Where national phone numbers are read: the conversion's country, else the site's."""
+    country = c.user_data.get("country", "").strip().upper()
+    if len(country) == 2 and country.isalpha():
+        return country
+    return policy.default_country or None

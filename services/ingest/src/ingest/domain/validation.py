@@ -59,18 +59,28 @@ def validate(c: ConversionInput, now: datetime, limits: Limits) -> list[FieldErr
         _text(errors, "event_id", c.event_id, MAX_ID, required=True)
     _event_time(errors, c.event_time, now, limits)
     _money(errors, c.value, c.currency)
-    _click_ids(errors, c.click_ids)
-    if c.client_ip:
-        try:
-            ipaddress.ip_address(c.client_ip)
-        except ValueError:
-            errors.add("user_data.client_ip", "INVALID_FORMAT", "client_ip must be an IPv4 or IPv6")
-    _text(errors, "user_data.user_agent", c.user_agent, MAX_USER_AGENT)
     _url(errors, "page_url", c.page_url)
     _url(errors, "referrer_url", c.referrer_url)
     _text(errors, "visitor_id", c.visitor_id, MAX_ID)
     _items(errors, c)
     return errors
+
+
+def identifier_problems(c: ConversionInput) -> list[FieldError]:
+    """Problems of the identifiers a platform matches on (click ids, cookies, IP, user agent):
+    each makes that identifier unusable, never the conversion (the caller leaves it out and
+    warns). Personal data fields are hubkit.pii's to judge."""
+    warnings = Errors()
+    _click_ids(warnings, c.click_ids)
+    if c.client_ip:
+        try:
+            ipaddress.ip_address(c.client_ip)
+        except ValueError:
+            warnings.add(
+                "user_data.client_ip", "INVALID_FORMAT", "client_ip must be an IPv4 or IPv6"
+            )
+    _text(warnings, "user_data.user_agent", c.user_agent, MAX_USER_AGENT)
+    return warnings
 
 
 def _text(errors: Errors, field: str, value: str, limit: int, *, required: bool = False) -> None:

@@ -115,6 +115,7 @@ def site_from_pb(pb: router.Site) -> st.SiteConfig:
             ),
             max_batch_events=s.max_batch_events,
         ),
+        default_country=pb.default_country,
         destinations=st.Destinations(
             google=st.GoogleDestination(
                 enabled=g.enabled,
@@ -175,6 +176,7 @@ def site_to_pb(site: st.SiteConfig) -> router.Site:
             user_data_rule_set=RULES_TO_PB[s.user_data_rules],
             max_batch_events=s.max_batch_events,
         ),
+        default_country=site.default_country,
         destinations=router.Destinations(
             google=router.GoogleDestination(
                 enabled=d.google.enabled,

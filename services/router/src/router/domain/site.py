@@ -120,6 +120,7 @@ class SiteConfig:
     destinations: Destinations = field(default_factory=Destinations)
     dedupe: DedupePolicy = field(default_factory=DedupePolicy)
     consent: ConsentPolicy = field(default_factory=ConsentPolicy)
+    default_country: str = ""  # ISO 3166-1 alpha-2: where national phone numbers are read
     revision: int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None

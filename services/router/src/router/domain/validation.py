@@ -22,6 +22,7 @@ from router.domain.site import (
 # A site id is a NATS subject token and a KV key: no dots, wildcards or spaces.
 EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 GOOGLE_CUSTOMER_ID = re.compile(r"^\d{10}$")
+COUNTRY = re.compile(r"[A-Z]{2}")
 CONVERSION_ACTION = re.compile(r"^customers/\d{10}/conversionActions/\d{1,20}$")
 META_PIXEL_ID = re.compile(r"^\d{5,20}$")
 TIKTOK_PIXEL_CODE = re.compile(r"^[A-Za-z0-9]{5,40}$")
@@ -95,6 +96,7 @@ def normalize(site: SiteConfig) -> SiteConfig:
         sgtm=sgtm,
         destinations=Destinations(google=google, meta=meta, tiktok=tiktok),
         dedupe=replace(site.dedupe, key_fields=tuple(f.strip() for f in site.dedupe.key_fields)),
+        default_country=site.default_country.strip().upper(),
     )
 
 
@@ -122,6 +124,14 @@ def validate(site: SiteConfig, *, allow_plain_http: bool = False) -> list[Proble
     problems += _meta(site.destinations.meta)
     problems += _tiktok(site.destinations.tiktok)
     problems += _dedupe(site)
+    if site.default_country and not COUNTRY.fullmatch(site.default_country):
+        problems.append(
+            Problem(
+                "site.default_country",
+                "INVALID_FORMAT",
+                "expected an ISO 3166-1 alpha-2 country code like DE",
+            )
+        )
     return problems
 
 

@@ -289,6 +289,16 @@ class Destination(_message.Message):
     account_id: str
     def __init__(self, platform: _Optional[_Union[Platform, str]] = ..., account_id: _Optional[str] = ...) -> None: ...
 
+class MatchKeys(_message.Message):
+    __slots__ = ("destination", "keys", "score")
+    DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    destination: Destination
+    keys: _containers.RepeatedScalarFieldContainer[str]
+    score: float
+    def __init__(self, destination: _Optional[_Union[Destination, _Mapping]] = ..., keys: _Optional[_Iterable[str]] = ..., score: _Optional[float] = ...) -> None: ...
+
 class DeliveryState(_message.Message):
     __slots__ = ("delivery_id", "destination", "status", "attempts", "last_error", "error_class", "platform_code", "batch_id", "updated_at")
     DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]

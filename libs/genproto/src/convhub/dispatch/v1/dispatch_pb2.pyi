@@ -326,7 +326,7 @@ class AccountStats(_message.Message):
     def __init__(self, account_id: _Optional[str] = ..., breaker_state: _Optional[_Union[BreakerState, str]] = ..., consecutive_failures: _Optional[int] = ..., breaker_opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., backlog: _Optional[int] = ..., batches_in_flight: _Optional[int] = ..., events_per_second: _Optional[float] = ..., success_rate: _Optional[float] = ...) -> None: ...
 
 class GetStatsResponse(_message.Message):
-    __slots__ = ("platform", "as_of", "window_seconds", "events_per_second", "success_rate", "confirmed", "failed", "dead_lettered", "retries", "backlog", "stream_pending", "dead_letter_depth", "accounts", "request_states", "platform_error_counts", "requests_awaiting_status")
+    __slots__ = ("platform", "as_of", "window_seconds", "events_per_second", "success_rate", "confirmed", "failed", "dead_lettered", "retries", "backlog", "stream_pending", "dead_letter_depth", "accounts", "request_states", "platform_error_counts", "requests_awaiting_status", "deliveries_received", "match_key_coverage", "match_quality")
     class RequestStatesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -341,6 +341,13 @@ class GetStatsResponse(_message.Message):
         key: str
         value: int
         def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class MatchKeyCoverageEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
     AS_OF_FIELD_NUMBER: _ClassVar[int]
     WINDOW_SECONDS_FIELD_NUMBER: _ClassVar[int]
@@ -357,6 +364,9 @@ class GetStatsResponse(_message.Message):
     REQUEST_STATES_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_ERROR_COUNTS_FIELD_NUMBER: _ClassVar[int]
     REQUESTS_AWAITING_STATUS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERIES_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    MATCH_KEY_COVERAGE_FIELD_NUMBER: _ClassVar[int]
+    MATCH_QUALITY_FIELD_NUMBER: _ClassVar[int]
     platform: _common_pb2.Platform
     as_of: _timestamp_pb2.Timestamp
     window_seconds: int
@@ -373,4 +383,7 @@ class GetStatsResponse(_message.Message):
     request_states: _containers.ScalarMap[str, int]
     platform_error_counts: _containers.ScalarMap[str, int]
     requests_awaiting_status: int
-    def __init__(self, platform: _Optional[_Union[_common_pb2.Platform, str]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_seconds: _Optional[int] = ..., events_per_second: _Optional[float] = ..., success_rate: _Optional[float] = ..., confirmed: _Optional[int] = ..., failed: _Optional[int] = ..., dead_lettered: _Optional[int] = ..., retries: _Optional[int] = ..., backlog: _Optional[int] = ..., stream_pending: _Optional[int] = ..., dead_letter_depth: _Optional[int] = ..., accounts: _Optional[_Iterable[_Union[AccountStats, _Mapping]]] = ..., request_states: _Optional[_Mapping[str, int]] = ..., platform_error_counts: _Optional[_Mapping[str, int]] = ..., requests_awaiting_status: _Optional[int] = ...) -> None: ...
+    deliveries_received: int
+    match_key_coverage: _containers.ScalarMap[str, float]
+    match_quality: float
+    def __init__(self, platform: _Optional[_Union[_common_pb2.Platform, str]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_seconds: _Optional[int] = ..., events_per_second: _Optional[float] = ..., success_rate: _Optional[float] = ..., confirmed: _Optional[int] = ..., failed: _Optional[int] = ..., dead_lettered: _Optional[int] = ..., retries: _Optional[int] = ..., backlog: _Optional[int] = ..., stream_pending: _Optional[int] = ..., dead_letter_depth: _Optional[int] = ..., accounts: _Optional[_Iterable[_Union[AccountStats, _Mapping]]] = ..., request_states: _Optional[_Mapping[str, int]] = ..., platform_error_counts: _Optional[_Mapping[str, int]] = ..., requests_awaiting_status: _Optional[int] = ..., deliveries_received: _Optional[int] = ..., match_key_coverage: _Optional[_Mapping[str, float]] = ..., match_quality: _Optional[float] = ...) -> None: ...

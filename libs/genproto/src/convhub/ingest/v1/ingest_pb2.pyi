@@ -97,18 +97,20 @@ class IngestRequest(_message.Message):
     def __init__(self, conversion: _Optional[_Union[Conversion, _Mapping]] = ...) -> None: ...
 
 class IngestResponse(_message.Message):
-    __slots__ = ("conversion_id", "status", "duplicate_of", "errors", "event_id")
+    __slots__ = ("conversion_id", "status", "duplicate_of", "errors", "event_id", "warnings")
     CONVERSION_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     DUPLICATE_OF_FIELD_NUMBER: _ClassVar[int]
     ERRORS_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     conversion_id: str
     status: IngestStatus
     duplicate_of: str
     errors: _containers.RepeatedCompositeFieldContainer[_common_pb2.FieldError]
     event_id: str
-    def __init__(self, conversion_id: _Optional[str] = ..., status: _Optional[_Union[IngestStatus, str]] = ..., duplicate_of: _Optional[str] = ..., errors: _Optional[_Iterable[_Union[_common_pb2.FieldError, _Mapping]]] = ..., event_id: _Optional[str] = ...) -> None: ...
+    warnings: _containers.RepeatedCompositeFieldContainer[_common_pb2.FieldError]
+    def __init__(self, conversion_id: _Optional[str] = ..., status: _Optional[_Union[IngestStatus, str]] = ..., duplicate_of: _Optional[str] = ..., errors: _Optional[_Iterable[_Union[_common_pb2.FieldError, _Mapping]]] = ..., event_id: _Optional[str] = ..., warnings: _Optional[_Iterable[_Union[_common_pb2.FieldError, _Mapping]]] = ...) -> None: ...
 
 class IngestBatchRequest(_message.Message):
     __slots__ = ("conversions",)
@@ -151,14 +153,16 @@ class ConversionRouting(_message.Message):
     def __init__(self, routed: _Optional[bool] = ..., mode: _Optional[_Union[_common_pb2.AttributionMode, str]] = ..., destinations: _Optional[_Iterable[_Union[_common_pb2.Destination, _Mapping]]] = ..., config_revision: _Optional[int] = ..., parked: _Optional[bool] = ..., parked_reason: _Optional[_Union[_common_pb2.ParkReason, str]] = ..., parked_detail: _Optional[str] = ..., mode_mismatch: _Optional[bool] = ..., routed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetConversionResponse(_message.Message):
-    __slots__ = ("conversion", "routing", "deliveries")
+    __slots__ = ("conversion", "routing", "deliveries", "match_keys")
     CONVERSION_FIELD_NUMBER: _ClassVar[int]
     ROUTING_FIELD_NUMBER: _ClassVar[int]
     DELIVERIES_FIELD_NUMBER: _ClassVar[int]
+    MATCH_KEYS_FIELD_NUMBER: _ClassVar[int]
     conversion: _common_pb2.HashedConversion
     routing: ConversionRouting
     deliveries: _containers.RepeatedCompositeFieldContainer[_common_pb2.DeliveryState]
-    def __init__(self, conversion: _Optional[_Union[_common_pb2.HashedConversion, _Mapping]] = ..., routing: _Optional[_Union[ConversionRouting, _Mapping]] = ..., deliveries: _Optional[_Iterable[_Union[_common_pb2.DeliveryState, _Mapping]]] = ...) -> None: ...
+    match_keys: _containers.RepeatedCompositeFieldContainer[_common_pb2.MatchKeys]
+    def __init__(self, conversion: _Optional[_Union[_common_pb2.HashedConversion, _Mapping]] = ..., routing: _Optional[_Union[ConversionRouting, _Mapping]] = ..., deliveries: _Optional[_Iterable[_Union[_common_pb2.DeliveryState, _Mapping]]] = ..., match_keys: _Optional[_Iterable[_Union[_common_pb2.MatchKeys, _Mapping]]] = ...) -> None: ...
 
 class EraseUserRequest(_message.Message):
     __slots__ = ("site_id", "hashed_email", "hashed_phone", "external_id")
