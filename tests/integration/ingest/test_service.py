@@ -269,6 +269,12 @@ async def test_get_conversion_shows_routing_and_delivery_status(
         got.conversion.user_data.meta.email
         == hashlib.sha256(RAW_EMAIL.lower().encode()).hexdigest()
     )
+    # What each routed destination receives to match the conversion.
+    keys = {m.destination.platform: (list(m.keys), m.score) for m in got.match_keys}
+    assert keys == {
+        common_pb2.PLATFORM_META: (["email", "phone", "name", "ip"], 5.8),
+        common_pb2.PLATFORM_GOOGLE: (["email", "phone", "ip"], 5.5),
+    }
     with pytest.raises(grpc.aio.AioRpcError) as other_site:
         await ingest_service.stub.GetConversion(
             ingest_pb2.GetConversionRequest(conversion_id=cid), metadata=token(["shop-9"])
@@ -456,3 +462,27 @@ async def test_nats_inbound_refuses_bad_subjects_and_oversized_bursts(
     finally:
         running.stop.set()
         await running.task
+
+
+async def test_an_unusable_identifier_is_a_warning_on_an_accepted_conversion(
+    ingest_service: RunningIngest,
+) -> None:
+    c = conversion("w-1")
+    c.user_data.phone = "555-1212"
+    c.user_data.country = "US"
+    c.click_ids.gclid = "not a gclid!"
+    answer = await ingest_service.stub.Ingest(
+        ingest_pb2.IngestRequest(conversion=c), metadata=token(["shop-1"])
+    )
+    assert answer.status == ingest_pb2.INGEST_STATUS_ACCEPTED and not answer.errors
+    assert sorted((w.field, w.code) for w in answer.warnings) == [
+        ("click_ids.gclid", "INVALID_FORMAT"),
+        ("user_data.phone", "INVALID_FORMAT"),
+    ]
+    assert not any("555" in w.message or "gclid!" in w.message for w in answer.warnings)
+    got = await ingest_service.stub.GetConversion(
+        ingest_pb2.GetConversionRequest(conversion_id=answer.conversion_id),
+        metadata=token(["shop-1"]),
+    )
+    assert not got.conversion.user_data.meta.phone and got.conversion.user_data.meta.email
+    assert not got.conversion.click_ids.gclid
