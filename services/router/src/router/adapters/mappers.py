@@ -116,6 +116,11 @@ def site_from_pb(pb: router.Site) -> st.SiteConfig:
             max_batch_events=s.max_batch_events,
         ),
         default_country=pb.default_country,
+        attribution=st.AttributionSettings(
+            lookback_days=pb.attribution.lookback_days,
+            half_life_days=pb.attribution.half_life_days,
+            click_only=pb.attribution.click_only,
+        ),
         destinations=st.Destinations(
             google=st.GoogleDestination(
                 enabled=g.enabled,
@@ -177,6 +182,11 @@ def site_to_pb(site: st.SiteConfig) -> router.Site:
             max_batch_events=s.max_batch_events,
         ),
         default_country=site.default_country,
+        attribution=router.AttributionSettings(
+            lookback_days=site.attribution.lookback_days,
+            half_life_days=site.attribution.half_life_days,
+            click_only=site.attribution.click_only,
+        ),
         destinations=router.Destinations(
             google=router.GoogleDestination(
                 enabled=d.google.enabled,

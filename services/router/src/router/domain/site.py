@@ -110,6 +110,15 @@ class ConsentPolicy:
 
 
 @dataclass(frozen=True)
+class AttributionSettings:
+    """How the attribution service credits the site's conversions (0: its defaults)."""
+
+    lookback_days: int = 0
+    half_life_days: float = 0.0
+    click_only: bool = False
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     """One site's configuration. `revision` and the timestamps are set by the router only."""
 
@@ -121,6 +130,7 @@ class SiteConfig:
     dedupe: DedupePolicy = field(default_factory=DedupePolicy)
     consent: ConsentPolicy = field(default_factory=ConsentPolicy)
     default_country: str = ""  # ISO 3166-1 alpha-2: where national phone numbers are read
+    attribution: AttributionSettings = field(default_factory=AttributionSettings)
     revision: int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None

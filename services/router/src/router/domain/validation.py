@@ -124,6 +124,15 @@ def validate(site: SiteConfig, *, allow_plain_http: bool = False) -> list[Proble
     problems += _meta(site.destinations.meta)
     problems += _tiktok(site.destinations.tiktok)
     problems += _dedupe(site)
+    a = site.attribution
+    if not 0 <= a.lookback_days <= 365:
+        problems.append(
+            Problem("site.attribution.lookback_days", "OUT_OF_RANGE", "0 (default) to 365")
+        )
+    if not 0 <= a.half_life_days <= 365:
+        problems.append(
+            Problem("site.attribution.half_life_days", "OUT_OF_RANGE", "0 (default) to 365")
+        )
     if site.default_country and not COUNTRY.fullmatch(site.default_country):
         problems.append(
             Problem(

@@ -22,6 +22,7 @@ class AttributionModel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ATTRIBUTION_MODEL_POSITION_BASED: _ClassVar[AttributionModel]
     ATTRIBUTION_MODEL_DATA_DRIVEN_MARKOV: _ClassVar[AttributionModel]
     ATTRIBUTION_MODEL_DATA_DRIVEN_SHAPLEY: _ClassVar[AttributionModel]
+    ATTRIBUTION_MODEL_DATA_DRIVEN_CONVERSION_RATE_SHAPLEY: _ClassVar[AttributionModel]
 
 class GroupBy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -43,6 +44,7 @@ ATTRIBUTION_MODEL_TIME_DECAY: AttributionModel
 ATTRIBUTION_MODEL_POSITION_BASED: AttributionModel
 ATTRIBUTION_MODEL_DATA_DRIVEN_MARKOV: AttributionModel
 ATTRIBUTION_MODEL_DATA_DRIVEN_SHAPLEY: AttributionModel
+ATTRIBUTION_MODEL_DATA_DRIVEN_CONVERSION_RATE_SHAPLEY: AttributionModel
 GROUP_BY_UNSPECIFIED: GroupBy
 GROUP_BY_CHANNEL: GroupBy
 GROUP_BY_CAMPAIGN: GroupBy
@@ -114,20 +116,22 @@ class ModelAttribution(_message.Message):
     def __init__(self, model: _Optional[_Union[AttributionModel, str]] = ..., credits: _Optional[_Iterable[_Union[TouchpointCredit, _Mapping]]] = ..., computed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetConversionAttributionResponse(_message.Message):
-    __slots__ = ("conversion_id", "site_id", "visitor_id", "event_time", "value", "attributions")
+    __slots__ = ("conversion_id", "site_id", "visitor_id", "event_time", "value", "attributions", "unattributed")
     CONVERSION_ID_FIELD_NUMBER: _ClassVar[int]
     SITE_ID_FIELD_NUMBER: _ClassVar[int]
     VISITOR_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTIONS_FIELD_NUMBER: _ClassVar[int]
+    UNATTRIBUTED_FIELD_NUMBER: _ClassVar[int]
     conversion_id: str
     site_id: str
     visitor_id: str
     event_time: _timestamp_pb2.Timestamp
     value: _common_pb2.Money
     attributions: _containers.RepeatedCompositeFieldContainer[ModelAttribution]
-    def __init__(self, conversion_id: _Optional[str] = ..., site_id: _Optional[str] = ..., visitor_id: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., value: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., attributions: _Optional[_Iterable[_Union[ModelAttribution, _Mapping]]] = ...) -> None: ...
+    unattributed: bool
+    def __init__(self, conversion_id: _Optional[str] = ..., site_id: _Optional[str] = ..., visitor_id: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., value: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., attributions: _Optional[_Iterable[_Union[ModelAttribution, _Mapping]]] = ..., unattributed: _Optional[bool] = ...) -> None: ...
 
 class QueryCreditRequest(_message.Message):
     __slots__ = ("site_id", "model", "time_range", "group_by", "event_types")
@@ -154,14 +158,16 @@ class CreditRow(_message.Message):
     def __init__(self, key: _Optional[str] = ..., conversions: _Optional[_Union[_common_pb2.Decimal, _Mapping]] = ..., revenue: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class QueryCreditResponse(_message.Message):
-    __slots__ = ("rows", "total_conversions", "total_revenue")
+    __slots__ = ("rows", "total_conversions", "total_revenue", "unattributed")
     ROWS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_CONVERSIONS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_REVENUE_FIELD_NUMBER: _ClassVar[int]
+    UNATTRIBUTED_FIELD_NUMBER: _ClassVar[int]
     rows: _containers.RepeatedCompositeFieldContainer[CreditRow]
     total_conversions: _common_pb2.Decimal
     total_revenue: _containers.RepeatedCompositeFieldContainer[_common_pb2.Money]
-    def __init__(self, rows: _Optional[_Iterable[_Union[CreditRow, _Mapping]]] = ..., total_conversions: _Optional[_Union[_common_pb2.Decimal, _Mapping]] = ..., total_revenue: _Optional[_Iterable[_Union[_common_pb2.Money, _Mapping]]] = ...) -> None: ...
+    unattributed: _containers.RepeatedCompositeFieldContainer[CreditRow]
+    def __init__(self, rows: _Optional[_Iterable[_Union[CreditRow, _Mapping]]] = ..., total_conversions: _Optional[_Union[_common_pb2.Decimal, _Mapping]] = ..., total_revenue: _Optional[_Iterable[_Union[_common_pb2.Money, _Mapping]]] = ..., unattributed: _Optional[_Iterable[_Union[CreditRow, _Mapping]]] = ...) -> None: ...
 
 class CompareModelsRequest(_message.Message):
     __slots__ = ("site_id", "models", "time_range", "group_by", "event_types")
@@ -295,17 +301,31 @@ class PathStat(_message.Message):
     average_time_to_conversion: _duration_pb2.Duration
     def __init__(self, steps: _Optional[_Iterable[str]] = ..., conversions: _Optional[int] = ..., revenue: _Optional[_Iterable[_Union[_common_pb2.Money, _Mapping]]] = ..., share: _Optional[_Union[_common_pb2.Decimal, _Mapping]] = ..., average_time_to_conversion: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
+class StepStat(_message.Message):
+    __slots__ = ("key", "touches", "first_touch_share", "last_touch_share")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    TOUCHES_FIELD_NUMBER: _ClassVar[int]
+    FIRST_TOUCH_SHARE_FIELD_NUMBER: _ClassVar[int]
+    LAST_TOUCH_SHARE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    touches: int
+    first_touch_share: _common_pb2.Decimal
+    last_touch_share: _common_pb2.Decimal
+    def __init__(self, key: _Optional[str] = ..., touches: _Optional[int] = ..., first_touch_share: _Optional[_Union[_common_pb2.Decimal, _Mapping]] = ..., last_touch_share: _Optional[_Union[_common_pb2.Decimal, _Mapping]] = ...) -> None: ...
+
 class AnalyzePathsResponse(_message.Message):
-    __slots__ = ("paths", "total_conversions", "average_path_length", "average_time_to_conversion")
+    __slots__ = ("paths", "total_conversions", "average_path_length", "average_time_to_conversion", "steps")
     PATHS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_CONVERSIONS_FIELD_NUMBER: _ClassVar[int]
     AVERAGE_PATH_LENGTH_FIELD_NUMBER: _ClassVar[int]
     AVERAGE_TIME_TO_CONVERSION_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
     paths: _containers.RepeatedCompositeFieldContainer[PathStat]
     total_conversions: int
     average_path_length: _common_pb2.Decimal
     average_time_to_conversion: _duration_pb2.Duration
-    def __init__(self, paths: _Optional[_Iterable[_Union[PathStat, _Mapping]]] = ..., total_conversions: _Optional[int] = ..., average_path_length: _Optional[_Union[_common_pb2.Decimal, _Mapping]] = ..., average_time_to_conversion: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    steps: _containers.RepeatedCompositeFieldContainer[StepStat]
+    def __init__(self, paths: _Optional[_Iterable[_Union[PathStat, _Mapping]]] = ..., total_conversions: _Optional[int] = ..., average_path_length: _Optional[_Union[_common_pb2.Decimal, _Mapping]] = ..., average_time_to_conversion: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., steps: _Optional[_Iterable[_Union[StepStat, _Mapping]]] = ...) -> None: ...
 
 class RecalculateRequest(_message.Message):
     __slots__ = ("site_id", "time_range", "models")

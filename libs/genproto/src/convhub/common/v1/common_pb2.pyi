@@ -100,6 +100,14 @@ class HashRuleSet(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     HASH_RULE_SET_META: _ClassVar[HashRuleSet]
     HASH_RULE_SET_GOOGLE: _ClassVar[HashRuleSet]
     HASH_RULE_SET_TIKTOK: _ClassVar[HashRuleSet]
+
+class InteractionType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INTERACTION_TYPE_UNSPECIFIED: _ClassVar[InteractionType]
+    INTERACTION_TYPE_CLICK: _ClassVar[InteractionType]
+    INTERACTION_TYPE_VIEW: _ClassVar[InteractionType]
+    INTERACTION_TYPE_IMPRESSION: _ClassVar[InteractionType]
+    INTERACTION_TYPE_SURVEY: _ClassVar[InteractionType]
 PLATFORM_UNSPECIFIED: Platform
 PLATFORM_GOOGLE: Platform
 PLATFORM_META: Platform
@@ -158,6 +166,11 @@ HASH_RULE_SET_UNSPECIFIED: HashRuleSet
 HASH_RULE_SET_META: HashRuleSet
 HASH_RULE_SET_GOOGLE: HashRuleSet
 HASH_RULE_SET_TIKTOK: HashRuleSet
+INTERACTION_TYPE_UNSPECIFIED: InteractionType
+INTERACTION_TYPE_CLICK: InteractionType
+INTERACTION_TYPE_VIEW: InteractionType
+INTERACTION_TYPE_IMPRESSION: InteractionType
+INTERACTION_TYPE_SURVEY: InteractionType
 
 class Decimal(_message.Message):
     __slots__ = ("value",)
@@ -370,7 +383,7 @@ class HashedConversion(_message.Message):
     def __init__(self, conversion_id: _Optional[str] = ..., site_id: _Optional[str] = ..., order_id: _Optional[str] = ..., event_type: _Optional[str] = ..., event_id: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., value: _Optional[str] = ..., currency: _Optional[str] = ..., click_ids: _Optional[_Union[ClickIds, _Mapping]] = ..., user_data: _Optional[_Union[HashedUserData, _Mapping]] = ..., client_ip: _Optional[str] = ..., user_agent: _Optional[str] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ..., consent_decision: _Optional[_Union[ConsentDecision, str]] = ..., page_url: _Optional[str] = ..., referrer_url: _Optional[str] = ..., items: _Optional[_Iterable[_Union[Item, _Mapping]]] = ..., visitor_id: _Optional[str] = ..., source: _Optional[_Union[ConversionSource, str]] = ..., action_source: _Optional[_Union[ActionSource, str]] = ..., mode_hint: _Optional[_Union[AttributionMode, str]] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Touchpoint(_message.Message):
-    __slots__ = ("touchpoint_id", "site_id", "visitor_id", "occurred_at", "channel", "campaign", "source", "medium", "content", "term", "click_ids", "landing_page_url", "referrer_url")
+    __slots__ = ("touchpoint_id", "site_id", "visitor_id", "occurred_at", "channel", "campaign", "source", "medium", "content", "term", "click_ids", "landing_page_url", "referrer_url", "interaction", "ad_id", "user_keys")
     TOUCHPOINT_ID_FIELD_NUMBER: _ClassVar[int]
     SITE_ID_FIELD_NUMBER: _ClassVar[int]
     VISITOR_ID_FIELD_NUMBER: _ClassVar[int]
@@ -384,6 +397,9 @@ class Touchpoint(_message.Message):
     CLICK_IDS_FIELD_NUMBER: _ClassVar[int]
     LANDING_PAGE_URL_FIELD_NUMBER: _ClassVar[int]
     REFERRER_URL_FIELD_NUMBER: _ClassVar[int]
+    INTERACTION_FIELD_NUMBER: _ClassVar[int]
+    AD_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_KEYS_FIELD_NUMBER: _ClassVar[int]
     touchpoint_id: str
     site_id: str
     visitor_id: str
@@ -397,4 +413,7 @@ class Touchpoint(_message.Message):
     click_ids: ClickIds
     landing_page_url: str
     referrer_url: str
-    def __init__(self, touchpoint_id: _Optional[str] = ..., site_id: _Optional[str] = ..., visitor_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., channel: _Optional[str] = ..., campaign: _Optional[str] = ..., source: _Optional[str] = ..., medium: _Optional[str] = ..., content: _Optional[str] = ..., term: _Optional[str] = ..., click_ids: _Optional[_Union[ClickIds, _Mapping]] = ..., landing_page_url: _Optional[str] = ..., referrer_url: _Optional[str] = ...) -> None: ...
+    interaction: InteractionType
+    ad_id: str
+    user_keys: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, touchpoint_id: _Optional[str] = ..., site_id: _Optional[str] = ..., visitor_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., channel: _Optional[str] = ..., campaign: _Optional[str] = ..., source: _Optional[str] = ..., medium: _Optional[str] = ..., content: _Optional[str] = ..., term: _Optional[str] = ..., click_ids: _Optional[_Union[ClickIds, _Mapping]] = ..., landing_page_url: _Optional[str] = ..., referrer_url: _Optional[str] = ..., interaction: _Optional[_Union[InteractionType, str]] = ..., ad_id: _Optional[str] = ..., user_keys: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -145,7 +145,7 @@ class ConsentPolicy(_message.Message):
     def __init__(self, when_not_granted: _Optional[_Union[ConsentAction, str]] = ..., require_explicit_grant: _Optional[bool] = ...) -> None: ...
 
 class Site(_message.Message):
-    __slots__ = ("site_id", "display_name", "attribution_mode", "sgtm", "destinations", "dedupe", "consent", "revision", "created_at", "updated_at", "default_country")
+    __slots__ = ("site_id", "display_name", "attribution_mode", "sgtm", "destinations", "dedupe", "consent", "revision", "created_at", "updated_at", "default_country", "attribution")
     SITE_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTION_MODE_FIELD_NUMBER: _ClassVar[int]
@@ -157,6 +157,7 @@ class Site(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
     site_id: str
     display_name: str
     attribution_mode: _common_pb2.AttributionMode
@@ -168,7 +169,18 @@ class Site(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
     default_country: str
-    def __init__(self, site_id: _Optional[str] = ..., display_name: _Optional[str] = ..., attribution_mode: _Optional[_Union[_common_pb2.AttributionMode, str]] = ..., sgtm: _Optional[_Union[SgtmConfig, _Mapping]] = ..., destinations: _Optional[_Union[Destinations, _Mapping]] = ..., dedupe: _Optional[_Union[DedupePolicy, _Mapping]] = ..., consent: _Optional[_Union[ConsentPolicy, _Mapping]] = ..., revision: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., default_country: _Optional[str] = ...) -> None: ...
+    attribution: AttributionSettings
+    def __init__(self, site_id: _Optional[str] = ..., display_name: _Optional[str] = ..., attribution_mode: _Optional[_Union[_common_pb2.AttributionMode, str]] = ..., sgtm: _Optional[_Union[SgtmConfig, _Mapping]] = ..., destinations: _Optional[_Union[Destinations, _Mapping]] = ..., dedupe: _Optional[_Union[DedupePolicy, _Mapping]] = ..., consent: _Optional[_Union[ConsentPolicy, _Mapping]] = ..., revision: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., default_country: _Optional[str] = ..., attribution: _Optional[_Union[AttributionSettings, _Mapping]] = ...) -> None: ...
+
+class AttributionSettings(_message.Message):
+    __slots__ = ("lookback_days", "half_life_days", "click_only")
+    LOOKBACK_DAYS_FIELD_NUMBER: _ClassVar[int]
+    HALF_LIFE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    CLICK_ONLY_FIELD_NUMBER: _ClassVar[int]
+    lookback_days: int
+    half_life_days: float
+    click_only: bool
+    def __init__(self, lookback_days: _Optional[int] = ..., half_life_days: _Optional[float] = ..., click_only: _Optional[bool] = ...) -> None: ...
 
 class UpsertSiteRequest(_message.Message):
     __slots__ = ("site", "expected_revision", "validate_only")
