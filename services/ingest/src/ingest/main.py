@@ -14,7 +14,7 @@ from ingest.adapters.metrics import OtelIngestMetrics
 from ingest.adapters.nats_inbound import NatsInbound
 from ingest.adapters.nats_status import status_consumers
 from ingest.adapters.orm import outbox
-from ingest.adapters.site_policies import KvSitePolicies
+from ingest.adapters.site_policies import kv_site_policies
 from ingest.adapters.sql_status import SqlStatusStore
 from ingest.adapters.sql_store import DedupeKeyJanitor, SqlConversionStore
 from ingest.app.admission import RateLimits
@@ -31,7 +31,7 @@ async def main(settings: Settings | None = None, stop: asyncio.Event | None = No
         relay = OutboxRelay(rt.engine, outbox, rt.publisher())
         store = SqlConversionStore(rt.engine, on_commit=relay.notify)
         status = SqlStatusStore(rt.engine)
-        policies = KvSitePolicies(rt.js)
+        policies = kv_site_policies(rt.js)
         limits = RateLimits(
             site_rate=settings.site_rate_per_second, caller_rate=settings.caller_rate_per_second
         )

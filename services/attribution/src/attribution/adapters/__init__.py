@@ -1,0 +1,1 @@
+"""Adapters of attribution: PostgreSQL, NATS, gRPC, the site settings mirror."""
