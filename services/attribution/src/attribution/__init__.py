@@ -1,0 +1,1 @@
+"""convhub attribution service: touchpoints, journeys and multi-touch attribution of conversions."""
