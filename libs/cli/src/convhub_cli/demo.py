@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import random
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import grpc
 
@@ -61,6 +61,7 @@ async def _loop(info: StackInfo, stop: threading.Event, every: float) -> None:
     )
     counter = itertools.count(1)
     previous: list[str] = []
+    journeys = _Journeys(info.services.get("attribution"), metadata)
     async with grpc.aio.insecure_channel(info.services["ingest"]) as channel:
         stub = ingest_pb2_grpc.IngestServiceStub(channel)
         while not stop.is_set():
@@ -68,6 +69,7 @@ async def _loop(info: StackInfo, stop: threading.Event, every: float) -> None:
                 if previous:
                     await _report(stub, previous, metadata)
                 batch = [_conversion(site, next(counter)) for site in DEMO_SITES for _ in range(3)]
+                await journeys.before(batch)
                 response = await stub.IngestBatch(
                     ingest_pb2.IngestBatchRequest(conversions=batch), metadata=metadata
                 )
@@ -102,3 +104,50 @@ async def _report(
                 or "routed"
             )
         print(f"  demo: {got.conversion.site_id}/{got.conversion.order_id} -> {where}", flush=True)
+
+
+# Each demo visitor's ad interactions before it converts, so attribution shows real numbers.
+_CHANNELS = [
+    ("paid_search", "google", "cpc", "brand-search"),
+    ("paid_social", "facebook", "paid_social", "retargeting"),
+    ("email", "newsletter", "email", "weekly"),
+    ("organic_search", "google", "organic", ""),
+    ("display", "programmatic", "display", "awareness"),
+]
+
+
+class _Journeys:
+    """Records touchpoints for the demo conversions' visitors on the attribution service."""
+
+    def __init__(self, address: str | None, metadata: tuple[tuple[str, str], ...]) -> None:
+        self._address = address
+        self._metadata = metadata
+
+    async def before(self, conversions: list[ingest_pb2.Conversion]) -> None:
+        if self._address is None:
+            return
+        from convhub.attribution.v1 import attribution_pb2, attribution_pb2_grpc
+
+        by_site: dict[str, list[common_pb2.Touchpoint]] = {}
+        now = datetime.now(UTC)
+        for c in conversions:
+            for i in range(random.randint(0, 3)):
+                channel, source, medium, campaign = random.choice(_CHANNELS)
+                touch = common_pb2.Touchpoint(
+                    site_id=c.site_id,
+                    visitor_id=c.visitor_id,
+                    channel=channel,
+                    source=source,
+                    medium=medium,
+                    campaign=campaign,
+                )
+                touch.occurred_at.FromDatetime(now - timedelta(days=random.uniform(0.1, 20)))
+                touch.touchpoint_id = f"{c.order_id}-t{i}"
+                by_site.setdefault(c.site_id, []).append(touch)
+        async with grpc.aio.insecure_channel(self._address) as channel:
+            stub = attribution_pb2_grpc.AttributionServiceStub(channel)
+            for site, touches in by_site.items():
+                await stub.RecordTouchpoints(
+                    attribution_pb2.RecordTouchpointsRequest(site_id=site, touchpoints=touches),
+                    metadata=self._metadata,
+                )

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 import grpc
 
-from convhub_cli import dispatch, health, ingest_cmds, sites, token, up
+from convhub_cli import attribution_cmds, dispatch, health, ingest_cmds, sites, token, up
 
 # Each module contributes `register(subparsers)`; its parsers set `func(args) -> int`.
-COMMANDS = (token, health, up, ingest_cmds, sites, dispatch)
+COMMANDS = (token, health, up, ingest_cmds, sites, dispatch, attribution_cmds)
 
 
 def build_parser() -> argparse.ArgumentParser:
