@@ -306,7 +306,7 @@ async def test_get_stats_shows_the_share_of_deliveries_carrying_each_match_key(
         stats = await stub.GetStats(dispatch_pb2.GetStatsRequest(site_id="shop-k"), metadata=READ)
         other = await stub.GetStats(dispatch_pb2.GetStatsRequest(site_id="nobody"), metadata=READ)
     assert stats.deliveries_received == 4
-    coverage = dict(stats.match_key_coverage)
+    coverage = {m.key: m.share for m in stats.match_key_coverage}
     assert coverage["email"] == coverage["click_id"] == 0.75
     assert coverage["phone"] == coverage["ip"] == 0.0 and len(coverage) == 9
     assert abs(stats.match_quality - 3 * 5.5 / 4) < 0.01

@@ -282,7 +282,7 @@ def _print_stats(platform: str, s: dispatch_pb2.GetStatsResponse) -> None:
     )
     if s.deliveries_received:
         coverage = ", ".join(
-            f"{key} {share:.0%}" for key, share in sorted(s.match_key_coverage.items())
+            f"{m.key} {m.share:.0%}" for m in sorted(s.match_key_coverage, key=lambda m: m.key)
         )
         print(
             f"  match keys of {s.deliveries_received} deliveries: {coverage};"

@@ -296,10 +296,12 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
             platform_error_counts=stats.reported_errors,
             requests_awaiting_status=stats.awaiting_reports,
             deliveries_received=stats.received,
-            match_key_coverage={
-                key: count / stats.received if stats.received else 0.0
+            match_key_coverage=[
+                dispatch_pb2.MatchKeyShare(
+                    key=key, share=count / stats.received if stats.received else 0.0
+                )
                 for key, count in stats.match_key_counts.items()
-            },
+            ],
             match_quality=stats.match_quality,
         )
         live = {s.account_id: s for s in self._dispatcher.accounts()}

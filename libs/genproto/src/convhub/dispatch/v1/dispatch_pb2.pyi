@@ -341,13 +341,6 @@ class GetStatsResponse(_message.Message):
         key: str
         value: int
         def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
-    class MatchKeyCoverageEntry(_message.Message):
-        __slots__ = ("key", "value")
-        KEY_FIELD_NUMBER: _ClassVar[int]
-        VALUE_FIELD_NUMBER: _ClassVar[int]
-        key: str
-        value: float
-        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
     AS_OF_FIELD_NUMBER: _ClassVar[int]
     WINDOW_SECONDS_FIELD_NUMBER: _ClassVar[int]
@@ -384,6 +377,14 @@ class GetStatsResponse(_message.Message):
     platform_error_counts: _containers.ScalarMap[str, int]
     requests_awaiting_status: int
     deliveries_received: int
-    match_key_coverage: _containers.ScalarMap[str, float]
+    match_key_coverage: _containers.RepeatedCompositeFieldContainer[MatchKeyShare]
     match_quality: float
-    def __init__(self, platform: _Optional[_Union[_common_pb2.Platform, str]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_seconds: _Optional[int] = ..., events_per_second: _Optional[float] = ..., success_rate: _Optional[float] = ..., confirmed: _Optional[int] = ..., failed: _Optional[int] = ..., dead_lettered: _Optional[int] = ..., retries: _Optional[int] = ..., backlog: _Optional[int] = ..., stream_pending: _Optional[int] = ..., dead_letter_depth: _Optional[int] = ..., accounts: _Optional[_Iterable[_Union[AccountStats, _Mapping]]] = ..., request_states: _Optional[_Mapping[str, int]] = ..., platform_error_counts: _Optional[_Mapping[str, int]] = ..., requests_awaiting_status: _Optional[int] = ..., deliveries_received: _Optional[int] = ..., match_key_coverage: _Optional[_Mapping[str, float]] = ..., match_quality: _Optional[float] = ...) -> None: ...
+    def __init__(self, platform: _Optional[_Union[_common_pb2.Platform, str]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_seconds: _Optional[int] = ..., events_per_second: _Optional[float] = ..., success_rate: _Optional[float] = ..., confirmed: _Optional[int] = ..., failed: _Optional[int] = ..., dead_lettered: _Optional[int] = ..., retries: _Optional[int] = ..., backlog: _Optional[int] = ..., stream_pending: _Optional[int] = ..., dead_letter_depth: _Optional[int] = ..., accounts: _Optional[_Iterable[_Union[AccountStats, _Mapping]]] = ..., request_states: _Optional[_Mapping[str, int]] = ..., platform_error_counts: _Optional[_Mapping[str, int]] = ..., requests_awaiting_status: _Optional[int] = ..., deliveries_received: _Optional[int] = ..., match_key_coverage: _Optional[_Iterable[_Union[MatchKeyShare, _Mapping]]] = ..., match_quality: _Optional[float] = ...) -> None: ...
+
+class MatchKeyShare(_message.Message):
+    __slots__ = ("key", "share")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    share: float
+    def __init__(self, key: _Optional[str] = ..., share: _Optional[float] = ...) -> None: ...
