@@ -49,6 +49,11 @@ async def attributed(stub, cid: str) -> pb.GetConversionAttributionResponse | No
     return got if got.attributions or got.unattributed else None
 
 
+def _model(response: pb.GetConversionAttributionResponse, model: int) -> list[pb.TouchpointCredit]:
+    (found,) = [a for a in response.attributions if a.model == model]
+    return list(found.credits)
+
+
 def credits(response: pb.GetConversionAttributionResponse, model: int) -> dict[str, Decimal]:
     (found,) = [a for a in response.attributions if a.model == model]
     out: dict[str, Decimal] = {}
@@ -130,6 +135,11 @@ async def test_a_conversion_is_credited_under_every_model_and_queries_add_up(
         assert [(r.key, r.conversions.value) for r in answer.unattributed] == [
             ("(unattributed)", "1")
         ]
+        by_campaign = await stub.QueryCredit(
+            pb.QueryCreditRequest(site_id=SITE, model=model, group_by=pb.GROUP_BY_CAMPAIGN),
+            metadata=token(),
+        )
+        assert [r.key for r in by_campaign.unattributed] == ["(unattributed)"]
 
 
 async def test_late_touchpoints_then_recalculate_end_as_if_they_came_first(
@@ -155,6 +165,22 @@ async def test_late_touchpoints_then_recalculate_end_as_if_they_came_first(
         "affiliate": Decimal("0.5"),
         "email": Decimal("0.5"),
     }
+    # The same journey with the touchpoints first ends with the same stored results.
+    await publish_touchpoints(
+        js,
+        [
+            touchpoint("f1", NOW - 5 * DAY, "affiliate", visitor="v8"),
+            touchpoint("f2", NOW - 2 * DAY, "email", visitor="v8"),
+        ],
+    )
+    await wait_for(lambda: _eq(_touchpoints_of(db, "v8"), 2), what="touchpoints stored")
+    await publish_accepted(js, [conversion("early1", NOW, "50.00", visitor="v8")])
+    early = await _eventually(stub, "early1")
+    for model in RULES:
+        assert credits(early, model) == credits(got, model)
+        late_rows = [(c.channel, c.credit.value, c.revenue.value) for c in _model(got, model)]
+        early_rows = [(c.channel, c.credit.value, c.revenue.value) for c in _model(early, model)]
+        assert late_rows == early_rows
 
 
 async def test_a_replayed_conversion_is_credited_once(attribution, js) -> None:
@@ -220,7 +246,9 @@ async def test_data_driven_models_paths_and_comparisons(attribution, js) -> None
             metadata=token(),
         )
         total = sum(Decimal(r.conversions.value) for r in answer.rows)
-        assert abs(total - 8) < Decimal("0.000001"), (model, answer)
+        revenue = sum(Decimal(r.revenue.value) for r in answer.rows)
+        assert (total, revenue) == (8, 80), (model, answer)  # exact, whatever the model
+        assert Decimal(answer.total_conversions.value) == 8
         assert {r.key for r in answer.rows} <= {"paid_search", "email"}
     compared = await stub.CompareModels(pb.CompareModelsRequest(site_id=SITE), metadata=token())
     assert len(compared.models) == 8

@@ -176,8 +176,8 @@ class AttributionServicer(attribution_pb2_grpc.AttributionServiceServicer):
             start,
             end,
             KEY[request.group_by],
-            max_length=request.max_path_length or 10,
-            top=request.top_n or 20,
+            max_length=max(1, request.max_path_length) if request.max_path_length else 10,
+            top=max(1, request.top_n) if request.top_n else 20,
         )
         response = pb.AnalyzePathsResponse(
             total_conversions=report.total,

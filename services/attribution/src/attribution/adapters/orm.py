@@ -10,7 +10,6 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     Numeric,
     Table,
@@ -40,7 +39,6 @@ touchpoints = Table(
     Column("campaign", Text, nullable=False, server_default=""),
     Column("interaction", Text, nullable=False),
     _ts("occurred_at"),
-    Column("record", LargeBinary, nullable=False),  # the Touchpoint as received
 )
 Index(
     "touchpoints_visitor",
@@ -70,6 +68,15 @@ conversions = Table(
 Index("conversions_site_time", conversions.c.site_id, conversions.c.event_time)
 Index("conversions_visitor", conversions.c.site_id, conversions.c.visitor_id)
 Index("conversions_user_keys", conversions.c.user_keys, postgresql_using="gin")
+
+# Bumped by every write of a site's data (touchpoints, conversions, credits, erasures): the
+# data-driven models' cache key.
+versions = Table(
+    "versions",
+    metadata,
+    Column("site_id", Text, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
 
 # Rule-based credits: one row per conversion, model and touch (position 0 with the
 # UNATTRIBUTED key when no touch earned it). Site, time, type and currency are copied from the

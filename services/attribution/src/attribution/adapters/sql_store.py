@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from attribution.adapters.orm import conversions, credits, touchpoints
+from attribution.adapters.orm import conversions, credits, touchpoints, versions
 from attribution.app.touchpoints import CheckedTouchpoint
 from attribution.domain.model import Interaction, Touch
 
@@ -71,22 +71,25 @@ class SqlAttributionStore:
                 "campaign": t.campaign,
                 "interaction": t.interaction,
                 "occurred_at": t.occurred_at,
-                "record": t.record,
             }
             for t in items
         ]
-        statement = (
-            pg_insert(touchpoints)
-            .values(rows)
-            .on_conflict_do_nothing()
-            .returning(touchpoints.c.site_id, touchpoints.c.touchpoint_id)
-        )
+        inserted: list[Any] = []
         async with self._engine.begin() as conn:
-            inserted = (await conn.execute(statement)).all()
+            for start in range(0, len(rows), CHUNK):  # a statement's parameters are bounded
+                statement = (
+                    pg_insert(touchpoints)
+                    .values(rows[start : start + CHUNK])
+                    .on_conflict_do_nothing()
+                    .returning(touchpoints.c.site_id, touchpoints.c.touchpoint_id)
+                )
+                inserted += (await conn.execute(statement)).all()
+            await _bump(conn, {site for site, _ in inserted})
         return {f"{site}/{tid}" for site, tid in inserted}
 
-    async def store_conversion(self, c: StoredConversion) -> None:
-        statement = (
+    async def store_conversion(self, conn: Any, c: StoredConversion) -> None:
+        """Kept as first received: a replay changes nothing here."""
+        await conn.execute(
             pg_insert(conversions)
             .values(
                 conversion_id=c.conversion_id,
@@ -100,14 +103,15 @@ class SqlAttributionStore:
             )
             .on_conflict_do_nothing()
         )
-        async with self._engine.begin() as conn:
-            await conn.execute(statement)
 
     async def replace_credits(
         self, c: StoredConversion, rows: Sequence[CreditRow], *, unattributed: bool
     ) -> None:
-        """The conversion's rule-based credits, replaced whole (idempotent, recalculable)."""
+        """The conversion and its rule-based credits, replaced whole, in one transaction
+        (idempotent, recalculable)."""
         async with self._engine.begin() as conn:
+            await self.store_conversion(conn, c)
+            await _bump(conn, {c.site_id})
             await conn.execute(delete(credits).where(credits.c.conversion_id == c.conversion_id))
             if rows:
                 await conn.execute(
@@ -176,6 +180,7 @@ class SqlAttributionStore:
                     ).all()
                 )
             ids = list(conversion_ids)
+            await _bump(conn, {site_id})
             await conn.execute(delete(credits).where(credits.c.conversion_id.in_(ids)))
             gone = await conn.execute(
                 delete(conversions)
@@ -194,22 +199,38 @@ class SqlAttributionStore:
         since: datetime,
         until: datetime,
     ) -> list[Touch]:
-        """The touches of a visitor or of anyone sharing one of the hashed user keys."""
-        who = []
-        if visitor_id:
-            who.append(touchpoints.c.visitor_id == visitor_id)
-        if user_keys:
-            who.append(touchpoints.c.user_keys.overlap(list(user_keys)))
-        if not who:
-            return []
-        query = select(*_TOUCH_COLUMNS).where(
-            touchpoints.c.site_id == site_id,
-            touchpoints.c.occurred_at >= since,
-            touchpoints.c.occurred_at <= until,
-            or_(*who),
-        )
+        """The touches of one person: the visitor, anyone sharing one of the hashed user keys,
+        and so on through the visitor ids and keys those touches carry (a few hops)."""
+        visitors = {visitor_id} - {""}
+        keys = set(user_keys)
+        found: dict[str, Touch] = {}
         async with self._engine.connect() as conn:
-            return [_touch(r) for r in await conn.execute(query)]
+            for _ in range(STITCH_HOPS):
+                who = []
+                if visitors:
+                    who.append(touchpoints.c.visitor_id.in_(sorted(visitors)))
+                if keys:
+                    who.append(touchpoints.c.user_keys.overlap(sorted(keys)))
+                if not who:
+                    return []
+                query = select(
+                    *_TOUCH_COLUMNS, touchpoints.c.visitor_id, touchpoints.c.user_keys
+                ).where(
+                    touchpoints.c.site_id == site_id,
+                    touchpoints.c.occurred_at >= since,
+                    touchpoints.c.occurred_at <= until,
+                    or_(*who),
+                )
+                more_visitors, more_keys = set(visitors), set(keys)
+                for r in await conn.execute(query):
+                    found[r.touchpoint_id] = _touch(r)
+                    more_visitors.add(r.visitor_id)
+                    more_keys.update(r.user_keys)
+                more_visitors.discard("")
+                if more_visitors == visitors and more_keys == keys:
+                    break
+                visitors, keys = more_visitors, more_keys
+        return list(found.values())
 
     async def conversion(self, conversion_id: str) -> Any:
         async with self._engine.connect() as conn:
@@ -249,22 +270,13 @@ class SqlAttributionStore:
                 for r in await conn.execute(query)
             ]
 
-    async def site_version(self, site_id: str) -> tuple[Any, ...]:
-        """Changes whenever the site's touchpoints, conversions or credits do (cache key)."""
+    async def site_version(self, site_id: str) -> int:
+        """Bumped by every write of the site's data, erasures included (cache key)."""
         async with self._engine.connect() as conn:
-            seq = (
-                await conn.execute(
-                    select(func.max(touchpoints.c.seq)).where(touchpoints.c.site_id == site_id)
-                )
+            found = (
+                await conn.execute(select(versions.c.version).where(versions.c.site_id == site_id))
             ).scalar()
-            row = (
-                await conn.execute(
-                    select(func.count(), func.max(conversions.c.attributed_at)).where(
-                        conversions.c.site_id == site_id
-                    )
-                )
-            ).one()
-        return (seq, *row)
+        return int(found or 0)
 
     async def credit_totals(
         self,
@@ -291,6 +303,21 @@ class SqlAttributionStore:
         )
         async with self._engine.connect() as conn:
             return [tuple(r) for r in await conn.execute(query)]  # type: ignore[misc]
+
+
+CHUNK = 1000  # rows per INSERT
+STITCH_HOPS = 4  # visitor id -> shared key -> other visitor id -> ...
+
+
+async def _bump(conn: Any, sites: Iterable[str]) -> None:
+    for site in sorted(sites):
+        await conn.execute(
+            pg_insert(versions)
+            .values(site_id=site, version=1)
+            .on_conflict_do_update(
+                index_elements=[versions.c.site_id], set_={"version": versions.c.version + 1}
+            )
+        )
 
 
 _TOUCH_COLUMNS = (

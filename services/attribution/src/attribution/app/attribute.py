@@ -19,8 +19,6 @@ REVENUE_PLACES = 12
 
 
 class Store(Protocol):
-    async def store_conversion(self, c: StoredConversion) -> None: ...
-
     async def touches_of(
         self,
         site_id: str,
@@ -78,9 +76,8 @@ class Attribute:
         self._settings_of = settings_of
 
     async def accepted(self, conversions: Sequence[StoredConversion]) -> None:
-        """Conversions as ingest accepted them: stored (idempotent), then credited."""
+        """Conversions as ingest accepted them: stored with their credits (idempotent)."""
         for c in conversions:
-            await self._store.store_conversion(c)
             await self.credit(c)
 
     async def credit(self, c: StoredConversion) -> None:
@@ -103,7 +100,9 @@ def credit_rows(
     rows: list[CreditRow] = []
     for model in RULE_MODELS:
         if not journey:
-            rows.append(CreditRow(model.value, 0, "", UNATTRIBUTED, "", Decimal(1), c.value))
+            rows.append(
+                CreditRow(model.value, 0, "", UNATTRIBUTED, UNATTRIBUTED, Decimal(1), c.value)
+            )
             continue
         fractions = credits(model, journey, c.event_time, settings)
         revenue = split_value(fractions, c.value, REVENUE_PLACES)

@@ -84,5 +84,9 @@ def build(
         if settings.click_only:
             kept = [t for t in kept if t.interaction.value in ("click", "survey")]
         if kept:
-            non_converting.append(sorted(kept, key=lambda t: (t.occurred_at, t.seq)))
+            # A journey that did not convert spans the lookback window up to its last touch,
+            # as a converting one spans it up to the conversion.
+            kept.sort(key=lambda t: (t.occurred_at, t.seq))
+            horizon = kept[-1].occurred_at - settings.lookback
+            non_converting.append([t for t in kept if t.occurred_at >= horizon])
     return Journeys(converting, non_converting)

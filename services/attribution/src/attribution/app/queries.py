@@ -7,6 +7,7 @@ range, converting or not, and cached until the site's data changes."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from attribution.app.journeys import Journeys, build
 from attribution.domain import markov, shapley
 from attribution.domain.model import DATA_DRIVEN_MODELS, UNATTRIBUTED, Model, Touch
 from attribution.domain.paths import Path, collapse
+from hubkit.errors import FailedPrecondition
 
 KEYS = ("channel", "campaign")
 _DATA_DRIVEN = {
@@ -49,7 +51,7 @@ class Reader(Protocol):
         key: str,
     ) -> list[tuple[str, str, str, Decimal, Decimal]]: ...
 
-    async def site_version(self, site_id: str) -> tuple[Any, ...]: ...
+    async def site_version(self, site_id: str) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,23 +133,13 @@ class Queries:
         event_types: Sequence[str],
     ) -> Credit:
         version = await self._reader.site_version(site_id)
-        cache_key = (site_id, model, start, end, key, tuple(event_types), version)
+        settings = self._settings_of(site_id)
+        cache_key = (site_id, model, start, end, key, tuple(event_types), version, settings)
         cached = self._cache.get(cache_key)
         if cached is not None:
             return cached
         journeys = await self.journeys(site_id, start, end, event_types)
-        rows: list[Row] = []
-        by_currency: dict[str, list[Path]] = defaultdict(list)
-        for c, journey in journeys.converting:
-            if not journey:
-                rows.append(Row(UNATTRIBUTED, c.currency, Decimal(1), c.value))
-                continue
-            by_currency[c.currency].append(Path(_steps(journey, key), True, c.value))
-        lost = [Path(_steps(j, key), False) for j in journeys.non_converting]
-        for currency, paths in by_currency.items():
-            for channel, (conv, value) in _DATA_DRIVEN[model]([*paths, *lost]).items():
-                rows.append(Row(channel, currency, _dec(conv), _dec(value)))
-        result = _credit(rows)
+        result = await asyncio.to_thread(_fit, model, journeys, key)
         self._cache.put(cache_key, result)
         return result
 
@@ -174,7 +166,11 @@ class Queries:
         """(key, currency) -> each model's row (absent: no credit under that model)."""
         table: dict[tuple[str, str], dict[Model, Row]] = defaultdict(dict)
         for model in models:
-            result = await self.credit(site_id, model, start, end, key, event_types)
+            try:
+                result = await self.credit(site_id, model, start, end, key, event_types)
+            except FailedPrecondition:
+                continue  # e.g. conversion-rate Shapley over more than 20 keys: left out
+
             for row in [*result.rows, *result.unattributed]:
                 table[(row.key, row.currency)][model] = row
         return dict(table)
@@ -232,12 +228,59 @@ class Queries:
         return len(conversions)
 
 
+def _fit(model: Model, journeys: Journeys, key: str) -> Credit:
+    """A data-driven model over the journeys: conversions credited from one fit over every
+    journey; value per currency from fits in which only that currency's conversions carry
+    value. Exact at the stored precision: the rows add up to the totals."""
+    rows: list[Row] = []
+    converting: list[tuple[str, Decimal, tuple[str, ...]]] = []
+    for c, journey in journeys.converting:
+        if journey:
+            converting.append((c.currency, c.value, _steps(journey, key)))
+        else:
+            rows.append(Row(UNATTRIBUTED, c.currency, Decimal(1), c.value))
+    if not converting:
+        return _credit(rows)
+    lost = [Path(_steps(j, key), False) for j in journeys.non_converting]
+    fit = _DATA_DRIVEN[model]
+    try:
+        shares = fit([*(Path(steps, True) for _, _, steps in converting), *lost])
+    except ValueError as exc:  # conversion-rate Shapley: too many channels
+        raise FailedPrecondition(f"{model.value}: {exc}") from None
+    count = _apportion(Decimal(len(converting)), {k: v[0] for k, v in shares.items()})
+    currencies = sorted({currency for currency, _, _ in converting})
+    for currency in currencies:
+        paths = [
+            Path(steps, True, v if cur == currency else Decimal(0)) for cur, v, steps in converting
+        ]
+        total = sum((v for cur, v, _ in converting if cur == currency), Decimal(0))
+        values = _apportion(total, {k: v[1] for k, v in fit([*paths, *lost]).items()})
+        for channel in count:
+            if count[channel] or values.get(channel):
+                # Conversions are credited once, on the first currency's row.
+                conv = count[channel] if currency == currencies[0] else Decimal(0)
+                rows.append(Row(channel, currency, conv, values.get(channel, Decimal(0))))
+    return _credit(rows)
+
+
+def _apportion(total: Decimal, weights: dict[str, float]) -> dict[str, Decimal]:
+    """`total` split by `weights` at 9 places, summing exactly to it (largest remainder)."""
+    unit = Decimal("0.000000001")
+    positive = {k: max(0.0, w) for k, w in weights.items()}
+    whole = sum(positive.values())
+    if whole <= 0 or total == 0:
+        return {k: Decimal(0) for k in weights}
+    ticks = int(total / unit)
+    raw = {k: ticks * w / whole for k, w in positive.items()}
+    floor = {k: int(v) for k, v in raw.items()}
+    left = ticks - sum(floor.values())
+    for k in sorted(raw, key=lambda k: (raw[k] - floor[k], k), reverse=True)[:left]:
+        floor[k] += 1
+    return {k: Decimal(n) * unit for k, n in floor.items()}
+
+
 def _steps(journey: Sequence[Touch], key: str) -> tuple[str, ...]:
     return collapse([getattr(t, key) or "(none)" for t in journey])
-
-
-def _dec(x: float) -> Decimal:
-    return Decimal(repr(round(x, 9)))
 
 
 def _share(part: int, whole: int) -> Decimal:

@@ -14,6 +14,7 @@ from hubkit.naming import is_site_id
 
 CHANNEL = re.compile(r"[a-z][a-z0-9_]{0,39}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
+PRINTABLE = re.compile(r"[^\x00-\x1f\x7f]*")
 MAX_TEXT = 256
 MAX_USER_KEYS = 10
 FUTURE_SKEW = timedelta(minutes=5)
@@ -44,7 +45,6 @@ class CheckedTouchpoint:
     campaign: str
     interaction: str
     occurred_at: datetime
-    record: bytes
 
 
 def check(
@@ -72,23 +72,27 @@ def check(
     if not t.HasField("occurred_at"):
         errors.append(FieldError("occurred_at", "REQUIRED", "occurred_at is required"))
     else:
-        at = t.occurred_at.ToDatetime(tzinfo=now.tzinfo)
-        if at > now + FUTURE_SKEW:
+        try:
+            at = t.occurred_at.ToDatetime(tzinfo=now.tzinfo)
+        except (ValueError, OverflowError):
+            errors.append(FieldError("occurred_at", "OUT_OF_RANGE", "not a representable time"))
+            at = None
+        if at is not None and at > now + FUTURE_SKEW:
             errors.append(FieldError("occurred_at", "IN_FUTURE", "more than 5 min ahead"))
     channel = t.channel.strip() or derive_channel(t)
     if not CHANNEL.fullmatch(channel):
         errors.append(FieldError("channel", "INVALID_FORMAT", "lower snake case, <= 40 chars"))
     for name in ("touchpoint_id", "visitor_id", "campaign", "source", "medium"):
-        if len(getattr(t, name)) > MAX_TEXT:
+        value = getattr(t, name)
+        if len(value) > MAX_TEXT:
             errors.append(FieldError(name, "TOO_LONG", f"at most {MAX_TEXT} characters"))
+        elif not PRINTABLE.fullmatch(value):
+            errors.append(FieldError(name, "INVALID_FORMAT", "control characters"))
     if t.interaction not in INTERACTIONS:
         errors.append(FieldError("interaction", "INVALID_VALUE", "unknown interaction type"))
     if errors or at is None:
         return errors
     touchpoint_id = t.touchpoint_id or derived_id(site, t.visitor_id, at, channel, t.campaign)
-    stored = common_pb2.Touchpoint()
-    stored.CopyFrom(t)
-    stored.site_id, stored.touchpoint_id, stored.channel = site, touchpoint_id, channel
     return CheckedTouchpoint(
         site_id=site,
         touchpoint_id=touchpoint_id,
@@ -98,7 +102,6 @@ def check(
         campaign=t.campaign,
         interaction=INTERACTIONS[t.interaction],
         occurred_at=at,
-        record=stored.SerializeToString(),
     )
 
 
