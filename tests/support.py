@@ -4,6 +4,7 @@ waiting for a condition."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -93,3 +94,29 @@ class ServiceProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def dispatcher_env(
+    database_url: str, nats_url: str, credentials_dir: Path, *, batch: int, **extra: str
+) -> dict[str, str]:
+    """A dispatcher process's environment for crash tests: embedded servers, no auth, small
+    batches, short leases and quick retries; `extra` adds the platform's URLs and the rest."""
+    from hubkit.embedded import free_port
+
+    return {
+        **os.environ,
+        "CONVHUB_DATABASE_URL": database_url,
+        "CONVHUB_NATS_URL": nats_url,
+        "CONVHUB_GRPC_PORT": str(free_port()),
+        "CONVHUB_DEV_NO_AUTH": "1",
+        "CONVHUB_CREDENTIALS_DIR": str(credentials_dir),
+        "CONVHUB_DISPATCH_BATCH_SIZE": str(batch),
+        "CONVHUB_DISPATCH_LINGER_SECONDS": "0.05",
+        "CONVHUB_DISPATCH_LEASE_SECONDS": "2",
+        "CONVHUB_DISPATCH_RESYNC_SECONDS": "0.3",
+        "CONVHUB_DISPATCH_MAX_IN_FLIGHT": "2",
+        "CONVHUB_HTTP_TIMEOUT_SECONDS": "5",
+        "OTEL_SDK_DISABLED": "true",
+        "CONVHUB_LOG_LEVEL": "WARNING",
+        **extra,
+    }

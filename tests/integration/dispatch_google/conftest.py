@@ -32,6 +32,7 @@ from hubkit.dispatch.testing import (
     HarnessFactory,
     LedgerReads,
     dispatch_request,
+    fast_policy,
     harnesses,
     migrated_engine,
 )
@@ -45,18 +46,7 @@ ACTION = f"customers/{CUSTOMER}/conversionActions/987654"
 SECRET = "google-test-secret-" + "g" * 30
 ADMIN = auth_metadata(issue_token(SECRET, subject="ops", sites=["*"], scopes=[Scope.ADMIN]))
 
-FAST = GOOGLE_POLICY.with_overrides(
-    linger=0.2,
-    retry_schedule=(0.05, 0.1, 0.2, 0.4),
-    retry_jitter=0.1,
-    max_retry_delay=2.0,
-    breaker_open_seconds=1.0,
-    resync_seconds=0.5,
-    lease_seconds=5.0,
-    drain_seconds=2.0,
-    requests_per_second=200,
-    burst=50,
-)
+FAST = fast_policy(GOOGLE_POLICY, max_retry_delay=2.0)
 
 
 def requests(prefix: str, count: int, **fields: Any) -> list[events_pb2.DispatchRequested]:

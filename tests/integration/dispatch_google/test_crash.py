@@ -3,7 +3,6 @@ resend an adjustment."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from convhub_sim.google import GoogleSimulator
 from hubkit.dispatch.testing import publish_requests
-from hubkit.embedded import free_port
 from hubkit.vocabulary import Platform
-from tests.support import ServiceProcess, wait_for
+from tests.support import ServiceProcess, dispatcher_env, wait_for
 
 from .conftest import requests, statuses
 
@@ -39,26 +37,16 @@ def service(
     credentials_dir: Path,
     tmp_path: Path,
 ) -> Iterator[Service]:
-    env = {
-        **os.environ,
-        "CONVHUB_DATABASE_URL": database_url,
-        "CONVHUB_NATS_URL": nats_url,
-        "CONVHUB_GRPC_PORT": str(free_port()),
-        "CONVHUB_DEV_NO_AUTH": "1",
-        "CONVHUB_CREDENTIALS_DIR": str(credentials_dir),
-        "CONVHUB_GOOGLE_DATA_MANAGER_URL": sim.url,
-        "CONVHUB_GOOGLE_ADS_URL": sim.url,
-        "CONVHUB_GOOGLE_OAUTH_URL": f"{sim.url}/token",
-        "CONVHUB_GOOGLE_STATUS_DELAY_SECONDS": "0.5",
-        "CONVHUB_DISPATCH_BATCH_SIZE": str(BATCH),
-        "CONVHUB_DISPATCH_LINGER_SECONDS": "0.05",
-        "CONVHUB_DISPATCH_LEASE_SECONDS": "2",
-        "CONVHUB_DISPATCH_RESYNC_SECONDS": "0.3",
-        "CONVHUB_DISPATCH_MAX_IN_FLIGHT": "2",
-        "CONVHUB_HTTP_TIMEOUT_SECONDS": "5",
-        "OTEL_SDK_DISABLED": "true",
-        "CONVHUB_LOG_LEVEL": "WARNING",
-    }
+    env = dispatcher_env(
+        database_url,
+        nats_url,
+        credentials_dir,
+        batch=BATCH,
+        CONVHUB_GOOGLE_DATA_MANAGER_URL=sim.url,
+        CONVHUB_GOOGLE_ADS_URL=sim.url,
+        CONVHUB_GOOGLE_OAUTH_URL=f"{sim.url}/token",
+        CONVHUB_GOOGLE_STATUS_DELAY_SECONDS="0.5",
+    )
     svc = Service(env, tmp_path / "log")
     yield svc
     svc.stop()

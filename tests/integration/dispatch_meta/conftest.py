@@ -21,6 +21,7 @@ from hubkit.dispatch.testing import (
     DispatchHarness,
     HarnessFactory,
     LedgerReads,
+    fast_policy,
     harnesses,
     migrated_engine,
 )
@@ -29,17 +30,7 @@ SCHEMA = "dispatch_meta"
 TOKEN = "EAAB-test-token-0123456789"
 APP_SECRET = "app-secret-abcdef"
 
-FAST = META_POLICY.with_overrides(
-    linger=0.2,
-    retry_schedule=(0.05, 0.1, 0.2, 0.4),
-    retry_jitter=0.1,
-    breaker_open_seconds=1.0,
-    resync_seconds=0.5,
-    lease_seconds=5.0,
-    drain_seconds=2.0,
-    requests_per_second=200,
-    burst=50,
-)
+FAST = fast_policy(META_POLICY)
 
 
 @pytest.fixture

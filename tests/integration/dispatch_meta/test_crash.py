@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +15,7 @@ from convhub.common.v1 import common_pb2
 from convhub_sim.meta import MetaSimulator
 from hubkit.dispatch import Platform
 from hubkit.dispatch.testing import dispatch_request, publish_requests
-from hubkit.embedded import free_port
-from tests.support import ServiceProcess, wait_for
+from tests.support import ServiceProcess, dispatcher_env, wait_for
 
 from .conftest import statuses
 
@@ -28,25 +26,15 @@ BATCH = 100
 def service_env(
     database_url: str, nats_url: str, graph_url: str, credentials_dir: Path
 ) -> dict[str, str]:
-    return {
-        **os.environ,
-        "CONVHUB_DATABASE_URL": database_url,
-        "CONVHUB_NATS_URL": nats_url,
-        "CONVHUB_GRPC_PORT": str(free_port()),
-        "CONVHUB_DEV_NO_AUTH": "1",
-        "CONVHUB_CREDENTIALS_DIR": str(credentials_dir),
-        "CONVHUB_META_GRAPH_URL": graph_url,
-        "CONVHUB_DISPATCH_BATCH_SIZE": str(BATCH),
-        "CONVHUB_DISPATCH_LINGER_SECONDS": "0.05",
-        "CONVHUB_DISPATCH_RETRY_SCHEDULE": "0.1,0.2,0.4,0.8,1.6",
-        "CONVHUB_DISPATCH_LEASE_SECONDS": "2",
-        "CONVHUB_DISPATCH_RESYNC_SECONDS": "0.3",
-        "CONVHUB_DISPATCH_MAX_IN_FLIGHT": "2",
-        "CONVHUB_DISPATCH_DRAIN_SECONDS": "3",
-        "CONVHUB_HTTP_TIMEOUT_SECONDS": "5",
-        "OTEL_SDK_DISABLED": "true",
-        "CONVHUB_LOG_LEVEL": "WARNING",
-    }
+    return dispatcher_env(
+        database_url,
+        nats_url,
+        credentials_dir,
+        batch=BATCH,
+        CONVHUB_META_GRAPH_URL=graph_url,
+        CONVHUB_DISPATCH_RETRY_SCHEDULE="0.1,0.2,0.4,0.8,1.6",
+        CONVHUB_DISPATCH_DRAIN_SECONDS="3",
+    )
 
 
 class Service(ServiceProcess):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,9 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from convhub_sim.tiktok import TikTokSimulator
 from hubkit.dispatch.testing import publish_requests
-from hubkit.embedded import free_port
 from hubkit.vocabulary import Platform
-from tests.support import ServiceProcess, wait_for
+from tests.support import ServiceProcess, dispatcher_env, wait_for
 
 from .conftest import requests, statuses
 
@@ -38,23 +36,13 @@ def service(
     credentials_dir: Path,
     tmp_path: Path,
 ) -> Iterator[Service]:
-    env = {
-        **os.environ,
-        "CONVHUB_DATABASE_URL": database_url,
-        "CONVHUB_NATS_URL": nats_url,
-        "CONVHUB_GRPC_PORT": str(free_port()),
-        "CONVHUB_DEV_NO_AUTH": "1",
-        "CONVHUB_CREDENTIALS_DIR": str(credentials_dir),
-        "CONVHUB_TIKTOK_API_URL": sim.url,
-        "CONVHUB_DISPATCH_BATCH_SIZE": str(BATCH),
-        "CONVHUB_DISPATCH_LINGER_SECONDS": "0.05",
-        "CONVHUB_DISPATCH_LEASE_SECONDS": "2",
-        "CONVHUB_DISPATCH_RESYNC_SECONDS": "0.3",
-        "CONVHUB_DISPATCH_MAX_IN_FLIGHT": "2",
-        "CONVHUB_HTTP_TIMEOUT_SECONDS": "5",
-        "OTEL_SDK_DISABLED": "true",
-        "CONVHUB_LOG_LEVEL": "WARNING",
-    }
+    env = dispatcher_env(
+        database_url,
+        nats_url,
+        credentials_dir,
+        batch=BATCH,
+        CONVHUB_TIKTOK_API_URL=sim.url,
+    )
     svc = Service(env, tmp_path / "log")
     yield svc
     svc.stop()

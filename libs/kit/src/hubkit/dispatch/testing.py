@@ -288,3 +288,20 @@ class LedgerReads:
     async def rows(self, engine: AsyncEngine, sql: str) -> list[Any]:
         async with engine.connect() as conn:
             return list((await conn.execute(text(sql.format(s=self.schema)))).all())
+
+
+def fast_policy(policy: DispatchPolicy, **overrides: Any) -> DispatchPolicy:
+    """A destination's policy with the integration suites' quick clock: short lingers, retries,
+    leases and breaker, and rates no test waits on; `overrides` on top."""
+    quick: dict[str, Any] = {
+        "linger": 0.2,
+        "retry_schedule": (0.05, 0.1, 0.2, 0.4),
+        "retry_jitter": 0.1,
+        "breaker_open_seconds": 1.0,
+        "resync_seconds": 0.5,
+        "lease_seconds": 5.0,
+        "drain_seconds": 2.0,
+        "requests_per_second": 200,
+        "burst": 50,
+    }
+    return policy.with_overrides(**{**quick, **overrides})
