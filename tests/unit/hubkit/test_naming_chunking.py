@@ -14,8 +14,9 @@ def test_valid_site_ids(value: str) -> None:
     assert is_site_id(value)
 
 
-@pytest.mark.parametrize("value", ["", "_shop", "-x", "shop.1", "shop*", "shop>", "a b",
-                                   "shop\n", "x" * 65])
+@pytest.mark.parametrize(
+    "value", ["", "_shop", "-x", "shop.1", "shop*", "shop>", "a b", "shop\n", "x" * 65]
+)
 def test_invalid_site_ids(value: str) -> None:
     assert not is_site_id(value)
 

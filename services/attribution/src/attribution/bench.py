@@ -81,9 +81,7 @@ async def run(seconds: float = 10.0) -> dict[str, Any]:
     models = {
         "markov_100k_journeys_s": timed(markov_credit, ten, 3)["best_s"],
         "simplified_shapley_100k_journeys_s": timed(simplified_shapley, ten, 3)["best_s"],
-        "conversion_rate_shapley_100k_journeys_s": timed(conversion_rate_shapley, ten, 3)[
-            "best_s"
-        ],
+        "conversion_rate_shapley_100k_journeys_s": timed(conversion_rate_shapley, ten, 3)["best_s"],
         "conversion_rate_shapley_20_channels_s": timed(conversion_rate_shapley, twenty, 3)[
             "best_s"
         ],

@@ -154,8 +154,19 @@ _COPY_CONVERSIONS = (
 )
 # Binary COPY: psycopg's C dumpers, and bytea travels raw instead of hex-escaped.
 _CONVERSION_TYPES = [
-    "uuid", "text", "text", "text", "text", "timestamptz", "timestamptz", "numeric", "text",
-    "text", "text", "text[]", "bytea",
+    "uuid",
+    "text",
+    "text",
+    "text",
+    "text",
+    "timestamptz",
+    "timestamptz",
+    "numeric",
+    "text",
+    "text",
+    "text",
+    "text[]",
+    "bytea",
 ]
 
 

@@ -7,9 +7,7 @@ from hubkit.errors import FieldError, InvalidArgument
 from ingest.ports import Erasure, ErasureStore, SitePolicies
 
 
-def identifier_variants(
-    kind: pii.PiiField, value: str, *, region: str | None = None
-) -> list[str]:
+def identifier_variants(kind: pii.PiiField, value: str, *, region: str | None = None) -> list[str]:
     """Every platform's hash of one identifier, exactly as ingest stored it (or the given hash);
     a raw phone is read as at ingestion, national numbers in `region`."""
     value = value.strip()
