@@ -76,6 +76,11 @@ class ServiceRuntime:
         return self._server
 
     @property
+    def nats(self) -> Client:
+        assert self.nc is not None, "use inside `async with`"
+        return self.nc
+
+    @property
     def js(self) -> JetStreamContext:
         assert self.nc is not None, "use inside `async with`"
         return self.nc.jetstream()

@@ -61,7 +61,7 @@ async def main(settings: Settings | None = None, stop: asyncio.Event | None = No
             rt.add_worker(consumer)
         rt.add_worker(
             NatsInbound(
-                rt.nc,
+                rt.nats,
                 ingest,
                 limits,
                 max_batch=settings.max_batch,

@@ -27,8 +27,13 @@ RATE = 500  # events/s for the latency figure (DESIGN.md §7)
 
 
 class Received(Protocol):
-    event_id: str
-    at: float  # wall clock, when the simulator accepted it
+    @property
+    def event_id(self) -> str: ...
+
+    @property
+    def at(self) -> float:
+        """Wall clock, when the simulator accepted it."""
+        ...
 
 
 @dataclass

@@ -69,9 +69,16 @@ class PlatformAdapter(Protocol[P]):
       `token_expired=True`; events a rejected request did not process are `untried`.
     """
 
-    platform: Platform
-    policy: DispatchPolicy
-    tokens: TokenProvider | None
+    # Read-only: an adapter may keep them as plain attributes (`tokens = None` when its tokens
+    # come from the credentials file and never expire).
+    @property
+    def platform(self) -> Platform: ...
+
+    @property
+    def policy(self) -> DispatchPolicy: ...
+
+    @property
+    def tokens(self) -> TokenProvider | None: ...
 
     def lane_of(self, request: events_pb2.DispatchRequested) -> Lane: ...
 

@@ -148,7 +148,9 @@ class AttributionServicer(attribution_pb2_grpc.AttributionServiceServicer):
     async def CompareModels(
         self, request: pb.CompareModelsRequest, context: Any
     ) -> pb.CompareModelsResponse:
-        site, _, start, end = self._scope(request.site_id, 0, request.time_range)
+        site, _, start, end = self._scope(
+            request.site_id, pb.ATTRIBUTION_MODEL_UNSPECIFIED, request.time_range
+        )
         models = [MODELS[m] for m in request.models if m in MODELS] or list(MODELS.values())
         table = await self._queries.compare(
             site, models, start, end, KEY[request.group_by], list(request.event_types)
@@ -170,7 +172,9 @@ class AttributionServicer(attribution_pb2_grpc.AttributionServiceServicer):
     async def AnalyzePaths(
         self, request: pb.AnalyzePathsRequest, context: Any
     ) -> pb.AnalyzePathsResponse:
-        site, _, start, end = self._scope(request.site_id, 0, request.time_range)
+        site, _, start, end = self._scope(
+            request.site_id, pb.ATTRIBUTION_MODEL_UNSPECIFIED, request.time_range
+        )
         report = await self._queries.paths(
             site,
             start,
@@ -216,7 +220,7 @@ class AttributionServicer(attribution_pb2_grpc.AttributionServiceServicer):
         )
 
     def _scope(
-        self, site_id: str, model: int, time_range: common_pb2.TimeRange
+        self, site_id: str, model: pb.AttributionModel, time_range: common_pb2.TimeRange
     ) -> tuple[str, Model, datetime | None, datetime | None]:
         if not site_id:
             raise InvalidArgument("site_id is required", [_required("site_id")])

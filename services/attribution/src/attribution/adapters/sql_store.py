@@ -302,7 +302,7 @@ class SqlAttributionStore:
             .group_by(credits.c.model, column, credits.c.currency)
         )
         async with self._engine.connect() as conn:
-            return [tuple(r) for r in await conn.execute(query)]  # type: ignore[misc]
+            return [tuple(r) for r in await conn.execute(query)]
 
 
 CHUNK = 1000  # rows per INSERT

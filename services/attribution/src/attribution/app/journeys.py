@@ -71,10 +71,10 @@ def build(
     converted: set[str] = set()
     for c in conversions:
         ids = _ids(c.visitor_id, c.user_keys)
-        root = people.find(ids[0]) if ids else None
-        mine = touches.get(root, []) if root is not None else []
-        if root is not None:
-            converted.add(root)
+        person = people.find(ids[0]) if ids else None
+        mine = touches.get(person, []) if person is not None else []
+        if person is not None:
+            converted.add(person)
         converting.append((c, eligible(mine, c.event_time, settings)))
     non_converting = []
     for root, theirs in touches.items():

@@ -81,7 +81,8 @@ class GraphEventsClient:
                 request_id=str(payload.get("fbtrace_id", "")),
                 excerpt=excerpt,
             )
-        error = payload.get("error") if isinstance(payload.get("error"), dict) else {}
+        found = payload.get("error")
+        error: dict[str, Any] = found if isinstance(found, dict) else {}
         code = _int(error.get("code"))
         subcode = _int(error.get("error_subcode"))
         transient = error.get("is_transient")

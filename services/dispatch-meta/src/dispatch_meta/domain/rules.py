@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 from dispatch_meta.domain import events
 from hubkit.pii import is_fbc, is_fbp
@@ -243,7 +243,7 @@ def _user_data(event: Mapping[str, Any], now: datetime) -> Refusal | None:
     return None
 
 
-def _is_mapping(value: object) -> bool:
+def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
     return isinstance(value, (dict, Mapping))  # dict first: far cheaper than the ABC
 
 

@@ -87,13 +87,13 @@ def _properties(request: events_pb2.DispatchRequested) -> dict[str, Any]:
         price = json_number(item.price) if item.price else None
         if price is not None:
             line["price"] = price
-        for key, value in (
+        for key, label in (
             ("content_name", item.name),
             ("brand", item.brand),
             ("content_category", item.category),
         ):
-            if value:
-                line[key] = value
+            if label:
+                line[key] = label
         contents.append(line)
     if contents:
         properties["contents"] = contents

@@ -121,20 +121,21 @@ def hashed_conversion(p: PreparedConversion) -> common_pb2.HashedConversion:
         page_url=c.page_url,
         referrer_url=c.referrer_url,
         visitor_id=c.visitor_id,
-        source=common_pb2.ConversionSource.Value(c.source) if c.source else 0,
-        action_source=common_pb2.ActionSource.Value(c.action_source) if c.action_source else 0,
+        # Enum fields take their value's name; None leaves the field unset.
+        source=c.source or None,
+        action_source=c.action_source or None,
+        mode_hint=c.mode_hint or None,
         received_at=_timestamp(p.received_at),
     )
     if c.click_ids:
         out.click_ids.MergeFrom(common_pb2.ClickIds(**c.click_ids))
-    out.consent.ad_user_data = _CONSENT_BACK.get(c.ad_user_data, 0)
-    out.consent.ad_personalization = _CONSENT_BACK.get(c.ad_personalization, 0)
+    unspecified = common_pb2.CONSENT_STATUS_UNSPECIFIED
+    out.consent.ad_user_data = _CONSENT_BACK.get(c.ad_user_data, unspecified)
+    out.consent.ad_personalization = _CONSENT_BACK.get(c.ad_personalization, unspecified)
     if c.items:
         out.items.extend(common_pb2.Item(**vars(i)) for i in c.items)
     if c.event_time is not None:
         out.event_time.CopyFrom(_timestamp(c.event_time))
-    if c.mode_hint:
-        out.mode_hint = common_pb2.AttributionMode.Value(c.mode_hint)
     for platform, fields in p.hashed.items():
         getattr(out.user_data, _HASH_VARIANT[platform]).MergeFrom(
             common_pb2.HashedIdentifiers(**{name.value: digest for name, digest in fields.items()})

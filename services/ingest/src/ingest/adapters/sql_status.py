@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import BindParameter, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT, BYTEA, TEXT, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,7 +23,7 @@ from ingest.adapters.orm import SCHEMA, conversions, deliveries, routing
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_ARRAYS = {
+_ARRAYS: dict[str, ARRAY[Any]] = {
     "ids": ARRAY(UUID(as_uuid=False)),
     "revisions": ARRAY(BIGINT),
     "records": ARRAY(BYTEA),
@@ -32,7 +32,7 @@ _ARRAYS = {
 }
 
 
-def _params(*names: str) -> list:  # type: ignore[type-arg]
+def _params(*names: str) -> list[BindParameter[Any]]:
     return [bindparam(n, type_=_ARRAYS[n]) for n in names]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from convhub.common.v1 import common_pb2
 from convhub.events.v1 import events_pb2
 from hubkit.bus import Outgoing
 from hubkit.bus.chunking import chunks
@@ -205,7 +206,7 @@ async def _copy_conversions(
             )
 
 
-def _accepted_messages(records: Sequence[object]) -> list[Outgoing]:
+def _accepted_messages(records: Sequence[common_pb2.HashedConversion]) -> list[Outgoing]:
     """One ConversionAcceptedBatch per site, each item with the trace of the request."""
     traceparent, tracestate = current_traceparent()
     by_site: dict[str, list[events_pb2.ConversionAccepted]] = defaultdict(list)
