@@ -50,6 +50,22 @@ protos-check: deps ## fail when the committed generated code is stale
 k8s-check: ## render k8s/ base and overlays and validate them offline (schemas + policy)
 	bash k8s/check.sh
 
+# One image per service from the root Dockerfile. Needs a container engine: DOCKER=podman works
+# too; IMAGE_TAG=dev gives the tags k8s/overlays/dev deploys.
+DOCKER ?= docker
+IMAGE_TAG ?= latest
+IMAGE_SERVICES := $(notdir $(patsubst %/,%,$(dir $(wildcard services/*/pyproject.toml))))
+
+images: ## build convhub/<service>:latest (IMAGE_TAG=...) for every service from the root Dockerfile; needs Docker
+	@command -v $(DOCKER) >/dev/null 2>&1 || { echo "make images: '$(DOCKER)' is not installed (or not on PATH): install Docker, or set DOCKER=podman" >&2; exit 1; }
+	@$(DOCKER) info >/dev/null 2>&1 || { echo "make images: '$(DOCKER)' cannot reach a container engine: start the Docker daemon (or point DOCKER_HOST at one)" >&2; exit 1; }
+	@set -e; for s in $(IMAGE_SERVICES); do \
+		echo "make images: convhub/$$s:$(IMAGE_TAG)"; \
+		$(DOCKER) build --build-arg SERVICE=$$s -t convhub/$$s:$(IMAGE_TAG) .; \
+	done
+
+.PHONY: images
+
 bench: deps ## throughput and latency figures (DESIGN.md §7), printed and written to bench-results.json
 	$(BIN)/python -m convhub_cli.bench
 
