@@ -95,6 +95,7 @@ class BaseSettings:
     database_url: str
     nats_url: str
     grpc_port: int = 50051
+    grpc_host: str = "0.0.0.0"  # `convhub up` sets 127.0.0.1: the local stack stays on loopback
     service_name: str = dataclasses.field(default="convhub", metadata=env("OTEL_SERVICE_NAME"))
     jwt_secret: str | None = None
     jwt_secret_file: Path | None = None

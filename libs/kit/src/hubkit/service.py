@@ -61,6 +61,7 @@ class ServiceRuntime:
         require_auth_config(secret, s.dev_no_auth)  # fail closed before opening anything
         self._server = GrpcServer(
             s.grpc_port,
+            s.grpc_host,
             interceptors=[ServiceInterceptor(secret, dev_mode=s.dev_no_auth)],
             max_message_bytes=s.grpc_max_message_bytes,
         )
