@@ -64,15 +64,17 @@ async def test_health_send_and_status(ingest_service: RunningIngest, tmp_path: P
         "EUR",
         "--email",
         "cli.person@example.org",
+        "--wait",
+        "0",  # no router here to wait for
         env=env,
     )
     assert code == 0, out
     line = out.strip().split("\t")
     assert line[:2] == ["shop-1/cli-1", "ACCEPTED"]
 
-    code, out, _ = await convhub("status", line[2], env=env)
+    code, out, _ = await convhub("status", line[2], "--json", env=env)
     shown = json.loads(out)
-    assert code == 0 and shown["conversion"]["orderId"] == "cli-1"
+    assert code == 0 and shown["conversion"]["order_id"] == "cli-1"
     assert "cli.person@example.org" not in out  # hashed identifiers only
 
     jsonl = tmp_path / "conversions.jsonl"

@@ -9,12 +9,18 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from google.protobuf import json_format
-
 from convhub.attribution.v1 import attribution_pb2 as pb
 from convhub.attribution.v1 import attribution_pb2_grpc
 from convhub.common.v1 import common_pb2
 from convhub_cli import grpc_client
+from convhub_cli.main import (
+    add_json,
+    add_token,
+    positive_float,
+    positive_int,
+    print_json,
+    show_help,
+)
 from hubkit.auth import Scope
 
 MODELS = {
@@ -33,31 +39,44 @@ GROUPS = {"channel": pb.GROUP_BY_CHANNEL, "campaign": pb.GROUP_BY_CAMPAIGN}
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("attribution", help="multi-touch attribution queries")
-    commands = p.add_subparsers(dest="attribution_command", required=True, metavar="ACTION")
+    p.set_defaults(func=show_help(p))
+    commands = p.add_subparsers(dest="attribution_command", metavar="ACTION")
     credit = commands.add_parser("credit", help="credited conversions and revenue per key")
     _common(credit)
-    credit.add_argument("--model", choices=sorted(MODELS), default="last")
+    credit.add_argument(
+        "--model", choices=sorted(MODELS), default="last", help="attribution model (default last)"
+    )
     credit.set_defaults(func=lambda a: _run(_credit(a)))
     compare = commands.add_parser("compare", help="every model side by side, per key")
     _common(compare)
     compare.set_defaults(func=lambda a: _run(_compare(a)))
     paths = commands.add_parser("paths", help="the paths that convert")
     _common(paths)
-    paths.add_argument("--top", type=int, default=10, help="paths to show (default 10)")
+    paths.add_argument("--top", type=positive_int, default=10, help="paths to show (default 10)")
     paths.set_defaults(func=lambda a: _run(_paths(a)))
     one = commands.add_parser("conversion", help="one conversion's split per model")
-    one.add_argument("conversion_id")
-    one.add_argument("--target", help="the attribution service's address")
-    one.add_argument("--json", action="store_true", help="print the API's JSON")
+    one.add_argument("conversion_id", help="the id `convhub send` printed")
+    _service_flags(one)
     one.set_defaults(func=lambda a: _run(_conversion(a)))
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--site", required=True, help="the site")
-    p.add_argument("--days", type=float, default=30, help="conversions of the last N days (30)")
+    p.add_argument(
+        "--days", type=positive_float, default=30, help="conversions of the last N days (30)"
+    )
     p.add_argument("--by", choices=sorted(GROUPS), default="channel", help="group by (channel)")
-    p.add_argument("--target", help="the attribution service's address")
-    p.add_argument("--json", action="store_true", help="print the API's JSON")
+    _service_flags(p)
+
+
+def _service_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--target",
+        metavar="HOST:PORT",
+        help="attribution address (default: $CONVHUB_ATTRIBUTION_ADDR or the local stack's)",
+    )
+    add_token(p)
+    add_json(p)
 
 
 def _run(work: Coroutine[Any, Any, int]) -> int:
@@ -71,14 +90,11 @@ def _range(days: float) -> common_pb2.TimeRange:
 
 
 async def _call(args: argparse.Namespace, method: str, request: Any) -> Any:
-    address = grpc_client.target("attribution", args.target)
-    async with grpc_client.channel(address) as channel:
+    service = grpc_client.endpoint("attribution", args.target)
+    metadata = grpc_client.metadata(args.token, [Scope.READ])
+    async with grpc_client.connect(service) as channel:
         stub = attribution_pb2_grpc.AttributionServiceStub(channel)
-        return await getattr(stub, method)(request, metadata=grpc_client.metadata([Scope.READ]))
-
-
-def _print_json(message: Any) -> None:
-    print(json_format.MessageToJson(message, indent=2, preserving_proto_field_name=True))
+        return await getattr(stub, method)(request, metadata=metadata)
 
 
 async def _credit(args: argparse.Namespace) -> int:
@@ -90,7 +106,7 @@ async def _credit(args: argparse.Namespace) -> int:
     )
     answer = await _call(args, "QueryCredit", request)
     if args.json:
-        _print_json(answer)
+        print_json(answer)
         return 0
     print(f"{args.by.upper():<28} {'CONVERSIONS':>12} {'REVENUE':>14}")
     for row in [*answer.rows, *answer.unattributed]:
@@ -108,7 +124,7 @@ async def _compare(args: argparse.Namespace) -> int:
     )
     answer = await _call(args, "CompareModels", request)
     if args.json:
-        _print_json(answer)
+        print_json(answer)
         return 0
     names = [NAMES[m] for m in answer.models]
     print(f"{args.by.upper():<24}" + "".join(f"{n:>11}" for n in names) + "  (conversions)")
@@ -124,7 +140,7 @@ async def _paths(args: argparse.Namespace) -> int:
     )
     answer = await _call(args, "AnalyzePaths", request)
     if args.json:
-        _print_json(answer)
+        print_json(answer)
         return 0
     print(
         f"{answer.total_conversions} conversions, {float(answer.average_path_length.value):.2f}"
@@ -140,7 +156,7 @@ async def _conversion(args: argparse.Namespace) -> int:
     request = pb.GetConversionAttributionRequest(conversion_id=args.conversion_id)
     answer = await _call(args, "GetConversionAttribution", request)
     if args.json:
-        _print_json(answer)
+        print_json(answer)
         return 0
     print(f"{answer.conversion_id} {answer.value.value} {answer.value.currency}")
     if answer.unattributed:

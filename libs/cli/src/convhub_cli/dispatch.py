@@ -1,20 +1,39 @@
-"""`convhub dlq list|replay`, `convhub delivery <conversion_id>`: the dispatchers' operator API."""
+"""`convhub dlq list|replay`, `convhub delivery <conversion_id>`, `convhub stats`: the
+dispatchers' operator API.
+
+Without --platform a command asks every dispatcher with a known address; one that cannot be
+reached is reported and makes the command fail (exit 1) after the others' answers are shown.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Awaitable, Callable
+from datetime import UTC
+from typing import TypeVar
 
 import grpc
-from google.protobuf import json_format
 
 from convhub.common.v1 import common_pb2
 from convhub.dispatch.v1 import dispatch_pb2, dispatch_pb2_grpc
 from convhub_cli import grpc_client, stackfile
+from convhub_cli.main import (
+    CliError,
+    Failed,
+    Progress,
+    add_json,
+    add_token,
+    iso_time,
+    non_negative_int,
+    positive_int,
+    print_json,
+    show_help,
+    to_data,
+)
 from hubkit.auth import Scope
+from hubkit.grpcx import Metadata
 
 # Which service serves DispatchService for each destination (sGTM's dispatcher runs in the router).
 DISPATCHERS = {
@@ -24,17 +43,21 @@ DISPATCHERS = {
     "tiktok": "dispatch-tiktok",
 }
 ERROR_CLASSES = ["throttle", "transient", "auth", "bad_input", "too_old", "config", "unknown"]
+T = TypeVar("T")
+Stub = dispatch_pb2_grpc.DispatchServiceStub
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dlq = sub.add_parser("dlq", help="list or replay a dispatcher's dead letters")
-    actions = dlq.add_subparsers(dest="action", required=True, metavar="ACTION")
+    dlq.set_defaults(func=show_help(dlq))
+    actions = dlq.add_subparsers(dest="action", metavar="ACTION")
 
     listing = actions.add_parser("list", help="dead letters, newest first")
     _platform(listing, required=False)
     _filters(listing)
-    listing.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
-    listing.add_argument("--json", action="store_true", help="print the API's JSON")
+    listing.add_argument(
+        "--limit", type=positive_int, default=100, help="at most this many (default 100)"
+    )
     listing.set_defaults(func=run_list)
 
     replay = actions.add_parser("replay", help="put dead letters back to pending")
@@ -42,14 +65,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     replay.add_argument("--id", action="append", default=[], help="a dead letter id (repeat)")
     _filters(replay)
     replay.add_argument("--all", action="store_true", help="replay every dead letter matching")
-    replay.add_argument("--limit", type=int, default=0, help="replay at most this many")
+    replay.add_argument(
+        "--limit",
+        type=non_negative_int,
+        default=0,
+        help="replay at most this many, oldest first (default 0: all)",
+    )
     replay.add_argument("--dry-run", action="store_true", help="count, change nothing")
     replay.set_defaults(func=run_replay)
 
     delivery = sub.add_parser("delivery", help="a conversion's deliveries and attempt history")
-    delivery.add_argument("conversion_id")
+    delivery.add_argument("conversion_id", help="the id `convhub send` printed")
     _platform(delivery, required=False)
-    delivery.add_argument("--json", action="store_true", help="print the API's JSON")
     delivery.set_defaults(func=run_delivery)
 
     stats = sub.add_parser(
@@ -57,8 +84,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     _platform(stats, required=False)
     stats.add_argument("--site", help="one site's figures (default: all sites)")
-    stats.add_argument("--window", type=int, default=0, help="seconds (default 60)")
-    stats.add_argument("--json", action="store_true", help="print the API's JSON")
+    stats.add_argument(
+        "--window", type=non_negative_int, default=0, help="seconds of rates (default 0: 60)"
+    )
     stats.set_defaults(func=run_stats)
 
 
@@ -69,16 +97,27 @@ def _platform(parser: argparse.ArgumentParser, *, required: bool) -> None:
         required=required,
         help="which dispatcher" + ("" if required else " (default: every one that runs)"),
     )
-    parser.add_argument("--target", help="the dispatcher's address (with --platform)")
+    parser.add_argument(
+        "--target",
+        metavar="HOST:PORT",
+        help="the dispatcher's address (with --platform; default: $CONVHUB_DISPATCH_<X>_ADDR"
+        " or the local stack's)",
+    )
+    add_token(parser)
+    add_json(parser)
 
 
 def _filters(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--site")
-    parser.add_argument("--account", help="platform account (pixel id, customer id, ...)")
-    parser.add_argument("--error-class", choices=ERROR_CLASSES)
-    parser.add_argument("--since", help="dead-lettered at or after (ISO 8601)")
-    parser.add_argument("--until", help="dead-lettered before (ISO 8601)")
-    parser.add_argument("--include-replayed", action="store_true")
+    parser.add_argument("--site", help="only this site's")
+    parser.add_argument("--account", help="only this platform account's (pixel id, customer id)")
+    parser.add_argument("--error-class", choices=ERROR_CLASSES, help="only this kind of failure")
+    parser.add_argument(
+        "--since", type=iso_time, help="dead-lettered at or after this time (ISO 8601)"
+    )
+    parser.add_argument("--until", type=iso_time, help="dead-lettered before this time (ISO 8601)")
+    parser.add_argument(
+        "--include-replayed", action="store_true", help="also those already replayed"
+    )
 
 
 def _dead_letter_filter(args: argparse.Namespace) -> dispatch_pb2.DeadLetterFilter:
@@ -92,82 +131,85 @@ def _dead_letter_filter(args: argparse.Namespace) -> dispatch_pb2.DeadLetterFilt
             f"ERROR_CLASS_{args.error_class.upper()}"
         )
     if args.since:
-        f.time_range.start.FromDatetime(_when(args.since))
+        f.time_range.start.FromDatetime(args.since)
     if args.until:
-        f.time_range.end.FromDatetime(_when(args.until))
+        f.time_range.end.FromDatetime(args.until)
     return f
 
 
-def _when(text: str) -> datetime:
-    from convhub_cli.main import CliError
-
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise CliError(f"not an ISO 8601 time: {text!r}") from None
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
-
-
-def _targets(args: argparse.Namespace) -> dict[str, str]:
-    """platform -> address: the one asked for, else every dispatcher with a known address."""
-    from convhub_cli.main import CliError
-
+def _targets(args: argparse.Namespace) -> dict[str, grpc_client.Endpoint]:
+    """platform -> endpoint: the one asked for, else every dispatcher with a known address."""
     if args.platform:
-        return {args.platform: grpc_client.target(DISPATCHERS[args.platform], args.target)}
+        return {args.platform: grpc_client.endpoint(DISPATCHERS[args.platform], args.target)}
     if args.target:
         raise CliError("--target needs --platform")
     found = {
-        p: a
-        for p, name in DISPATCHERS.items()
-        if (a := stackfile.service_address(name)) is not None
+        platform: grpc_client.endpoint(name)
+        for platform, name in DISPATCHERS.items()
+        if stackfile.find_service(name) is not None
     }
     if not found:
-        raise CliError("no dispatcher address: pass --platform/--target or start `make run`")
+        raise CliError(
+            "no dispatcher address: pass --platform/--target, set CONVHUB_DISPATCH_<X>_ADDR"
+            f" or start `make run` ({stackfile.where_looked()})"
+        )
     return found
+
+
+async def _ask_each(
+    args: argparse.Namespace, scope: Scope, call: Callable[[Stub, Metadata], Awaitable[T]]
+) -> tuple[dict[str, T], list[str]]:
+    """platform -> answer of every dispatcher asked, and those that could not be reached.
+
+    With --platform, an unreachable dispatcher fails the command at once; without, the others'
+    answers are still shown before `_fail_if_any` reports the missing ones.
+    """
+    metadata = grpc_client.metadata(args.token, [scope])
+    answers: dict[str, T] = {}
+    unreachable: list[str] = []
+    for platform, dispatcher in _targets(args).items():
+        try:
+            async with grpc_client.connect(dispatcher) as channel:
+                answers[platform] = await call(Stub(channel), metadata)
+        except grpc_client.RpcFailed as failure:
+            if args.platform or not failure.unreachable:
+                raise
+            unreachable.append(str(failure))
+    return answers, unreachable
+
+
+def _fail_if_any(unreachable: list[str]) -> int:
+    if unreachable:
+        raise Failed("; ".join(unreachable))
+    return 0
 
 
 # --- dlq list ------------------------------------------------------------------------------
 
 
 def run_list(args: argparse.Namespace) -> int:
-    return asyncio.run(_list(args))
-
-
-async def _list(args: argparse.Namespace) -> int:
-    selector = _dead_letter_filter(args)
-    metadata = grpc_client.metadata([Scope.READ])
-    rows: list[tuple[str, dispatch_pb2.DeadLetter]] = []
-    for platform, address in _targets(args).items():
-        async with grpc_client.channel(address) as channel:
-            stub = dispatch_pb2_grpc.DispatchServiceStub(channel)
-            response = await _call(
-                platform,
-                stub.ListDeadLetters(
-                    dispatch_pb2.ListDeadLettersRequest(
-                        filter=selector, page_size=max(1, min(args.limit, 1000))
-                    ),
-                    metadata=metadata,
-                ),
-                many=not args.platform,
-            )
-            if response is None:
-                continue
-            if args.json:
-                print(json_format.MessageToJson(response, indent=2))
-                continue
-            rows += [(platform, d) for d in response.dead_letters]
-            if response.total_count > len(response.dead_letters):
-                shown, total = len(response.dead_letters), response.total_count
-                print(f"# {platform}: showing {shown} of {total}", file=sys.stderr)
-    if not args.json:
+    request = dispatch_pb2.ListDeadLettersRequest(
+        filter=_dead_letter_filter(args), page_size=min(args.limit, 1000)
+    )
+    answers, unreachable = asyncio.run(
+        _ask_each(args, Scope.READ, lambda stub, md: stub.ListDeadLetters(request, metadata=md))
+    )
+    if args.json:
+        print_json({platform: to_data(answer) for platform, answer in answers.items()})
+        return _fail_if_any(unreachable)
+    rows = [(platform, d) for platform, answer in answers.items() for d in answer.dead_letters]
+    for platform, answer in answers.items():
+        if answer.total_count > len(answer.dead_letters):
+            shown, total = len(answer.dead_letters), answer.total_count
+            print(f"# {platform}: showing {shown} of {total}", file=sys.stderr)
+    if rows:
         _print_dead_letters(rows)
-    return 0
+    elif answers:
+        print(f"no dead letters ({', '.join(answers)})")
+    return _fail_if_any(unreachable)
 
 
 def _print_dead_letters(rows: list[tuple[str, dispatch_pb2.DeadLetter]]) -> None:
-    if not rows:
-        print("no dead letters")
-        return
     print("PLATFORM  DEAD_LETTER_ID                    SITE          CONVERSION  ATT  REASON")
     for platform, d in rows:
         replayed = "  (replayed)" if d.HasField("replayed_at") else ""
@@ -181,8 +223,6 @@ def _print_dead_letters(rows: list[tuple[str, dispatch_pb2.DeadLetter]]) -> None
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    from convhub_cli.main import CliError
-
     has_filter = any(
         (args.site, args.account, args.error_class, args.since, args.until, args.include_replayed)
     )
@@ -192,7 +232,7 @@ def run_replay(args: argparse.Namespace) -> int:
         raise CliError(
             "say what to replay: --id ..., filters (--site, --error-class, ...) or --all"
         )
-    request = dispatch_pb2.ReplayDeadLettersRequest(dry_run=args.dry_run, limit=max(args.limit, 0))
+    request = dispatch_pb2.ReplayDeadLettersRequest(dry_run=args.dry_run, limit=args.limit)
     if args.id:
         request.ids.ids.extend(args.id)
     else:
@@ -201,54 +241,56 @@ def run_replay(args: argparse.Namespace) -> int:
 
 
 async def _replay(args: argparse.Namespace, request: dispatch_pb2.ReplayDeadLettersRequest) -> int:
-    ((platform, address),) = _targets(args).items()
-    async with grpc_client.channel(address) as channel:
-        stub = dispatch_pb2_grpc.DispatchServiceStub(channel)
-        response = await stub.ReplayDeadLetters(
-            request, metadata=grpc_client.metadata([Scope.ADMIN])
-        )
-    if args.dry_run:
+    ((platform, dispatcher),) = _targets(args).items()
+    metadata = grpc_client.metadata(args.token, [Scope.ADMIN])
+    with Progress() as progress:
+        async with grpc_client.connect(dispatcher) as channel:
+            call = asyncio.ensure_future(
+                Stub(channel).ReplayDeadLetters(request, metadata=metadata)
+            )
+            # The dispatcher replays in one transaction and answers with the count once done:
+            # until then, the time it takes is all there is to show.
+            while not call.done():
+                progress.show(f"replaying on {platform} ... {progress.elapsed()}")
+                await asyncio.wait([call], timeout=0.5)
+            response = call.result()
+    if args.json:
+        print_json({platform: to_data(response)})
+    elif args.dry_run:
         print(f"{platform}: matched {response.matched} (dry run: nothing replayed)")
     else:
         print(f"{platform}: matched {response.matched}, replayed {response.replayed}")
-    for missing in response.not_found_ids:
-        print(f"{platform}: no dead letter {missing}", file=sys.stderr)
-    return 1 if response.not_found_ids else 0
+    if response.not_found_ids:
+        raise Failed(f"{platform}: no dead letter {', '.join(response.not_found_ids)}")
+    return 0
 
 
 # --- delivery ------------------------------------------------------------------------------
 
 
 def run_delivery(args: argparse.Namespace) -> int:
-    return asyncio.run(_delivery(args))
+    request = dispatch_pb2.GetDeliveryRequest(conversion_id=args.conversion_id)
 
+    async def get(stub: Stub, md: Metadata) -> dispatch_pb2.GetDeliveryResponse | None:
+        try:
+            answer: dispatch_pb2.GetDeliveryResponse = await stub.GetDelivery(request, metadata=md)
+            return answer
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return None  # not this dispatcher's
+            raise
 
-async def _delivery(args: argparse.Namespace) -> int:
-    metadata = grpc_client.metadata([Scope.READ])
-    found = False
-    for platform, address in _targets(args).items():
-        async with grpc_client.channel(address) as channel:
-            stub = dispatch_pb2_grpc.DispatchServiceStub(channel)
-            response = await _call(
-                platform,
-                stub.GetDelivery(
-                    dispatch_pb2.GetDeliveryRequest(conversion_id=args.conversion_id),
-                    metadata=metadata,
-                ),
-                many=not args.platform,
-                not_found_ok=True,
-            )
-        if response is None:
-            continue
-        found = True
-        if args.json:
-            print(json_format.MessageToJson(response, indent=2))
-            continue
-        for d in response.deliveries:
-            _print_delivery(platform, d)
+    answers, unreachable = asyncio.run(_ask_each(args, Scope.READ, get))
+    found = {platform: answer for platform, answer in answers.items() if answer is not None}
+    if args.json:
+        print_json({platform: to_data(answer) for platform, answer in found.items()})
+    else:
+        for platform, answer in found.items():
+            for d in answer.deliveries:
+                _print_delivery(platform, d)
+    _fail_if_any(unreachable)
     if not found:
-        print(f"{args.conversion_id}: no delivery on any dispatcher asked", file=sys.stderr)
-        return 1
+        raise Failed(f"{args.conversion_id}: no delivery on {', '.join(answers) or 'any'}")
     return 0
 
 
@@ -256,23 +298,16 @@ async def _delivery(args: argparse.Namespace) -> int:
 
 
 def run_stats(args: argparse.Namespace) -> int:
-    return asyncio.run(_stats(args))
-
-
-async def _stats(args: argparse.Namespace) -> int:
-    metadata = grpc_client.metadata([Scope.READ])
     request = dispatch_pb2.GetStatsRequest(window_seconds=args.window, site_id=args.site or "")
-    for platform, address in _targets(args).items():
-        async with grpc_client.channel(address) as channel:
-            stub = dispatch_pb2_grpc.DispatchServiceStub(channel)
-            response = await _call(platform, stub.GetStats(request, metadata=metadata), many=True)
-        if response is None:
-            continue
-        if args.json:
-            print(json_format.MessageToJson(response, indent=2))
-        else:
-            _print_stats(platform, response)
-    return 0
+    answers, unreachable = asyncio.run(
+        _ask_each(args, Scope.READ, lambda stub, md: stub.GetStats(request, metadata=md))
+    )
+    if args.json:
+        print_json({platform: to_data(answer) for platform, answer in answers.items()})
+    else:
+        for platform, answer in answers.items():
+            _print_stats(platform, answer)
+    return _fail_if_any(unreachable)
 
 
 def _print_stats(platform: str, s: dispatch_pb2.GetStatsResponse) -> None:
@@ -313,16 +348,3 @@ def _print_delivery(platform: str, d: dispatch_pb2.Delivery) -> None:
         print(
             f"  #{a.number} {at}  HTTP {a.http_status or '-'}  {a.latency_ms} ms  {outcome}{error}"
         )
-
-
-async def _call(platform: str, call: Any, *, many: bool, not_found_ok: bool = False) -> Any:
-    """The answer; None when asking several dispatchers and this one is away (or has nothing)."""
-    try:
-        return await call
-    except grpc.aio.AioRpcError as exc:
-        if not_found_ok and exc.code() == grpc.StatusCode.NOT_FOUND:
-            return None
-        if many and exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-            print(f"# {platform}: unreachable", file=sys.stderr)
-            return None
-        raise

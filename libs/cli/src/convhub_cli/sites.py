@@ -20,9 +20,19 @@ from convhub.common.v1 import common_pb2 as common
 from convhub.router.v1 import router_pb2 as rpb
 from convhub.router.v1 import router_pb2_grpc
 from convhub_cli import grpc_client
+from convhub_cli.main import (
+    CliError,
+    add_json,
+    add_token,
+    non_negative_int,
+    positive_int,
+    print_json,
+    show_help,
+    to_data,
+)
 from convhub_cli.stackfile import StackInfo
 from hubkit.auth import Scope, issue_token
-from hubkit.grpcx import FIELD_ERRORS_KEY, auth_metadata
+from hubkit.grpcx import auth_metadata
 
 MODES = {
     "sgtm": common.ATTRIBUTION_MODE_SGTM,
@@ -34,27 +44,36 @@ FORMATS = {"stape": rpb.SGTM_FORMAT_STAPE_DATA_CLIENT, "ga4-mp": rpb.SGTM_FORMAT
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sites = sub.add_parser("sites", help="site configurations (router)")
-    commands = sites.add_subparsers(dest="sites_command", required=True, metavar="ACTION")
+    sites.set_defaults(func=show_help(sites))
+    commands = sites.add_subparsers(dest="sites_command", metavar="ACTION")
 
     upsert = commands.add_parser(
-        "upsert", help="create or replace a site (flags, or a JSON file the flags amend)"
+        "upsert",
+        help="create or replace a site (flags, or a JSON file the flags amend)",
+        description="Create or replace a site; prints the stored site as JSON.",
     )
-    upsert.add_argument("--file", type=Path, help="a convhub.router.v1.Site in proto JSON")
-    upsert.add_argument("--site-id")
-    upsert.add_argument("--display-name")
-    upsert.add_argument("--mode", choices=sorted(MODES))
+    upsert.add_argument(
+        "--file", type=Path, help="a convhub.router.v1.Site in proto JSON (the flags amend it)"
+    )
+    upsert.add_argument("--site-id", help="the site's id (required without --file naming one)")
+    upsert.add_argument("--display-name", help="a name for people")
+    upsert.add_argument(
+        "--mode", choices=sorted(MODES), help="attribution mode: where conversions go"
+    )
     upsert.add_argument(
         "--default-country", help="ISO 3166-1 alpha-2: where national phone numbers are read"
     )
     sgtm = upsert.add_argument_group("sGTM")
-    sgtm.add_argument("--sgtm-url")
-    sgtm.add_argument("--sgtm-format", choices=sorted(FORMATS))
+    sgtm.add_argument("--sgtm-url", help="the server-side GTM container's URL")
+    sgtm.add_argument("--sgtm-format", choices=sorted(FORMATS), help="request format")
     sgtm.add_argument("--sgtm-auth-header", help="name of the shared-secret header")
     sgtm.add_argument("--sgtm-auth-secret-ref", help="credentials reference of its value")
     sgtm.add_argument("--sgtm-preview", help="x-gtm-server-preview value (debugging)")
     sgtm.add_argument("--sgtm-measurement-id", help="GA4 MP: G-XXXX")
     sgtm.add_argument("--sgtm-api-secret-ref", help="GA4 MP: credentials reference")
-    sgtm.add_argument("--sgtm-max-batch-events", type=int)
+    sgtm.add_argument(
+        "--sgtm-max-batch-events", type=positive_int, help="at most this many events a request"
+    )
     for platform, account, account_help in (
         ("google", "customer-id", "Google Ads customer id"),
         ("meta", "pixel-id", "Meta pixel id"),
@@ -62,10 +81,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ):
         group = upsert.add_argument_group(platform)
         group.add_argument(f"--{platform}-{account}", help=f"{account_help} (enables it)")
-        group.add_argument(f"--{platform}-credentials-ref")
+        group.add_argument(
+            f"--{platform}-credentials-ref", help="credentials reference (a secret's name)"
+        )
         group.add_argument(f"--no-{platform}", action="store_true", help="disable it")
         if platform == "google":
-            group.add_argument("--google-login-customer-id")
+            group.add_argument(
+                "--google-login-customer-id", help="manager account id, when one grants access"
+            )
             group.add_argument(
                 "--google-action",
                 action="append",
@@ -74,7 +97,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                 help="conversion action per event type (repeat)",
             )
         else:
-            group.add_argument(f"--{platform}-test-event-code")
+            group.add_argument(
+                f"--{platform}-test-event-code", help="send as test events (Events Manager)"
+            )
             group.add_argument(
                 f"--{platform}-event-name",
                 action="append",
@@ -82,25 +107,43 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                 metavar="EVENT=NAME",
                 help="platform event name per event type (repeat)",
             )
-    upsert.add_argument("--expected-revision", type=int)
-    upsert.add_argument("--validate-only", action="store_true")
+    upsert.add_argument(
+        "--expected-revision",
+        type=non_negative_int,
+        help="refuse unless the stored site is at this revision (0: must not exist)",
+    )
+    upsert.add_argument(
+        "--validate-only", action="store_true", help="check the site, store nothing"
+    )
     upsert.set_defaults(func=run_upsert)
 
-    get = commands.add_parser("get", help="one site's configuration")
-    get.add_argument("site_id")
+    get = commands.add_parser("get", help="one site's configuration (JSON)")
+    get.add_argument("site_id", help="the site's id")
     get.set_defaults(func=run_get)
 
     listing = commands.add_parser("list", help="every site (within the token)")
-    listing.add_argument("--page-size", type=int, default=100)
+    listing.add_argument(
+        "--page-size", type=positive_int, default=100, help="sites per request (default 100)"
+    )
     listing.set_defaults(func=run_list)
 
     delete = commands.add_parser("delete", help="delete a site's configuration")
-    delete.add_argument("site_id")
-    delete.add_argument("--expected-revision", type=int)
+    delete.add_argument("site_id", help="the site's id")
+    delete.add_argument(
+        "--expected-revision",
+        type=non_negative_int,
+        help="refuse unless the stored site is at this revision",
+    )
     delete.set_defaults(func=run_delete)
 
     for parser in (upsert, get, listing, delete):
-        parser.add_argument("--target", help="router address (default: the local stack's)")
+        parser.add_argument(
+            "--target",
+            metavar="HOST:PORT",
+            help="router address (default: $CONVHUB_ROUTER_ADDR or the local stack's)",
+        )
+        add_token(parser)
+        add_json(parser)
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -132,6 +175,9 @@ def run_list(args: argparse.Namespace) -> int:
                 return sites
 
     def show(sites: list[rpb.Site]) -> None:
+        if args.json:
+            print_json({"sites": [to_data(site) for site in sites]})
+            return
         for site in sites:
             mode = common.AttributionMode.Name(site.attribution_mode).removeprefix(
                 "ATTRIBUTION_MODE_"
@@ -145,62 +191,42 @@ def run_delete(args: argparse.Namespace) -> int:
     request = rpb.DeleteSiteRequest(site_id=args.site_id)
     if args.expected_revision is not None:
         request.expected_revision = args.expected_revision
-    return _call(
-        args,
-        lambda stub, md: stub.DeleteSite(request, metadata=md),
-        lambda r: print(f"deleted {args.site_id} under revision {r.revision}"),
-    )
+
+    def show(response: rpb.DeleteSiteResponse) -> None:
+        if args.json:
+            print_json(response)
+        else:
+            print(f"deleted {args.site_id} under revision {response.revision}")
+
+    return _call(args, lambda stub, md: stub.DeleteSite(request, metadata=md), show)
 
 
 def _call(args: argparse.Namespace, rpc: Any, show: Any) -> int:
-    address = grpc_client.target("router", args.target)
-    metadata = grpc_client.metadata([Scope.ADMIN])
+    router = grpc_client.endpoint("router", args.target)
+    metadata = grpc_client.metadata(args.token, [Scope.ADMIN])
 
     async def go() -> Any:
-        async with grpc_client.channel(address) as channel:
+        async with grpc_client.connect(router) as channel:
             return await rpc(router_pb2_grpc.RouterServiceStub(channel), metadata)
 
-    try:
-        result = asyncio.run(go())
-    except grpc.aio.AioRpcError as exc:
-        errors = field_errors(exc)
-        if not errors:
-            raise
-        print(f"convhub: {exc.code().name}: {exc.details()}", file=sys.stderr)
-        for error in errors:
-            print(f"  {error['field']}: {error['code']}: {error['message']}", file=sys.stderr)
-        return 1
-    show(result)
+    show(asyncio.run(go()))
     return 0
 
 
-def field_errors(exc: grpc.aio.AioRpcError) -> list[dict[str, str]]:
-    for key, value in exc.trailing_metadata() or ():
-        if key == FIELD_ERRORS_KEY:
-            return list(json.loads(value))
-    return []
-
-
 def _print_site(response: rpb.GetSiteResponse) -> None:
-    print(_json(response.site))
+    print_json(response.site)  # a site is configuration: JSON with or without --json
 
 
 def _print_upserted(response: rpb.UpsertSiteResponse) -> None:
-    print(_json(response.site))
+    print_json(response.site)
     verb = "created" if response.created else "stored"
     print(f"{verb} {response.site.site_id} at revision {response.site.revision}", file=sys.stderr)
-
-
-def _json(site: rpb.Site) -> str:
-    return json_format.MessageToJson(site, preserving_proto_field_name=True, indent=2)
 
 
 # --- building a Site from a file and flags ----------------------------------------------------
 
 
 def site_from_args(args: argparse.Namespace) -> rpb.Site:
-    from convhub_cli.main import CliError
-
     site = rpb.Site()
     if args.file:
         try:
@@ -254,8 +280,6 @@ def _destination(message: Any, account: str | None, field: str, credentials: str
 
 
 def _pairs(values: Iterable[str], flag: str) -> dict[str, str]:
-    from convhub_cli.main import CliError
-
     pairs = {}
     for value in values:
         key, sep, rest = value.partition("=")
