@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from hubkit.db import make_engine
 from ingest.adapters.sql_store import SqlConversionStore
+from ingest.adapters.system import new_conversion_id
 from ingest.domain.model import ConsentStatus, ConversionInput, PreparedConversion, SitePolicy
 from ingest.domain.preparation import prepare
 from ingest.domain.validation import Limits
@@ -24,7 +25,7 @@ def prepared(order_id: str, at: datetime) -> PreparedConversion:
         ad_user_data=ConsentStatus.GRANTED,
         user_data={"email": "win@example.org"},
     )
-    result = prepare(c, HOUR, at, Limits())
+    result = prepare(c, HOUR, at, Limits(), conversion_id=new_conversion_id())
     assert isinstance(result, PreparedConversion)
     return result
 

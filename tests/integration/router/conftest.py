@@ -27,9 +27,8 @@ from hubkit.bus import JetStreamPublisher, Outgoing
 from hubkit.db import make_engine
 from hubkit.embedded import free_port
 from hubkit.grpcx import auth_metadata
-from router.bootstrap import RouterApp, build, http_client
 from router.config import Settings
-from router.main import main
+from router.main import RouterApp, build, http_client, main
 from router.migrate import migrate
 from tests.support import wait_serving
 

@@ -7,10 +7,9 @@ from decimal import Decimal
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from attribution.adapters.sql_store import Sighting, StoredConversion
 from attribution.app.journeys import build
 from attribution.app.touchpoints import check, derive_channel
-from attribution.domain.model import Interaction, Settings, Touch
+from attribution.domain.model import Interaction, Settings, Sighting, StoredConversion, Touch
 from convhub.common.v1 import common_pb2
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ import pytest
 
 from convhub.common.v1 import common_pb2
 from convhub.events.v1 import events_pb2
-from dispatch_google.adapters.mapper import (
+from dispatch_google.app.mapper import (
     destination_of,
     event_id_of,
     to_ads_conversion,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from convhub.common.v1 import common_pb2
-from dispatch_meta.adapters.mapper import event_id_of, to_server_event
+from dispatch_meta.app.mapper import event_id_of, to_server_event
 from dispatch_meta.domain.events import action_source, event_name
 from hubkit.dispatch.model import ErrorClass, PlatformError
 from hubkit.dispatch.testing import dispatch_request

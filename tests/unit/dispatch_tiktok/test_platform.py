@@ -11,7 +11,7 @@ import orjson
 
 from convhub.common.v1 import common_pb2
 from convhub.events.v1 import events_pb2
-from dispatch_tiktok.adapters.mapper import to_event
+from dispatch_tiktok.app.mapper import to_event
 from dispatch_tiktok.app.platform import TIKTOK_POLICY, TikTokPlatform
 from dispatch_tiktok.domain.model import TrackRequest
 from hubkit.dispatch.credentials import CredentialsMissing

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
+from ingest.adapters.system import new_conversion_id
 from ingest.app.ingestion import IngestConversions
 from ingest.domain.model import SitePolicy, Status
 
@@ -14,7 +15,10 @@ from .test_preparation import NOW, conversion
 
 def use_case(store: FakeStore, clock=lambda: NOW, **policies: SitePolicy):  # type: ignore[no-untyped-def]
     metrics = FakeMetrics()
-    return IngestConversions(store, FakePolicies(**policies), metrics, clock=clock), metrics
+    ingest = IngestConversions(
+        store, FakePolicies(**policies), metrics, clock=clock, new_id=new_conversion_id
+    )
+    return ingest, metrics
 
 
 async def test_one_bad_conversion_never_rejects_its_neighbours() -> None:

@@ -13,7 +13,7 @@ from ingest.domain.model import DEFAULT_POLICY, Item, PreparedConversion
 from ingest.domain.preparation import prepare
 from ingest.domain.validation import Limits
 
-from .test_preparation import EMAIL, NOW, conversion
+from .test_preparation import EMAIL, ID, NOW, conversion
 
 
 def test_timestamps_match_the_protobuf_conversion_exactly() -> None:
@@ -36,7 +36,7 @@ def test_hashed_conversion_carries_everything_but_raw_personal_data() -> None:
     c = conversion(
         items=(Item(id="sku-1", quantity=2, price="9.99"),), mode_hint="ATTRIBUTION_MODE_SGTM"
     )
-    p = prepare(c, DEFAULT_POLICY, NOW, Limits())
+    p = prepare(c, DEFAULT_POLICY, NOW, Limits(), conversion_id=ID)
     assert isinstance(p, PreparedConversion)
     out = hashed_conversion(p)
     assert (out.site_id, out.order_id, out.value, out.currency) == (

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from hubkit.pii import PiiField
 from hubkit.vocabulary import DIRECT_PLATFORMS, Platform
+from ingest.adapters.system import new_conversion_id
 from ingest.domain.model import (
     DEFAULT_POLICY,
     ConsentAction,
@@ -27,6 +29,7 @@ from ingest.domain.validation import Limits
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 EMAIL = "Jane.Doe@Gmail.com"
+ID = "019a2b3c-4d5e-7f00-8000-000000000001"
 
 
 def conversion(**overrides: object) -> ConversionInput:
@@ -47,13 +50,13 @@ def conversion(**overrides: object) -> ConversionInput:
 
 
 def prepared(c: ConversionInput, policy: SitePolicy = DEFAULT_POLICY) -> PreparedConversion:
-    result = prepare(c, policy, NOW, Limits())
+    result = prepare(c, policy, NOW, Limits(), conversion_id=ID)
     assert isinstance(result, PreparedConversion), result
     return result
 
 
 def errors_of(c: ConversionInput, policy: SitePolicy = DEFAULT_POLICY) -> dict[str, str]:
-    result = prepare(c, policy, NOW, Limits())
+    result = prepare(c, policy, NOW, Limits(), conversion_id=ID)
     assert isinstance(result, Outcome) and result.status is Status.REJECTED
     return {e.field: e.code for e in result.errors}
 
@@ -174,7 +177,8 @@ def test_meta_click_id_is_read_from_the_page_url_when_none_was_given() -> None:
 )
 def test_five_segment_meta_cookies_are_accepted(click_ids: dict[str, str]) -> None:
     assert not isinstance(
-        prepare(conversion(click_ids=click_ids), DEFAULT_POLICY, NOW, Limits()), Outcome
+        prepare(conversion(click_ids=click_ids), DEFAULT_POLICY, NOW, Limits(), conversion_id=ID),
+        Outcome,
     )
 
 
@@ -184,11 +188,16 @@ def test_every_problem_is_reported_at_once_without_raw_values() -> None:
         SitePolicy(),
         NOW,
         Limits(),
+        conversion_id=ID,
     )
     assert isinstance(result, Outcome)
     assert {e.field for e in result.errors} == {"site_id", "currency"}
     warned = prepare(
-        conversion(user_data={"email": "jane@", "phone": "+1 650"}), SitePolicy(), NOW, Limits()
+        conversion(user_data={"email": "jane@", "phone": "+1 650"}),
+        SitePolicy(),
+        NOW,
+        Limits(),
+        conversion_id=ID,
     )
     assert isinstance(warned, PreparedConversion)
     assert {w.field for w in warned.warnings} == {"user_data.email", "user_data.phone"}
@@ -239,4 +248,15 @@ def test_event_id_given_or_derived_stably() -> None:
     assert prepared(conversion(event_id="pixel-42")).event_id == "pixel-42"
     first, again = prepared(conversion()), prepared(conversion())
     assert first.event_id == again.event_id == derived_event_id(first.dedupe_key)
-    assert first.conversion_id != again.conversion_id
+
+
+def test_the_conversion_is_named_by_the_caller() -> None:
+    assert prepared(conversion()).conversion_id == ID
+
+
+def test_conversion_ids_are_time_ordered_uuid7s() -> None:
+    ids = [new_conversion_id() for _ in range(1000)]
+    assert all(uuid.UUID(i).version == 7 for i in ids)
+    assert len(set(ids)) == len(ids)
+    stamps = [uuid.UUID(i).int >> 80 for i in ids]  # the millisecond, first 48 bits
+    assert stamps == sorted(stamps)

@@ -6,8 +6,7 @@ import pytest
 
 from hubkit.config import load
 from hubkit.errors import ConfigError
-from router.adapters.sgtm_platform import SGTM_POLICY
-from router.config import Settings
+from router.config import SGTM_POLICY, Settings
 
 REQUIRED = {"CONVHUB_DATABASE_URL": "postgresql://db/x", "CONVHUB_NATS_URL": "nats://n:4222"}
 

@@ -133,6 +133,7 @@ async def bench_dedupe(database_url: str, rounds: int = 400) -> dict[str, float]
     from hubkit.db.migrations import upgrade
     from ingest.adapters.orm import SCHEMA
     from ingest.adapters.sql_store import SqlConversionStore
+    from ingest.adapters.system import new_conversion_id
     from ingest.domain.model import DEFAULT_POLICY, ConsentStatus, ConversionInput
     from ingest.domain.preparation import prepare
     from ingest.domain.validation import Limits
@@ -151,7 +152,7 @@ async def bench_dedupe(database_url: str, rounds: int = 400) -> dict[str, float]
             event_time=now,
             ad_user_data=ConsentStatus.GRANTED,
         )
-        return prepare(c, DEFAULT_POLICY, now, Limits())
+        return prepare(c, DEFAULT_POLICY, now, Limits(), conversion_id=new_conversion_id())
 
     single: list[float] = []
     per_item_in_batch: list[float] = []

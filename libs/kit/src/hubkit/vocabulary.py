@@ -84,6 +84,23 @@ class ErrorClass(enum.IntEnum):
         return self in (ErrorClass.BAD_INPUT, ErrorClass.TOO_OLD)
 
 
+def classify_status(status: int) -> ErrorClass:
+    """What a bare HTTP status says (0: no answer): 2xx delivered, 429 throttle, 408/5xx/none
+    transient, 401/403 auth, other 4xx the request's content. Platforms whose answers carry
+    their own codes classify those first."""
+    if 200 <= status < 300:
+        return ErrorClass.NONE
+    if status == 429:
+        return ErrorClass.THROTTLE
+    if status in (0, 408) or status >= 500:
+        return ErrorClass.TRANSIENT
+    if status in (401, 403):
+        return ErrorClass.AUTH
+    if 400 <= status < 500:
+        return ErrorClass.BAD_INPUT
+    return ErrorClass.UNKNOWN  # 1xx/3xx: redirects are not followed for POSTs
+
+
 class BatchStatus(enum.StrEnum):
     """A batch's life cycle (convhub.dispatch.v1.BatchStatus)."""
 

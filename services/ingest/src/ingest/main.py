@@ -17,6 +17,7 @@ from ingest.adapters.orm import outbox
 from ingest.adapters.site_policies import kv_site_policies
 from ingest.adapters.sql_status import SqlStatusStore
 from ingest.adapters.sql_store import DedupeKeyJanitor, SqlConversionStore
+from ingest.adapters.system import new_conversion_id
 from ingest.app.admission import RateLimits
 from ingest.app.erasure import EraseUser
 from ingest.app.ingestion import IngestConversions
@@ -40,6 +41,7 @@ async def main(settings: Settings | None = None, stop: asyncio.Event | None = No
             policies,
             OtelIngestMetrics(),
             clock=lambda: datetime.now(UTC),
+            new_id=new_conversion_id,
             limits=Limits(
                 max_age=timedelta(days=settings.max_event_age_days),
                 future_skew=timedelta(seconds=settings.future_skew_seconds),

@@ -25,7 +25,6 @@ from convhub_sim.sgtm import SgtmSimulator
 from hubkit.bus import JetStreamPublisher, Outgoing, connect
 from hubkit.db import make_engine
 from hubkit.embedded import EmbeddedNats, EmbeddedPostgres
-from router.bootstrap import build, http_client
 from router.config import Settings
 from router.domain.site import (
     Destinations,
@@ -36,6 +35,7 @@ from router.domain.site import (
     SiteConfig,
     TikTokDestination,
 )
+from router.main import build, http_client
 from router.migrate import migrate
 
 BATCH = 100

@@ -9,7 +9,16 @@ from hubkit.config import BaseSettings, env
 from hubkit.dispatch.config import DispatchKnobs
 from hubkit.dispatch.policy import DispatchPolicy
 from hubkit.errors import ConfigError
-from router.adapters.sgtm_platform import SGTM_POLICY
+
+# A container is the site's own server: modest rates, a few requests in flight per host.
+SGTM_POLICY = DispatchPolicy(
+    batch_size=100,
+    linger=0.1,
+    requests_per_second=50,
+    burst=50,
+    max_in_flight_per_account=4,
+    split_on_rejection=False,  # a container's 4xx is about the whole body; it names no event
+)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -13,26 +13,9 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from hubkit.telemetry import inject_headers
-from hubkit.vocabulary import ErrorClass
+from hubkit.vocabulary import classify_status as classify_status  # pure: domains use it
 
 tracer = trace.get_tracer("hubkit.dispatch.http")
-
-
-def classify_status(status: int) -> ErrorClass:
-    """What a bare HTTP status says (0: no answer): 2xx delivered, 429 throttle, 408/5xx/none
-    transient, 401/403 auth, other 4xx the request's content. Platforms whose answers carry
-    their own codes classify those first."""
-    if 200 <= status < 300:
-        return ErrorClass.NONE
-    if status == 429:
-        return ErrorClass.THROTTLE
-    if status in (0, 408) or status >= 500:
-        return ErrorClass.TRANSIENT
-    if status in (401, 403):
-        return ErrorClass.AUTH
-    if 400 <= status < 500:
-        return ErrorClass.BAD_INPUT
-    return ErrorClass.UNKNOWN  # 1xx/3xx: redirects are not followed for POSTs
 
 
 def client(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -14,41 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from attribution.adapters.orm import conversions, credits, touchpoints, versions
 from attribution.app.touchpoints import CheckedTouchpoint
-from attribution.domain.model import Interaction, Touch
-
-
-@dataclass(frozen=True, slots=True)
-class StoredConversion:
-    conversion_id: str
-    site_id: str
-    visitor_id: str
-    user_keys: tuple[str, ...]
-    event_type: str
-    event_time: datetime
-    value: Decimal
-    currency: str
-
-
-@dataclass(frozen=True, slots=True)
-class CreditRow:
-    """One touch's (or the unattributed) share of a conversion under one model."""
-
-    model: str
-    position: int
-    touchpoint_id: str
-    channel: str
-    campaign: str
-    credit: Decimal
-    revenue: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class Sighting:
-    """A touch with who made it (for building journeys in bulk)."""
-
-    touch: Touch
-    visitor_id: str
-    user_keys: tuple[str, ...]
+from attribution.domain.model import (
+    CreditRow,
+    Interaction,
+    Sighting,
+    StoredConversion,
+    Touch,
+)
 
 
 class SqlAttributionStore:

@@ -8,9 +8,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from attribution.adapters.sql_store import CreditRow, StoredConversion
 from attribution.domain.journeys import eligible
-from attribution.domain.model import RULE_MODELS, UNATTRIBUTED, Settings, Touch
+from attribution.domain.model import (
+    RULE_MODELS,
+    UNATTRIBUTED,
+    CreditRow,
+    Settings,
+    StoredConversion,
+    Touch,
+)
 from attribution.domain.rules import credits, split_value
 from convhub.common.v1 import common_pb2
 from convhub.router.v1 import router_pb2

@@ -9,9 +9,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from attribution.adapters.sql_store import Sighting, StoredConversion
 from attribution.domain.journeys import eligible
-from attribution.domain.model import Settings, Touch
+from attribution.domain.model import Settings, Sighting, StoredConversion, Touch
 
 
 @dataclass(frozen=True, slots=True)

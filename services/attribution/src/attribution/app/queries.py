@@ -15,11 +15,17 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from attribution.adapters.sql_store import Sighting, StoredConversion
 from attribution.app.attribute import Attribute, SettingsOf
 from attribution.app.journeys import Journeys, build
 from attribution.domain import markov, shapley
-from attribution.domain.model import DATA_DRIVEN_MODELS, UNATTRIBUTED, Model, Touch
+from attribution.domain.model import (
+    DATA_DRIVEN_MODELS,
+    UNATTRIBUTED,
+    Model,
+    Sighting,
+    StoredConversion,
+    Touch,
+)
 from attribution.domain.paths import Path, collapse
 from hubkit.errors import FailedPrecondition
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 
 class Model(enum.StrEnum):
@@ -82,3 +83,37 @@ class Settings:
             raise ValueError(f"lookback must be positive, got {self.lookback}")
         if self.half_life <= timedelta(0):
             raise ValueError(f"half_life must be positive, got {self.half_life}")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConversion:
+    conversion_id: str
+    site_id: str
+    visitor_id: str
+    user_keys: tuple[str, ...]
+    event_type: str
+    event_time: datetime
+    value: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreditRow:
+    """One touch's (or the unattributed) share of a conversion under one model."""
+
+    model: str
+    position: int
+    touchpoint_id: str
+    channel: str
+    campaign: str
+    credit: Decimal
+    revenue: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """A touch with who made it (for building journeys in bulk)."""
+
+    touch: Touch
+    visitor_id: str
+    user_keys: tuple[str, ...]

@@ -9,21 +9,8 @@ that starts a Google OAuth client id; `developer_token` is only for the Google A
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from dispatch_google.domain.model import GoogleCredentials
 from hubkit.dispatch.credentials import CredentialsMissing, CredentialStore
-
-
-@dataclass(frozen=True, repr=False)
-class GoogleCredentials:
-    client_id: str
-    client_secret: str
-    refresh_token: str
-    project: str
-    developer_token: str = ""
-
-    def __repr__(self) -> str:  # never print a secret
-        return f"GoogleCredentials(project={self.project!r})"
 
 
 class GoogleCredentialFiles:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import httpx
 
-from dispatch_google.adapters.credentials import GoogleCredentials
+from dispatch_google.domain.model import GoogleCredentials
 from hubkit.dispatch import http
 from hubkit.dispatch.credentials import CredentialsMissing
 from hubkit.dispatch.model import PlatformError

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from dispatch_meta.adapters import mapper
+from dispatch_meta.app import mapper
 from dispatch_meta.domain import rules
 from dispatch_meta.domain.model import EventsRequest
 from dispatch_meta.ports import CredentialSource, EventsTransport

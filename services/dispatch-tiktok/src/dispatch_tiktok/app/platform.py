@@ -8,7 +8,7 @@ from typing import Any, Protocol
 import orjson
 
 from convhub.events.v1 import events_pb2
-from dispatch_tiktok.adapters import mapper
+from dispatch_tiktok.app import mapper
 from dispatch_tiktok.domain import rules
 from dispatch_tiktok.domain.model import TrackRequest
 from hubkit.dispatch.credentials import CredentialsMissing

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import re
 
-from hubkit.dispatch.http import classify_status
-from hubkit.vocabulary import ErrorClass
+from hubkit.vocabulary import ErrorClass, classify_status
 
 OK_CODES = frozenset({0, 20001})  # 20001: accepted with a warning (partial success)
 THROTTLE = 40100  # QPS/QPM/QPD exceeded

@@ -21,12 +21,15 @@ class IngestConversions:
         metrics: IngestMetrics,
         *,
         clock: Callable[[], datetime],
+        new_id: Callable[[], str],
         limits: Limits | None = None,
     ) -> None:
+        """`clock` says when a batch arrives; `new_id` names each conversion (a UUIDv7)."""
         self._store = store
         self._policies = policies
         self._metrics = metrics
         self._clock = clock
+        self._new_id = new_id
         self._limits = limits or Limits()
 
     async def __call__(self, inputs: Sequence[ConversionInput]) -> list[Outcome]:
@@ -37,7 +40,13 @@ class IngestConversions:
         first_of: dict[tuple[str, bytes], int] = {}
         repeats: list[tuple[int, int]] = []  # (index, index of the first with the same key)
         for i, conversion in enumerate(inputs):
-            result = prepare(conversion, self._policies.get(conversion.site_id), now, self._limits)
+            result = prepare(
+                conversion,
+                self._policies.get(conversion.site_id),
+                now,
+                self._limits,
+                conversion_id=self._new_id(),
+            )
             if isinstance(result, Outcome):
                 outcomes[i] = result
                 continue

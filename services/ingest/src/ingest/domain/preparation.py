@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import random
-import time
-import uuid
 from datetime import datetime
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
@@ -24,19 +21,6 @@ from ingest.domain.model import (
     SitePolicy,
 )
 from ingest.domain.validation import Limits, identifier_problems, validate
-
-_random = random.Random()  # seeded from os.urandom
-
-
-def new_conversion_id() -> str:
-    """A UUIDv7 (time-ordered), so new rows land at the end of the primary-key index.
-
-    Ids need uniqueness, not secrecy: the seeded PRNG avoids a syscall per id.
-    """
-    value = (time.time_ns() // 1_000_000) << 80 | _random.getrandbits(80)
-    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
-    return str(uuid.UUID(int=value))
 
 
 def _without(c: ConversionInput, **changes: object) -> ConversionInput:
@@ -81,10 +65,13 @@ def prepare(
     policy: SitePolicy,
     now: datetime,
     limits: Limits,
+    *,
+    conversion_id: str,
 ) -> PreparedConversion | Outcome:
-    """A PreparedConversion, or a REJECTED Outcome listing every field-level problem of the
-    conversion's own fields. An identifier nobody could match on (an invalid phone number, a
-    malformed click id) is left out with a warning: it never costs the conversion."""
+    """A PreparedConversion named `conversion_id`, or a REJECTED Outcome listing every
+    field-level problem of the conversion's own fields. An identifier nobody could match on (an
+    invalid phone number, a malformed click id) is left out with a warning: it never costs the
+    conversion. Pure: the time (`now`) and the id come from the caller."""
     errors = validate(c, now, limits)
     c, warnings = _usable(_with_url_fbclid(c))
     hashed: dict[Platform, dict[pii.PiiField, str]] = {}
@@ -112,7 +99,7 @@ def prepare(
         return Outcome.rejected(errors)
     key = dedupe_key(c, policy.key_fields)
     return PreparedConversion(
-        conversion_id=new_conversion_id(),
+        conversion_id=conversion_id,
         input=stored,
         event_id=c.event_id or derived_event_id(key),
         value=Decimal(c.value) if c.value else None,

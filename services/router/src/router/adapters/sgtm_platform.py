@@ -37,6 +37,7 @@ from hubkit.dispatch.ports import BatchLimits
 from hubkit.dispatch.redaction import scrub
 from hubkit.resilience import parse_retry_after
 from router.adapters.sgtm_payloads import build_bodies
+from router.config import SGTM_POLICY
 from router.domain.site import SgtmFormat, SgtmSettings
 
 log = logging.getLogger(__name__)
@@ -45,16 +46,6 @@ USER_AGENT = "convhub-router"
 PREVIEW_HEADER = "x-gtm-server-preview"
 EXCERPT_CHARS = 512
 DEFAULT_BATCH_EVENTS = {SgtmFormat.STAPE_DATA_CLIENT: 100, SgtmFormat.GA4_MP: 25}
-
-# A container is the site's own server: modest rates, a few requests in flight per host.
-SGTM_POLICY = DispatchPolicy(
-    batch_size=100,
-    linger=0.1,
-    requests_per_second=50,
-    burst=50,
-    max_in_flight_per_account=4,
-    split_on_rejection=False,  # a container's 4xx is about the whole body; it names no event
-)
 
 SettingsAt = Callable[[str, int], Awaitable[SgtmSettings | None]]
 
