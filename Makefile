@@ -8,8 +8,8 @@ PROJECTS := $(sort $(dir $(wildcard libs/*/pyproject.toml services/*/pyproject.t
 STAMP := $(VENV)/.installed
 GEN := libs/genproto/src
 
-help: ## list targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "%-14s %s\n",$$1,$$2}'
+help: ## list every target (a target shows here by its double-hash comment)
+	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "%-14s %s\n",$$1,$$2}'
 
 $(STAMP): requirements-dev.txt requirements-nats.txt constraints.txt $(addsuffix pyproject.toml,$(PROJECTS))
 	@echo "==> installing the workspace into $(VENV) (the first time takes about a minute)"
@@ -37,9 +37,11 @@ test: deps lint protos-check k8s-check ## lint, contract drift, manifests, then 
 test-unit: deps ## fast tests, no servers
 	$(BIN)/pytest -q tests/unit
 
-lint: deps ## ruff (lint + format check) and mypy on libs
+lint: deps ## ruff check, ruff format --check, mypy --strict, layering contracts (lint-imports)
 	$(BIN)/ruff check libs services tests
+	$(BIN)/ruff format --check libs services tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo --no-cache
 
 protos: deps ## regenerate libs/genproto from protos/
 	$(BIN)/python libs/genproto/gen.py --out $(GEN)
