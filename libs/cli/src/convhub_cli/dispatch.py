@@ -164,10 +164,11 @@ async def _ask_each(
     With --platform, an unreachable dispatcher fails the command at once; without, the others'
     answers are still shown before `_fail_if_any` reports the missing ones.
     """
+    targets = _targets(args)
     metadata = grpc_client.metadata(args.token, [scope])
     answers: dict[str, T] = {}
     unreachable: list[str] = []
-    for platform, dispatcher in _targets(args).items():
+    for platform, dispatcher in targets.items():
         try:
             async with grpc_client.connect(dispatcher) as channel:
                 answers[platform] = await call(Stub(channel), metadata)
