@@ -1,12 +1,21 @@
-"""Demo traffic for `make run`: a few conversions now and then, and where earlier ones went."""
+"""Demo traffic for `make run`: a few conversions now and then, and where earlier ones went.
+
+Its output is one summary line: rewritten in place on a terminal (the banner above stays put),
+otherwise printed every `report_every` seconds.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import random
+import shutil
+import sys
 import threading
+import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import TextIO
 
 import grpc
 
@@ -19,12 +28,52 @@ from hubkit.grpcx import auth_metadata
 DEMO_SITES = ("demo-direct", "demo-sgtm")
 
 
-def start(info: StackInfo, stop: threading.Event, every: float = 3.0) -> threading.Thread:
+def start(
+    info: StackInfo, stop: threading.Event, every: float = 3.0, report_every: float = 30.0
+) -> threading.Thread:
+    summary = Summary(stop, sys.stdout, report_every)
     thread = threading.Thread(
-        target=lambda: asyncio.run(_loop(info, stop, every)), name="demo-traffic", daemon=True
+        target=lambda: asyncio.run(_loop(info, stop, every, summary)),
+        name="demo-traffic",
+        daemon=True,
     )
     thread.start()
     return thread
+
+
+class Summary:
+    """The demo's one line: totals so far, and where the last conversions checked went."""
+
+    def __init__(self, stop: threading.Event, out: TextIO, report_every: float) -> None:
+        self._stop, self._out, self._every = stop, out, report_every
+        self._tty = out.isatty()
+        self._next_line = 0.0
+        self.sent = self.accepted = self.errors = 0
+        self.last_error = ""
+        self.outcomes: Counter[str] = Counter()
+
+    def text(self) -> str:
+        where = ", ".join(
+            outcome if n == 1 else f"{outcome} x{n}" for outcome, n in sorted(self.outcomes.items())
+        )
+        text = (
+            f"demo {datetime.now():%H:%M:%S}: {self.sent} sent, {self.accepted} accepted"
+            f" | latest: {where or '-'}"
+        )
+        if self.errors:
+            text += f" | {self.errors} errors, last {self.last_error}"
+        return text
+
+    def show(self) -> None:
+        if self._stop.is_set():  # the stack is stopping: its own lines come now
+            return
+        if self._tty:
+            width = shutil.get_terminal_size().columns - 1  # a wrapped line cannot be rewritten
+            self._out.write("\r\x1b[K" + self.text()[:width])
+            self._out.flush()
+        elif time.monotonic() >= self._next_line:
+            self._next_line = time.monotonic() + self._every
+            print("  " + self.text(), file=self._out, flush=True)
 
 
 def _conversion(site: str, n: int) -> ingest_pb2.Conversion:
@@ -53,12 +102,14 @@ def _conversion(site: str, n: int) -> ingest_pb2.Conversion:
     return c
 
 
-async def _loop(info: StackInfo, stop: threading.Event, every: float) -> None:
+async def _loop(info: StackInfo, stop: threading.Event, every: float, summary: Summary) -> None:
     metadata = auth_metadata(
         issue_token(
             info.jwt_secret, subject="demo", sites=["*"], scopes=list(Scope), ttl_seconds=24 * 3600
         )
     )
+    # demo-sgtm is configured only when its simulator runs (`convhub up --simulators`).
+    sites = [s for s in DEMO_SITES if s != "demo-sgtm" or "sgtm" in info.simulators]
     counter = itertools.count(1)
     previous: list[str] = []
     journeys = _Journeys(info.services.get("attribution"), metadata)
@@ -67,43 +118,44 @@ async def _loop(info: StackInfo, stop: threading.Event, every: float) -> None:
         while not stop.is_set():
             try:
                 if previous:
-                    await _report(stub, previous, metadata)
-                batch = [_conversion(site, next(counter)) for site in DEMO_SITES for _ in range(3)]
+                    summary.outcomes = await _outcomes(stub, previous, metadata)
+                batch = [_conversion(site, next(counter)) for site in sites for _ in range(3)]
                 await journeys.before(batch)
                 response = await stub.IngestBatch(
                     ingest_pb2.IngestBatchRequest(conversions=batch), metadata=metadata
                 )
                 previous = [r.conversion_id for r in response.results if r.conversion_id]
-                print(
-                    f"  demo: sent {len(batch)} conversions, {len(previous)} accepted", flush=True
-                )
+                summary.sent += len(batch)
+                summary.accepted += len(previous)
             except grpc.aio.AioRpcError as exc:
-                print(f"  demo: {exc.code().name} {exc.details()}", flush=True)
+                summary.errors += 1
+                summary.last_error = f"{exc.code().name}: {exc.details()}"
+            summary.show()
             await asyncio.sleep(every)
 
 
-async def _report(
+async def _outcomes(
     stub: ingest_pb2_grpc.IngestServiceStub, ids: list[str], metadata: tuple[tuple[str, str], ...]
-) -> None:
+) -> Counter[str]:
+    """Where a sample of `ids` stands: "META SENT", "GOOGLE CONFIRMED", "parked (...)", ..."""
+    outcomes: Counter[str] = Counter()
     for conversion_id in ids[:: max(1, len(ids) // 2)]:
         got = await stub.GetConversion(
             ingest_pb2.GetConversionRequest(conversion_id=conversion_id), metadata=metadata
         )
         routing = got.routing
         if not routing.routed:
-            where = "not routed yet"
+            outcomes["not routed yet"] += 1
         elif routing.parked:
-            where = f"parked ({common_pb2.ParkReason.Name(routing.parked_reason)})"
+            outcomes[f"parked ({common_pb2.ParkReason.Name(routing.parked_reason)})"] += 1
+        elif not got.deliveries:
+            outcomes["routed"] += 1
         else:
-            where = (
-                ", ".join(
-                    f"{common_pb2.Platform.Name(d.destination.platform).removeprefix('PLATFORM_')}"
-                    f" {common_pb2.DeliveryStatus.Name(d.status).removeprefix('DELIVERY_STATUS_')}"
-                    for d in got.deliveries
-                )
-                or "routed"
-            )
-        print(f"  demo: {got.conversion.site_id}/{got.conversion.order_id} -> {where}", flush=True)
+            for d in got.deliveries:
+                platform = common_pb2.Platform.Name(d.destination.platform)[len("PLATFORM_") :]
+                status = common_pb2.DeliveryStatus.Name(d.status)[len("DELIVERY_STATUS_") :]
+                outcomes[f"{platform} {status}".lower()] += 1
+    return outcomes
 
 
 # Each demo visitor's ad interactions before it converts, so attribution shows real numbers.

@@ -1,0 +1,93 @@
+"""`convhub up` pieces: one run per folder, --simulators, commands shown runnable, the demo line."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from convhub_cli import up
+from convhub_cli.demo import Summary
+from convhub_cli.stackfile import StackInfo
+
+
+def test_one_up_per_folder_and_a_leftover_lock_file_blocks_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    run_dir = tmp_path / ".run"
+    run_dir.mkdir()
+    StackInfo("db", "nats", "secret", services={"ingest": "127.0.0.1:50001"}).save(
+        run_dir / "stack.json"
+    )
+    first = up._claim(run_dir)
+    assert first is not None
+    assert up._claim(run_dir) is None  # held: the second is told where the first one is
+    err = capsys.readouterr().err
+    assert f"already running from this folder (pid {os.getpid()})" in err
+    assert str(run_dir.resolve() / "stack.json") in err and "127.0.0.1:50001" in err
+    first.close()  # as when its process ends, however it ends
+    assert (run_dir / "up.lock").exists()
+    again = up._claim(run_dir)
+    assert again is not None
+    again.close()
+
+
+def test_simulators_all_none_or_a_list() -> None:
+    assert up.simulator_names("all") == ["google", "meta", "sgtm", "tiktok"]
+    assert up.simulator_names("none") == []
+    assert up.simulator_names("meta, sgtm") == ["meta", "sgtm"]
+    with pytest.raises(argparse.ArgumentTypeError, match="no simulator facebook: use all, none"):
+        up.simulator_names("meta,facebook")
+
+
+def test_the_convhub_command_shown_runs_as_printed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = Path(sys.executable).parent
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # the virtualenv not activated
+    for cwd in (bin_dir.parent.parent, tmp_path):  # the checkout (.venv/bin/python), elsewhere
+        monkeypatch.chdir(cwd)
+        command = up.convhub_command()
+        assert Path(command).is_absolute() != bin_dir.is_relative_to(cwd)  # .venv/bin/convhub
+        done = subprocess.run(f"{command} --help", shell=True, cwd=cwd, capture_output=True)
+        assert done.returncode == 0, done.stderr
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    assert up.convhub_command() == "convhub"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_demo_rewrites_one_line_on_a_terminal() -> None:
+    out, stop = _Terminal(), threading.Event()
+    summary = Summary(stop, out, report_every=30)
+    summary.sent = summary.accepted = 6
+    summary.show()
+    summary.outcomes.update(["meta confirmed", "meta confirmed", "google sent"])
+    summary.show()
+    text = out.getvalue()
+    assert "\n" not in text and text.count("\r\x1b[K") == 2
+    assert text.endswith("6 sent, 6 accepted | latest: google sent, meta confirmed x2")
+    stop.set()
+    summary.show()
+    assert out.getvalue() == text  # stopping: the stack's own lines come now
+
+
+def test_the_demo_prints_a_line_every_n_seconds_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    out, now = io.StringIO(), [1000.0]
+    monkeypatch.setattr("convhub_cli.demo.time.monotonic", lambda: now[0])
+    summary = Summary(threading.Event(), out, report_every=30)
+    for _ in range(10):  # every 3 s, for 30 s
+        summary.show()
+        now[0] += 3
+    summary.show()
+    assert len(out.getvalue().splitlines()) == 2
