@@ -4,12 +4,17 @@ Two layers, both without a cluster or a network:
 
 1. Schema: every object is validated against the Kubernetes OpenAPI-derived JSON schemas that
    the kubernetes-validate package ships (the "-local-strict" set: unknown fields are errors,
-   like `kubeconform -strict`), for each Kubernetes version in --kube-versions. A kind with no
-   schema (a CRD) is an error: convhub has none.
-2. Policy: what DESIGN.md §6 and style.md §2 ask of the manifests, checked on the rendered
-   objects: per service a Deployment, Service, ServiceAccount, HPA, PDB and migration Job, all
-   with one name; native gRPC probes; resources; the restricted pod security context; every
-   Secret/ConfigMap reference resolving; and the overlay's own rules (--profile).
+   like `kubeconform -strict`), for each Kubernetes version in --kube-versions. Those cover the
+   built-in kinds only. The custom resources convhub ships are listed in CRD_SCHEMAS, each with a
+   strict schema written here (a subset of its operator's CRD: fields convhub does not use are
+   errors too); any other kind without a schema is an error.
+2. Policy: what docs/operations.md promises of the manifests, checked on the rendered objects:
+   per service a Deployment, Service, ServiceAccount, HPA, PDB and migration Job, all with one
+   name; native gRPC probes; resources; the restricted pod security context; every
+   Secret/ConfigMap reference resolving; the dashboard's and the alerts' queries naming metrics
+   the code exports (read from the OpenTelemetry instruments in libs/ and services/); every
+   alert's runbook a section of docs/operations.md; every service under services/ deployed, with
+   the entry points the root Dockerfile needs; and the overlay's own rules (--profile).
 
 Usage: validate.py --profile {base,dev,prod} [--kube-versions 1.30,1.37] RENDERED.yaml
 Exit status 1 and one line per problem when anything fails.
@@ -18,6 +23,7 @@ Exit status 1 and one line per problem when anything fails.
 from __future__ import annotations
 
 import argparse
+import ast
 import functools
 import importlib.resources
 import json
@@ -61,6 +67,17 @@ DASHBOARD_METRICS = (
     "convhub_dispatch_backlog",
     "jetstream_stream_total_messages",
 )
+# The alerts an operator is paged by (k8s/components/dashboard/alerts.yaml).
+REQUIRED_ALERTS = (
+    "ConvhubEventsDeadLettered",  # events entering a dead-letter queue
+    "ConvhubBreakerOpen",  # a breaker open for more than 5 minutes
+    "ConvhubDispatchBacklogStuck",  # a dispatch backlog that does not move
+    "ConvhubScheduledJobFailed",  # a CronJob's Job failed
+)
+# Metric name prefixes of the exporters convhub does not write (NATS exporter, kube-state-metrics).
+EXTERNAL_METRIC_PREFIXES = ("jetstream_", "kube_")
+REPO = Path(__file__).resolve().parents[2]
+OPERATIONS_DOC = REPO / "docs" / "operations.md"
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
 MEBI = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
 
@@ -79,6 +96,78 @@ class Problems:
 
 
 # --- schema -----------------------------------------------------------------------------------
+
+_OBJECT_META = {
+    "$ref": "https://kubernetes.io/api/_definitions.json#/$defs/"
+    "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+}
+_STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+# Prometheus durations as the operator's CRD accepts them ("5m", "1h30m", "0").
+_DURATION = {
+    "type": "string",
+    "pattern": r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?"
+    r"(([0-9]+)ms)?)$",
+}
+# monitoring.coreos.com/v1 PrometheusRule, the fields of prometheus-operator's CRD that a rule
+# file can hold; anything else is an error (as with the strict built-in schemas).
+PROMETHEUS_RULE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "additionalProperties": False,
+    "properties": {
+        "apiVersion": {"const": "monitoring.coreos.com/v1"},
+        "kind": {"const": "PrometheusRule"},
+        "metadata": _OBJECT_META,
+        "spec": {
+            "type": "object",
+            "required": ["groups"],
+            "additionalProperties": False,
+            "properties": {
+                "groups": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "required": ["name", "rules"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "name": {"type": "string", "minLength": 1},
+                            "interval": _DURATION,
+                            "query_offset": _DURATION,
+                            "limit": {"type": "integer", "minimum": 0},
+                            "partial_response_strategy": {"type": "string"},
+                            "labels": _STRING_MAP,
+                            "rules": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": {
+                                    "type": "object",
+                                    "required": ["expr"],
+                                    "additionalProperties": False,
+                                    "oneOf": [{"required": ["alert"]}, {"required": ["record"]}],
+                                    "properties": {
+                                        "alert": {"type": "string", "minLength": 1},
+                                        "record": {"type": "string", "minLength": 1},
+                                        "expr": {"type": "string", "minLength": 1},
+                                        "for": _DURATION,
+                                        "keep_firing_for": _DURATION,
+                                        "labels": _STRING_MAP,
+                                        "annotations": _STRING_MAP,
+                                    },
+                                },
+                            },
+                        },
+                    },
+                }
+            },
+        },
+    },
+}
+# Custom resources convhub ships, explicitly: (apiVersion, kind) -> schema. A CRD missing here
+# fails the check ("no schema"), so a new one is accepted only together with its schema.
+CRD_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
+    ("monitoring.coreos.com/v1", "PrometheusRule"): PROMETHEUS_RULE_SCHEMA,
+}
 
 
 def _schema_root() -> Any:
@@ -100,6 +189,9 @@ def _registry(version: str) -> tuple[Any, Registry]:
 @functools.cache
 def _validator(version: str, kind: str, api_version: str) -> jsonschema.Validator | None:
     folder, registry = _registry(version)
+    crd = CRD_SCHEMAS.get((api_version, kind))
+    if crd is not None:
+        return jsonschema.Draft202012Validator(crd, registry=registry)
     group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     path = folder / f"{kind.lower()}-{group_version}.json"
     if not path.is_file():
@@ -115,7 +207,9 @@ def check_schemas(objects: list[dict[str, Any]], versions: list[str], p: Problem
             validator = _validator(version, obj["kind"], obj["apiVersion"])
             if validator is None:
                 p.add(
-                    obj, f"no schema for {obj['apiVersion']} {obj['kind']} in Kubernetes {version}"
+                    obj,
+                    f"no schema for {obj['apiVersion']} {obj['kind']} in Kubernetes {version}"
+                    " (a custom resource needs its schema in CRD_SCHEMAS)",
                 )
                 continue
             for error in sorted(validator.iter_errors(obj), key=lambda e: [str(x) for x in e.path]):
@@ -353,6 +447,91 @@ def check_service(name: str, index: dict[tuple[str, str], dict[str, Any]], p: Pr
         p.check(not matches(selector_owner, job_labels), job, "its pods match the Service or PDB")
 
 
+# --- metrics the code exports -----------------------------------------------------------------
+
+_INSTRUMENTS = {
+    "create_counter": "counter",
+    "create_observable_counter": "counter",
+    "create_up_down_counter": "gauge",
+    "create_observable_up_down_counter": "gauge",
+    "create_gauge": "gauge",
+    "create_observable_gauge": "gauge",
+    "create_histogram": "histogram",
+}
+_UNIT_SUFFIX = {"s": "_seconds", "ms": "_milliseconds", "By": "_bytes"}
+
+
+def prometheus_names(name: str, kind: str, unit: str) -> set[str]:
+    """The series names an OpenTelemetry instrument gets from the collector's prometheus
+    exporter (defaults): dots to underscores, a unit suffix, `_total` on counters, and
+    `_bucket` / `_sum` / `_count` for histograms. `{event}`-style units add nothing."""
+    base = re.sub(r"[^a-zA-Z0-9_:]", "_", name)
+    suffix = _UNIT_SUFFIX.get(unit, "")
+    if suffix and not base.endswith(suffix):
+        base += suffix
+    if kind == "counter":
+        return {base if base.endswith("_total") else base + "_total"}
+    if kind == "histogram":
+        return {base + "_bucket", base + "_sum", base + "_count"}
+    return {base}
+
+
+@functools.cache
+def exported_metrics() -> frozenset[str]:
+    """Every metric the services export, read from the instruments created in libs/ and
+    services/ (`meter.create_counter("convhub.dispatch.events", unit=...)`)."""
+    found: set[str] = set()
+    for root in ("libs", "services"):
+        for path in (REPO / root).glob("*/src/**/*.py"):
+            try:
+                tree = ast.parse(path.read_text(encoding="utf-8"))
+            except (SyntaxError, UnicodeDecodeError):
+                continue
+            for node in ast.walk(tree):
+                if not (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in _INSTRUMENTS
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)
+                ):
+                    continue
+                unit = next(
+                    (
+                        k.value.value
+                        for k in node.keywords
+                        if k.arg == "unit" and isinstance(k.value, ast.Constant)
+                    ),
+                    "",
+                )
+                found |= prometheus_names(node.args[0].value, _INSTRUMENTS[node.func.attr], unit)
+    return frozenset(found)
+
+
+_SELECTOR = re.compile(r"(?<![\w:$.])([a-zA-Z_:][a-zA-Z0-9_:]*)\s*[{\[]")
+
+
+def unknown_metrics(expr: str) -> list[str]:
+    """Metric names in a PromQL expression that no convhub instrument exports and no known
+    exporter (EXTERNAL_METRIC_PREFIXES) provides."""
+    names = set(_SELECTOR.findall(expr)) | set(re.findall(r"(?<![\w:])convhub_\w+", expr))
+    known = exported_metrics()
+    return sorted(n for n in names if n not in known and not n.startswith(EXTERNAL_METRIC_PREFIXES))
+
+
+def anchors(markdown: Path) -> set[str]:
+    """GitHub's anchors of a Markdown file's headings (lowercase, punctuation dropped, spaces
+    to hyphens)."""
+    found = set()
+    for line in markdown.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if match:
+            text = re.sub(r"[^\w\- ]", "", match.group(1).lower())
+            found.add(text.replace(" ", "-"))
+    return found
+
+
 def check_dashboard(objects: list[dict[str, Any]], p: Problems) -> None:
     boards = [
         o
@@ -378,6 +557,8 @@ def check_dashboard(objects: list[dict[str, Any]], p: Problems) -> None:
             joined = "\n".join(exprs)
             for metric in DASHBOARD_METRICS:
                 p.check(metric in joined, cm, f"{key}: no panel queries {metric}")
+            for name in unknown_metrics(joined):
+                p.add(cm, f"{key}: queries {name}, which no convhub instrument exports")
             for panel in board.get("panels", []):
                 if panel.get("type") != "row":
                     ds = panel.get("datasource", {})
@@ -386,6 +567,72 @@ def check_dashboard(objects: list[dict[str, Any]], p: Problems) -> None:
                         cm,
                         f"panel {panel.get('title')}: not Prometheus",
                     )
+
+
+def check_alerts(objects: list[dict[str, Any]], p: Problems) -> None:
+    """The PrometheusRules: the required alerts, each with a severity, a summary, a description
+    and a runbook that is a section of docs/operations.md, querying metrics that exist."""
+    rules = [o for o in objects if o["kind"] == "PrometheusRule"]
+    if not rules:
+        p.add(None, "no PrometheusRule (k8s/components/dashboard/alerts.yaml)")
+        return
+    sections = anchors(OPERATIONS_DOC) if OPERATIONS_DOC.is_file() else set()
+    names: list[str] = []
+    for obj in rules:
+        for group in obj["spec"]["groups"]:
+            for rule in group["rules"]:
+                if "alert" not in rule:
+                    continue
+                alert = rule["alert"]
+                names.append(alert)
+                where = f"alert {alert}"
+                p.check(
+                    rule.get("labels", {}).get("severity") in ("critical", "warning"),
+                    obj,
+                    f"{where}: labels.severity is not critical or warning",
+                )
+                notes = rule.get("annotations", {})
+                for key in ("summary", "description", "runbook_url"):
+                    p.check(bool(notes.get(key)), obj, f"{where}: no {key} annotation")
+                runbook = notes.get("runbook_url", "")
+                if runbook:
+                    path, _, anchor = runbook.partition("#")
+                    p.check(
+                        path == "docs/operations.md" and anchor in sections,
+                        obj,
+                        f"{where}: runbook {runbook} is not a section of docs/operations.md",
+                    )
+                expr = rule["expr"]
+                p.check(
+                    expr.count("(") == expr.count(")") and expr.count("{") == expr.count("}"),
+                    obj,
+                    f"{where}: unbalanced brackets in expr",
+                )
+                for name in unknown_metrics(expr):
+                    p.add(obj, f"{where}: queries {name}, which no convhub instrument exports")
+    for alert in REQUIRED_ALERTS:
+        p.check(alert in names, None, f"no alert {alert}")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    p.check(not duplicates, None, f"alerts defined twice: {duplicates}")
+
+
+def check_sources(p: Problems) -> None:
+    """What is deployed is what exists: every folder of services/ is a deployed service and the
+    other way round, each with the entry points the root Dockerfile's image runs."""
+    folders = {d.name for d in (REPO / "services").iterdir() if (d / "pyproject.toml").is_file()}
+    for name in sorted(folders - set(SERVICES)):
+        p.add(None, f"services/{name} has code but k8s deploys no {name} (k8s/base, SERVICES)")
+    for name in sorted(set(SERVICES) - folders):
+        p.add(None, f"k8s deploys {name}, but services/{name} has no code")
+    for name in sorted(folders & set(SERVICES)):
+        pkg = REPO / "services" / name / "src" / name.replace("-", "_")
+        for module in ("main", "migrate"):
+            p.check(
+                (pkg / f"{module}.py").is_file(),
+                None,
+                f"services/{name}: no {pkg.name}.{module} for the image and its Jobs",
+            )
+    p.check((REPO / "Dockerfile").is_file(), None, "no root Dockerfile (it builds every image)")
 
 
 def check_otel_config(objects: list[dict[str, Any]], p: Problems) -> None:
@@ -414,6 +661,8 @@ def check_profile(profile: str, objects: list[dict[str, Any]], p: Problems) -> N
     images = [(o, c["image"]) for o in objects if (spec := pod_spec(o)) for c in containers(spec)]
     hpas = [o for o in objects if o["kind"] == "HorizontalPodAutoscaler"]
     p.check("NetworkPolicy" in kinds, None, "no NetworkPolicy")
+    if profile == "base":
+        check_sources(p)
     if profile in ("dev", "prod"):
         for obj, image in images:
             p.check(
@@ -424,6 +673,7 @@ def check_profile(profile: str, objects: list[dict[str, Any]], p: Problems) -> N
         namespaces = {o["metadata"].get("namespace") for o in objects if o["kind"] != "Namespace"}
         p.check(len(namespaces) == 1 and None not in namespaces, None, f"namespaces {namespaces}")
         check_dashboard(objects, p)
+        check_alerts(objects, p)
     if profile == "dev":
         nats = index.get(("StatefulSet", "nats"))
         p.check(nats is not None, None, "dev: no NATS StatefulSet")
