@@ -1,4 +1,5 @@
-"""Contract tests: the generated convhub-genproto package matches protos/ and DESIGN.md §2."""
+"""Contract tests: the generated convhub-genproto package matches protos/ and
+docs/architecture.md §2."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from convhub.ingest.v1 import ingest_pb2
 REPO = Path(__file__).resolve().parents[2]
 PROTOS = REPO / "protos"
 
-# Every service and RPC DESIGN.md §2 names: the public contract.
+# Every service and RPC docs/architecture.md §2 names: the public contract.
 DESIGN_RPCS: dict[str, list[str]] = {
     "convhub.ingest.v1.IngestService": ["Ingest", "IngestBatch", "GetConversion", "EraseUser"],
     "convhub.router.v1.RouterService": ["UpsertSite", "GetSite", "ListSites", "DeleteSite"],

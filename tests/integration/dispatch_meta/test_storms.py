@@ -1,4 +1,4 @@
-"""Long platform storms (DESIGN.md §3): throttles make events wait, never fail; a broken
+"""Long platform storms (docs/architecture.md §3): throttles make events wait, never fail; a broken
 platform opens the breaker and events wait for it. Real NATS, PostgreSQL, the Meta simulator."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The Google simulator is faithful to platform-contracts.md §2 (checklist §2.12) and §2B
+"""The Google simulator is faithful to docs/platforms.md §2 (checklist §2.12) and §2B
 (checklist §2B.14): OAuth refresh, Data Manager ingest + request status, uploadClickConversions."""
 
 from __future__ import annotations

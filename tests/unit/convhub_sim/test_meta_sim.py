@@ -1,4 +1,4 @@
-"""The Meta CAPI simulator is faithful to platform-contracts.md §1.13."""
+"""The Meta CAPI simulator is faithful to docs/platforms.md §1.13."""
 
 from __future__ import annotations
 

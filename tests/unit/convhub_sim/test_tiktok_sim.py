@@ -1,4 +1,4 @@
-"""The TikTok Events API simulator is faithful to platform-contracts.md §3 (checklist §3.8)."""
+"""The TikTok Events API simulator is faithful to docs/platforms.md §3 (checklist §3.8)."""
 
 from __future__ import annotations
 

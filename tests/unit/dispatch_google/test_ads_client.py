@@ -1,4 +1,4 @@
-"""Google Ads API answers interpreted (platform-contracts §2.7-§2.9), on canned responses
+"""Google Ads API answers interpreted (docs/platforms.md §2.7-§2.9), on canned responses
 shaped as the contract's examples; the client's requests on a mock transport."""
 
 from __future__ import annotations

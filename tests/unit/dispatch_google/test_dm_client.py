@@ -1,4 +1,4 @@
-"""Data Manager answers interpreted (platform-contracts §2B.8-§2B.10), on canned responses
+"""Data Manager answers interpreted (docs/platforms.md §2B.8-§2B.10), on canned responses
 shaped as the contract's examples; the client's requests on a mock transport."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Google's answers read and classified (platform-contracts §2.7-§2.9, §2B.9, §2B.10)."""
+"""Google's answers read and classified (docs/platforms.md §2.7-§2.9, §2B.9, §2B.10)."""
 
 from __future__ import annotations
 

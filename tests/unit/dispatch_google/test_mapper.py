@@ -1,5 +1,5 @@
 """DispatchRequested -> Data Manager event / Ads API click conversion, field by field
-(platform-contracts §2B.4-§2B.6, §2.4-§2.6)."""
+(docs/platforms.md §2B.4-§2B.6, §2.4-§2.6)."""
 
 from __future__ import annotations
 

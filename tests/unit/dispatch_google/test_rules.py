@@ -1,4 +1,4 @@
-"""What Google refuses per event, on mapped events (platform-contracts §2B.4-§2B.9, §2.4-§2.9):
+"""What Google refuses per event, on mapped events (docs/platforms.md §2B.4-§2B.9, §2.4-§2.9):
 Google's reason code, TOO_OLD apart, and messages that name fields, never values."""
 
 from __future__ import annotations

@@ -8,6 +8,6 @@ from dispatch_meta.config import Settings
 
 
 def test_the_default_graph_version_is_v27() -> None:
-    # v25.0 expires 2027-02-23 (platform-contracts.md §1.1); v27.0 is current.
+    # v25.0 expires 2027-02-23 (docs/platforms.md §1.1); v27.0 is current.
     defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
     assert defaults["meta_api_version"] == "v27.0"

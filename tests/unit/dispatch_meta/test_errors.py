@@ -1,4 +1,4 @@
-"""Meta error codes to error classes (platform-contracts.md §1.10)."""
+"""Meta error codes to error classes (docs/platforms.md §1.10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DispatchRequested -> Meta server event, field by field (platform-contracts.md §1.3-§1.6)."""
+"""DispatchRequested -> Meta server event, field by field (docs/platforms.md §1.3-§1.6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Meta's per-event rules on mapped server events (platform-contracts.md §1.3-§1.7, §1.10)."""
+"""Meta's per-event rules on mapped server events (docs/platforms.md §1.3-§1.7, §1.10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of hubkit.pii: every vector of platform-contracts.md §1.4/§1.5/§2.5/§2B.6/§3 and of the
+"""Tests of hubkit.pii: every vector of docs/platforms.md §1.4/§1.5/§2.5/§2B.6/§3 and of the
 "Match quality" issue's phone table, then edge cases."""
 
 from __future__ import annotations

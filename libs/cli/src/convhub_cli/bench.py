@@ -1,4 +1,5 @@
-"""`make bench`: the figures of DESIGN.md §7 on this machine, printed and written to JSON.
+"""`make bench`: the figures of docs/architecture.md §7 on this machine, printed and written to
+JSON.
 
 Every figure runs against embedded PostgreSQL and NATS started here, with services as separate
 processes where the figure is about a service. Each service's own benchmark module

@@ -1,6 +1,6 @@
 """Normalize and SHA-256 hash personal data with each ad platform's rules (Meta, Google, TikTok).
 
-Rules follow `shared/reference/platform-contracts.md`:
+Rules follow `docs/platforms.md`:
   - Meta: §1.4 (the doc's keys and examples) and §1.5 (the official Python SDK's normalisation);
   - Google: §2B.6, the Data Manager formatting guide (Google's path for every new integration;
     it supersedes §2.5 where they differ: inner whitespace and gmail '+suffix' in emails);
@@ -511,8 +511,8 @@ _GOOGLE: dict[PiiField, _Rule] = {
     PiiField.LAST_NAME: _google_name(PiiField.LAST_NAME),
 }
 # TikTok: email, phone, external_id per the API; first/last name and zip_code are hashed by
-# third-party integrations only (contract §3, "optional extension", no rule given: lowercase);
-# city/state/country go in plain text.
+# third-party integrations only (docs/platforms.md §3.2, an optional extension with no rule
+# given: lowercase); city/state/country go in plain text.
 _TIKTOK: dict[PiiField, _Rule] = {
     PiiField.EMAIL: _email,
     PiiField.PHONE: _same,
@@ -684,7 +684,7 @@ def hash_for_all(
 
 
 # ---------------------------------------------------------------------------------------------
-# Meta's click and browser cookies (platform-contracts.md §1.4). Never hashed: sent exactly as
+# Meta's click and browser cookies (docs/platforms.md §1.4). Never hashed: sent exactly as
 # the browser holds them (the fbclid is case-sensitive), so "normalizing" is trimming plus a
 # format check.
 #

@@ -1,4 +1,5 @@
-"""Retry backoff, circuit breaker and token bucket for calls to the ad platforms (DESIGN §3)."""
+"""Retry backoff, circuit breaker and token bucket for calls to the ad platforms
+(docs/architecture.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Faithful local simulators of the platform HTTP APIs convhub talks to (platform-contracts.md).
+"""Faithful local simulators of the platform HTTP APIs convhub talks to (docs/platforms.md).
 
 Each simulator validates requests like the platform does, answers with the platform's own success
 and error shapes, records what it received, and has fault knobs (throttles, 5xx, slow answers)

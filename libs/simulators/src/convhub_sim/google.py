@@ -1,5 +1,5 @@
 """Google simulator: OAuth token refresh, Data Manager `events:ingest` + `requestStatus:retrieve`,
-and the Ads API `uploadClickConversions`, on one base URL (platform-contracts.md §2 and §2B,
+and the Ads API `uploadClickConversions`, on one base URL (docs/platforms.md §2 and §2B,
 checklists §2.12 and §2B.14).
 
 - `POST /token` (form): refresh tokens starting with "dev-" are accepted with both scopes, unless

@@ -1,4 +1,4 @@
-"""Meta Conversions API simulator (platform-contracts.md §1, checklist §1.13).
+"""Meta Conversions API simulator (docs/platforms.md §1, checklist §1.13).
 
 POST /{version}/{pixel_id}/events validates like Graph does and rejects the WHOLE request for
 one bad event; accepted events go through a 48 h dedupe store keyed (pixel, event_name,
@@ -350,7 +350,7 @@ class MetaSimulator(Simulator):
                 subcode=2804003,
             )
         if event["event_time"] - now > self.future_skew:
-            # No documented subcode: the simulator's own choice (contract §7.1).
+            # No documented subcode: the simulator's own choice (docs/platforms.md §7.1).
             raise _invalid("Event Timestamp In Future (simulator)", f"data[{i}].event_time")
         if event["action_source"] not in ACTION_SOURCES:
             raise _invalid("Invalid Action Source", f"data[{i}].action_source")

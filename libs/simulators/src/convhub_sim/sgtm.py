@@ -2,7 +2,7 @@
 
 Claims `POST /data` (Stape Data Client: one event object, or an array when "Accept Multiple
 Events" is on) and `POST /mp/collect` (GA4 MP; `/debug/mp/collect` validates only), as
-platform-contracts.md §4-§5 describe them. It is stricter than a real container on purpose, so
+docs/platforms.md §4-§5 describe them. It is stricter than a real container on purpose, so
 convhub's mistakes surface in tests: user data must be SHA-256 hex, a client_id is required, and
 an invalid MP request answers 400 with the debug endpoint's `validationMessages` (Google would
 answer 2xx and drop it). Accepted events are recorded in `events`; faults come from the base

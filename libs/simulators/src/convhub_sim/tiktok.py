@@ -1,4 +1,4 @@
-"""TikTok Events API 2.0 simulator (platform-contracts.md §3, checklist §3.8).
+"""TikTok Events API 2.0 simulator (docs/platforms.md §3, checklist §3.8).
 
 `POST /open_api/v1.3/event/track/` answers like TikTok's Business API: always the envelope
 `{"code", "message", "request_id", "data"}`, application errors with HTTP 200 and a non-zero

@@ -1,5 +1,5 @@
 """`make bench` figures for dispatch-meta: dispatch throughput, accepted -> Meta ack latency, and
-the dispatch stage side by side with the official `facebook-business` SDK (DESIGN.md §7).
+the dispatch stage side by side with the official `facebook-business` SDK (docs/architecture.md §7).
 
 Embedded PostgreSQL and NATS, the Meta simulator in this process answering at once, and the
 dispatcher as its own process (`python -m dispatch_meta.main`), as in production.
@@ -22,7 +22,7 @@ from hubkit.dispatch.benchmark import dispatcher_process, throughput_and_latency
 from hubkit.vocabulary import Platform
 
 PIXEL = "1234567890"
-VS_SDK_EVENTS = 20_000  # the backlog of the side-by-side (DESIGN.md §7)
+VS_SDK_EVENTS = 20_000  # the backlog of the side-by-side (docs/architecture.md §7)
 VS_SDK_BATCH = 1_000  # events per request for both: Meta's maximum, convhub's batch size
 # The SDK's modes: its basic, documented path (`EventRequest.execute()`, blocking `requests`,
 # one batch after the other), and its async feature (`EventRequestAsync` on aiohttp), driven

@@ -17,7 +17,7 @@ class Settings(DispatchSettings):
     service_name: str = field(default="dispatch-meta", metadata=env("OTEL_SERVICE_NAME"))
     db_schema: str = "dispatch_meta"
     meta_graph_url: str = "https://graph.facebook.com"
-    meta_api_version: str = "v27.0"  # v25.0 expires 2027-02-23 (contract §1.1)
+    meta_api_version: str = "v27.0"  # v25.0 expires 2027-02-23 (docs/platforms.md §1.1)
     meta_partner_agent: str = "convhub"
 
     def __post_init__(self) -> None:

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from convhub.events.v1 import events_pb2
 from hubkit.vocabulary import Platform
 
-RATE = 500  # events/s for the latency figure (DESIGN.md §7)
+RATE = 500  # events/s for the latency figure (docs/architecture.md §7)
 
 
 class Received(Protocol):

@@ -1,6 +1,6 @@
 """Pure decisions after a batch's requests: each event's next state, retry time, split, breaker.
 
-DESIGN.md §3: throttles and untried events wait uncharged (a throttle storm of any length
+docs/architecture.md §3: throttles and untried events wait uncharged (a throttle storm of any length
 dead-letters nothing); transient failures are charged and retried along the backoff until the
 retry horizon or the platform's age limit passes, then dead-lettered; everything else fails at
 once with the platform's reason.

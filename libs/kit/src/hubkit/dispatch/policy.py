@@ -10,7 +10,7 @@ DAY = 86_400.0
 
 @dataclass(frozen=True, kw_only=True)
 class DispatchPolicy:
-    """Defaults follow DESIGN.md §3; each dispatcher sets its platform's numbers.
+    """Defaults follow docs/architecture.md §3; each dispatcher sets its platform's numbers.
 
     Retry budgets are time, not counts: a retryable failure is retried (backing off along
     `retry_schedule`, then doubling up to `max_retry_delay`) until `retry_horizon` has passed

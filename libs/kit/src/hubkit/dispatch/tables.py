@@ -44,7 +44,8 @@ def _in(column: str, values: list[str]) -> str:
 
 
 def _payload_column() -> Column[object]:
-    # v2: the event's bytes as first sent, kept for a resend (frozen payloads, DESIGN §3).
+    # v2: the event's bytes as first sent, kept for a resend (frozen payloads,
+    # docs/architecture.md §3).
     return Column("payload", LargeBinary)
 
 
@@ -110,7 +111,7 @@ def ledger_tables(metadata: MetaData, schema: str, version: int = LEDGER_VERSION
         Column("platform_code", Text, nullable=False, server_default=""),
         Column("sequence", BigInteger, nullable=False, server_default=text("0")),
         Column("replay_count", Integer, nullable=False, server_default=text("0")),
-        # The DispatchRequested as received: hashed identifiers only (DESIGN §4).
+        # The DispatchRequested as received: hashed identifiers only (docs/architecture.md §4).
         Column("request", LargeBinary, nullable=False),
         _ts("received_at"),
         _ts("created_at", nullable=False, default_now=True),

@@ -1,5 +1,5 @@
 """Google Ads API client: POST /{version}/customers/{customer_id}:uploadClickConversions with
-partialFailure, answers classified (platform-contracts §2.2-§2.9).
+partialFailure, answers classified (docs/platforms.md §2.2-§2.9).
 
 A 200 carries per-row errors (`partialFailureError`, located at `conversions[i]`): those rows
 fail, rows Google already has (ORDER_ID_ALREADY_IN_USE, CLICK_CONVERSION_ALREADY_EXISTS) are

@@ -1,5 +1,5 @@
 """Google Data Manager API client: POST /v1/events:ingest and GET /v1/requestStatus:retrieve,
-answers classified (platform-contracts §2B.1, §2B.8-§2B.10).
+answers classified (docs/platforms.md §2B.1, §2B.8-§2B.10).
 
 An accepted request is only acknowledged (SENT, with Google's requestId); what became of its
 events comes at least 30 minutes later as counts per reason, naming no event (`retrieve`).

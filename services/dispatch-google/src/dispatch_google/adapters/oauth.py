@@ -1,4 +1,4 @@
-"""Google OAuth2 access tokens from a site's refresh token (platform-contracts §2.2, §2B.1):
+"""Google OAuth2 access tokens from a site's refresh token (docs/platforms.md §2.2, §2B.1):
 `POST {token_url}` with the refresh-token grant. The engine's TokenProvider caches each token,
 refreshes it before it expires and on ACCESS_TOKEN_EXPIRED, one fetch at a time."""
 

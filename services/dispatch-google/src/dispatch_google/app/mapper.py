@@ -1,4 +1,4 @@
-"""DispatchRequested (hashed conversion) -> one Data Manager event (platform-contracts
+"""DispatchRequested (hashed conversion) -> one Data Manager event (docs/platforms.md
 §2B.4-§2B.6) or one Ads API click conversion (§2.4-§2.6), or why Google cannot take it.
 
 Both are returned exactly as they will be sent: the engine freezes their bytes at intake and

@@ -1,5 +1,5 @@
 """Google's answers read and classified: the REST error body (google.rpc.Status) of both APIs,
-Data Manager's ErrorReasons (platform-contracts §2B.9) and request-status reasons (§2B.10),
+Data Manager's ErrorReasons (docs/platforms.md §2B.9) and request-status reasons (§2B.10),
 and the Ads API's GoogleAdsFailure codes (§2.7-§2.9)."""
 
 from __future__ import annotations

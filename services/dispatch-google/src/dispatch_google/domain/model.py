@@ -12,7 +12,7 @@ _BARE_ID = re.compile(r"^\d{1,20}\Z", re.ASCII)
 
 @dataclass(frozen=True, repr=False)
 class IngestRequest:
-    """Data Manager POST /v1/events:ingest to one destination (platform-contracts §2B.2):
+    """Data Manager POST /v1/events:ingest to one destination (docs/platforms.md §2B.2):
     `events[i]` carries the deliveries of `positions[i]` (several may share one event)."""
 
     operating_account: str  # digits: the customer that owns the conversion action (§2B.3)

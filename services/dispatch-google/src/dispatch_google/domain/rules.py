@@ -1,5 +1,5 @@
 """What Google refuses per event, judged on the mapped event: Data Manager's fast-fail rules
-(platform-contracts §2B.4-§2B.9) and the Ads API's per-row rules (§2.3-§2.9).
+(docs/platforms.md §2B.4-§2B.9) and the Ads API's per-row rules (§2.3-§2.9).
 
 Data Manager fails a whole request for one bad event (§2B.9), so a refused event fails at
 intake, alone, with Google's reason code. Where Google publishes no code for a rule (the Ads

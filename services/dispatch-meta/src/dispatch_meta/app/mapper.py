@@ -1,6 +1,6 @@
 """DispatchRequested (hashed conversion) -> one Meta server event, or why Meta cannot take it.
 
-Field by field per platform-contracts.md §1.3-§1.6; every per-event rule Meta enforces is
+Field by field per docs/platforms.md §1.3-§1.6; every per-event rule Meta enforces is
 checked by `domain.rules.refusal` on the mapped event. Personal identifiers are sent only as the
 Meta-rule SHA-256 hashes ingest computed; anything that is not 64 lowercase hex fails the event
 (it would be plain personal data) and is never sent.
@@ -43,7 +43,7 @@ def to_server_event(
     if refusal is not None:
         return refused(refusal)
     # Within the tolerated skew, a time ahead of ours is sent as now: Meta's own tolerance
-    # for future times is not published (contract §7.1).
+    # for future times is not published (docs/platforms.md §7.1).
     event["event_time"] = min(event["event_time"], int(now.timestamp()))
     return event
 

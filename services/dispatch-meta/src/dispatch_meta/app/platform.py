@@ -25,8 +25,9 @@ from hubkit.dispatch.model import (
 from hubkit.dispatch.policy import DAY, DispatchPolicy
 from hubkit.dispatch.ports import BatchLimits
 
-# Meta's numbers (DESIGN §3, platform-contracts §1.7): 1,000 events a request; no published
-# CAPI rate limit, so a modest per-pixel request rate that still carries thousands of events/s.
+# Meta's numbers (docs/architecture.md §3, docs/platforms.md §1.7): 1,000 events a request; no
+# published CAPI rate limit, so a modest per-pixel request rate that still carries thousands of
+# events/s.
 META_POLICY = DispatchPolicy(
     batch_size=rules.MAX_EVENTS_PER_REQUEST,
     linger=0.1,  # at 500 events/s a batch lingers at most this: p95 ack within 250 ms

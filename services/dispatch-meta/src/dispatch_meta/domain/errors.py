@@ -1,4 +1,4 @@
-"""Meta Graph API error codes to convhub error classes (platform-contracts.md §1.10)."""
+"""Meta Graph API error codes to convhub error classes (docs/platforms.md §1.10)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-# platform-contracts.md §1.3: standard names; anything else is sent as a custom event.
+# docs/platforms.md §1.3: standard names; anything else is sent as a custom event.
 STANDARD_EVENTS: dict[str, str] = {
     "purchase": "Purchase",
     "lead": "Lead",

@@ -1,4 +1,4 @@
-"""Meta's acceptance rules (platform-contracts.md §1.3-§1.7) as pure checks.
+"""Meta's acceptance rules (docs/platforms.md §1.3-§1.7) as pure checks.
 
 `refusal(event, now)` holds one mapped server event (`data[i]`, exactly what would be sent)
 against every rule Graph enforces per event. Meta rejects a whole request for one bad event
@@ -84,7 +84,7 @@ CUSTOMER_INFORMATION_KEYS = frozenset(
 TOO_OLD_SUBCODE = 2804003
 TOO_OLD = f"100/{TOO_OLD_SUBCODE}"  # "Event Timestamp Too Old"
 INSUFFICIENT_USER_DATA = "100/2804050"
-# Not (yet) in platform-contracts.md; Graph answers captured by third parties:
+# Not (yet) in docs/platforms.md; Graph answers captured by third parties:
 # "Click ID Incorrectly Formatted" (Adsmurai-Google-Tag-Manager-Templates/
 # adsmurai-facebook-conversions-api-client#6) and "Missing Currency for Purchase Event"
 # (same repository, #7).

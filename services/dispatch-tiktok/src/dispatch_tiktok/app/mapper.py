@@ -1,5 +1,5 @@
 """DispatchRequested (hashed conversion) -> one TikTok `data[i]` event, or why TikTok cannot
-take it (platform-contracts §3.2). Personal identifiers go only as the TikTok-rule SHA-256
+take it (docs/platforms.md §3.2). Personal identifiers go only as the TikTok-rule SHA-256
 hashes ingest computed (phone E.164 with "+"); anything else fails the event, never sent."""
 
 from __future__ import annotations

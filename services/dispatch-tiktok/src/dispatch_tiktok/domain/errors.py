@@ -1,4 +1,4 @@
-"""TikTok's answers classified (platform-contracts §3.3): the envelope `code` decides, since
+"""TikTok's answers classified (docs/platforms.md §3.3): the envelope `code` decides, since
 most errors come with HTTP 200; a 40002 message naming `Batch.<i>` names the bad event."""
 
 from __future__ import annotations

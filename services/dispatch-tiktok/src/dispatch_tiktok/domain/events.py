@@ -1,4 +1,4 @@
-"""convhub event types to TikTok standard events (platform-contracts §3.2)."""
+"""convhub event types to TikTok standard events (docs/platforms.md §3.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What TikTok refuses per event (platform-contracts §3.2, §3.8), judged on the mapped event:
+"""What TikTok refuses per event (docs/platforms.md §3.2, §3.8), judged on the mapped event:
 a refused event fails at intake with TikTok's rule and never poisons a request."""
 
 from __future__ import annotations

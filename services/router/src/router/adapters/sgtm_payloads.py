@@ -1,4 +1,5 @@
-"""Request bodies for sGTM: Stape Data Client JSON and GA4 Measurement Protocol (contracts §4-5).
+"""Request bodies for sGTM: Stape Data Client JSON and GA4 Measurement Protocol
+(docs/platforms.md §4-§5).
 
 Only hashed user data leaves: every identifier must be 64 lowercase hex characters, anything
 else is dropped here whatever upstream did. Client IP and user agent are sent as the platforms

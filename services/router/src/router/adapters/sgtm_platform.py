@@ -4,7 +4,7 @@ A lane is one site's configuration revision on one container host: the host is t
 (its breaker, rate and in-flight limit), the revision fixes URL, format and secrets. Requests
 are Stape Data Client arrays or GA4 Measurement Protocol bodies (several per batch when the
 format needs it: GA4 MP takes 25 events). A 413 halves the host's batch size and hands the
-events back untried. Answers follow platform-contracts §5: 2xx delivered; 429 throttle;
+events back untried. Answers follow docs/platforms.md §5: 2xx delivered; 429 throttle;
 408/5xx/network transient; 401/403 auth; other 4xx the container refused the data.
 """
 
