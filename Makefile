@@ -68,7 +68,7 @@ images: ## build convhub/<service>:latest (IMAGE_TAG=...) for every service from
 
 .PHONY: images
 
-bench: deps ## throughput and latency figures (DESIGN.md §7), printed and written to bench-results.json
+bench: deps ## throughput and latency figures (docs/architecture.md §7), printed and written to bench-results.json
 	$(BIN)/python -m convhub_cli.bench
 
 clean: ## remove the virtualenv and caches
