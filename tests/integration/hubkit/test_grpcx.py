@@ -12,10 +12,14 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import grpc
+import nats.errors
+import psycopg
 import pytest
 from google.protobuf.wrappers_pb2 import StringValue
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from sqlalchemy import exc as sa_exc
 
+from hubkit import grpcx
 from hubkit.auth import Scope, current_principal, issue_token
 from hubkit.errors import (
     ConfigError,
@@ -33,6 +37,7 @@ from hubkit.grpcx import (
     run_until_shutdown,
     serving,
 )
+from hubkit.outages import OutageLog
 
 SECRET = "integration-test-secret-0123456789abcdef"
 SERVICE = "test.Echo"
@@ -79,6 +84,28 @@ async def missing(request: StringValue, context: grpc.aio.ServicerContext) -> St
 
 async def boom(request: StringValue, context: grpc.aio.ServicerContext) -> StringValue:
     raise RuntimeError("database exploded")
+
+
+async def db_down(request: StringValue, context: grpc.aio.ServicerContext) -> StringValue:
+    # What a store raises while PostgreSQL restarts: SQLAlchemy around psycopg, with the
+    # statement and its parameters (personal data) in str().
+    raise sa_exc.DBAPIError.instance(
+        "INSERT INTO conversions (email) VALUES (%(email)s)",
+        {"email": request.value},
+        psycopg.errors.AdminShutdown("terminating connection due to administrator command"),
+        psycopg.Error,
+    )
+
+
+async def nats_down(request: StringValue, context: grpc.aio.ServicerContext) -> StringValue:
+    raise nats.errors.NoServersError()
+
+
+async def stream_db_down(
+    request: StringValue, context: grpc.aio.ServicerContext
+) -> AsyncIterator[Any]:
+    yield StringValue(value="first")
+    raise psycopg.OperationalError("connection failed: Connection refused")
 
 
 async def aborts(request: StringValue, context: grpc.aio.ServicerContext) -> StringValue:
@@ -140,6 +167,8 @@ def echo_service(probe: Probe) -> grpc.GenericRpcHandler:
         "Unavailable": unavailable,
         "Missing": missing,
         "Boom": boom,
+        "DbDown": db_down,
+        "NatsDown": nats_down,
         "Aborts": aborts,
         "SyncEcho": sync_echo,
         "SyncUnimplemented": sync_unimplemented,
@@ -148,6 +177,7 @@ def echo_service(probe: Probe) -> grpc.GenericRpcHandler:
     handlers = {n: grpc.unary_unary_rpc_method_handler(f, **codec) for n, f in unary.items()}
     handlers["CountUp"] = grpc.unary_stream_rpc_method_handler(count_up, **codec)
     handlers["SyncCount"] = grpc.unary_stream_rpc_method_handler(sync_count, **codec)
+    handlers["StreamDbDown"] = grpc.unary_stream_rpc_method_handler(stream_db_down, **codec)
     handlers["Join"] = grpc.stream_unary_rpc_method_handler(join, **codec)
     handlers["Shout"] = grpc.stream_stream_rpc_method_handler(shout, **codec)
     return grpc.method_handlers_generic_handler(SERVICE, handlers)
@@ -304,6 +334,42 @@ async def test_unexpected_exception_is_internal_and_logged_without_payload(
     assert "/test.Echo/Boom" in record.getMessage()
     assert record.exc_info is not None and "database exploded" in caplog.text
     assert PII not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("method", "details"),
+    [
+        ("DbDown", "PostgreSQL is unavailable (retry after 1000 ms)"),
+        ("NatsDown", "NATS is unavailable (retry after 1000 ms)"),
+    ],
+)
+async def test_a_dependency_down_is_unavailable_with_a_retry_delay_and_one_line(
+    channel: grpc.aio.Channel,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    details: str,
+) -> None:
+    monkeypatch.setattr(grpcx, "_outages", OutageLog(logging.getLogger("hubkit.grpcx")))
+    with caplog.at_level(logging.WARNING, logger="hubkit.grpcx"):
+        err = await rpc_error(stub(channel, method)(StringValue(value=PII), metadata=GOOD))
+    assert (err.code(), err.details()) == (grpc.StatusCode.UNAVAILABLE, details)
+    assert dict(err.trailing_metadata() or ())["retry-after-ms"] == "1000"
+    [record] = [r for r in caplog.records if r.name == "hubkit.grpcx"]
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert f"/{SERVICE}/{method}" in record.getMessage()
+    assert PII not in caplog.text and "INSERT" not in caplog.text
+
+
+async def test_a_dependency_lost_mid_stream_is_unavailable(channel: grpc.aio.Channel) -> None:
+    call = stub(channel, "StreamDbDown", "unary_stream")(StringValue(value="a"), metadata=GOOD)
+    received = []
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        async for reply in call:
+            received.append(reply.value)
+    assert received == ["first"]
+    assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert dict(info.value.trailing_metadata() or ())["retry-after-ms"] == "1000"
 
 
 async def test_unknown_method_is_unimplemented(channel: grpc.aio.Channel) -> None:

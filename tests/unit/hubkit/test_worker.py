@@ -6,6 +6,8 @@ import asyncio
 import logging
 import time
 
+import nats.errors
+import psycopg
 import pytest
 
 from hubkit.resilience import Backoff
@@ -209,6 +211,24 @@ async def test_a_failing_round_is_logged_and_retried_with_backoff(
     ]
     # The traceback once per run of failures, not on every retry.
     assert [bool(r.exc_info) for r in records] == [True, False, True]
+
+
+async def test_a_dependency_away_is_one_line_without_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    refused = psycopg.OperationalError("connection failed: Connection refused\n\tIs it running?")
+    work = Rounds(refused, nats.errors.NoServersError())
+    loop = Periodic("relay", work, interval=0.01, backoff=Backoff(schedule=(0.01,), jitter=0))
+    with caplog.at_level(logging.WARNING, logger="hubkit.worker"):
+        await loop.start()
+        await wait_until(lambda: len(work.times) >= 3)
+        await loop.stop()
+    records = [r for r in caplog.records if r.name == "hubkit.worker"]
+    assert [r.getMessage() for r in records] == [
+        "relay: PostgreSQL unavailable (connection failed: Connection refused); retrying in 0.01s",
+        "relay: NATS unavailable (nats: no servers available for connection); retrying in 0.02s",
+    ]
+    assert not any(r.exc_info for r in records)
 
 
 async def test_the_default_backoff_never_waits_longer_than_the_interval() -> None:

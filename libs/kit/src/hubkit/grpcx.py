@@ -42,8 +42,10 @@ from hubkit.errors import (
     Unauthenticated,
     Unavailable,
 )
+from hubkit.outages import OUTAGE_RETRY_AFTER, OutageLog, outage_of
 
 _log = logging.getLogger(__name__)
+_outages = OutageLog(_log)
 
 Metadata = tuple[tuple[str, str], ...]
 
@@ -114,7 +116,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Authenticates every call (bearer JWT) and turns exceptions into gRPC statuses.
 
     The handler runs with `hubkit.auth.current_principal()` set. DomainErrors become their status
-    code; anything else is logged and answered INTERNAL "internal error", never leaking details.
+    code. A dependency down or restarting (PostgreSQL, NATS: `hubkit.outages`) is UNAVAILABLE
+    with a `retry-after-ms` trailer and one log line, no traceback. Anything else is a bug:
+    logged with its traceback and answered INTERNAL "internal error", never leaking details.
     With no secret and `dev_mode`, every call acts as DEV_PRINCIPAL (all sites, all scopes).
     """
 
@@ -258,6 +262,11 @@ def _status_of(exc: Exception, method: str) -> tuple[grpc.StatusCode, str, Metad
         return status_for(exc)
     if isinstance(exc, NotImplementedError):  # what generated servicer stubs raise
         return grpc.StatusCode.UNIMPLEMENTED, "Method not implemented", ()
+    outage = outage_of(exc)
+    if outage is not None:  # PostgreSQL or NATS down or restarting: retryable, not a bug
+        answer = Unavailable(f"{outage.dependency} is unavailable", retry_after=OUTAGE_RETRY_AFTER)
+        _outages.report(outage, method, f"UNAVAILABLE (retry after {OUTAGE_RETRY_AFTER:g} s)")
+        return status_for(answer)
     # Never log the request: it may hold personal data. The method name is enough to find it.
     _log.error("unhandled exception in %s", method, exc_info=exc)
     return grpc.StatusCode.INTERNAL, INTERNAL_ERROR, ()

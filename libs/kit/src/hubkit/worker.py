@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from hubkit.outages import outage_of
 from hubkit.resilience import Backoff
 
 __all__ = ["Periodic"]
@@ -107,6 +108,17 @@ class Periodic:
             except Exception as exc:
                 failures += 1
                 delay, wakeable = self._backoff.delay(failures), False
+                outage = outage_of(exc)
+                if outage is not None:  # PostgreSQL or NATS away: one line, it is no bug
+                    log.warning(
+                        "%s: %s unavailable (%s); retrying in %.2fs",
+                        self.name,
+                        outage.dependency,
+                        outage.reason,
+                        delay,
+                        extra={"fields": {"worker": self.name, "failures": failures}},
+                    )
+                    continue
                 log.warning(
                     "%s failed (%r); retrying in %.2fs",
                     self.name,
