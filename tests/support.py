@@ -19,9 +19,14 @@ from hubkit.grpcx import check_health
 
 
 async def wait_for(
-    predicate: Callable[[], Any], within: float = 15.0, what: str = "condition"
-) -> None:
-    """Poll `predicate` (sync or async) until true; fail after `within` seconds."""
+    predicate: Callable[[], Any],
+    within: float = 20.0,
+    what: str = "condition",
+    *,
+    interval: float = 0.02,
+) -> Any:
+    """Poll `predicate` (sync or async) every `interval` seconds until it returns something
+    true, and return that; fail after `within` seconds. The one wait helper of the suite."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while True:
@@ -29,10 +34,10 @@ async def wait_for(
         if isinstance(value, Awaitable):
             value = await value
         if value:
-            return
+            return value
         if loop.time() > deadline:
             raise AssertionError(f"{what} not met within {within}s")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(interval)
 
 
 async def wait_serving(

@@ -24,6 +24,7 @@ from convhub_cli.demo import _conversion
 from convhub_cli.stackfile import StackInfo
 from hubkit.auth import Scope, issue_token
 from hubkit.grpcx import auth_metadata
+from tests.support import wait_for
 
 from .otlp import Receiver
 
@@ -109,10 +110,12 @@ async def test_stack_flows_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
                 return got if done else None
 
             for r in results:
-                deadline = time.monotonic() + 60
-                while (got := await delivered(r.conversion_id)) is None:
-                    assert time.monotonic() < deadline, f"{r.conversion_id} not delivered"
-                    await asyncio.sleep(0.2)
+                got = await wait_for(
+                    lambda r=r: delivered(r.conversion_id),
+                    within=60,
+                    interval=0.2,
+                    what=f"{r.conversion_id} delivered",
+                )
                 platforms = {d.destination.platform for d in got.deliveries}
                 expected = (
                     {common_pb2.PLATFORM_SGTM}
@@ -125,7 +128,9 @@ async def test_stack_flows_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
                 )
                 assert expected <= platforms
             await _phones_arrive_as_the_platforms_match_them(stub, metadata, info)
-        await asyncio.wait_for(_whole_trace(receiver, trace_id), 30)
+        await wait_for(
+            lambda: _whole_trace(receiver, trace_id), within=30, interval=0.5, what="whole trace"
+        )
     finally:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C in `make run` sends
         code = await asyncio.wait_for(proc.wait(), 90)
@@ -135,43 +140,39 @@ async def test_stack_flows_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
     await receiver.stop()
 
 
-async def _whole_trace(receiver: Receiver, trace_id: str) -> None:
-    """Wait until the trace shows every hop: ingest's RPC, its outbox relay, the router, each
+def _whole_trace(receiver: Receiver, trace_id: str) -> bool:
+    """Whether the trace shows every hop: ingest's RPC, its outbox relay, the router, each
     dispatcher's batch (linked to the trace) and, under the batch, its platform request."""
-    while True:
-        spans = receiver.in_trace(trace_id)
-        hops = {
-            "ingest rpc": any(s.service == "ingest" and s.kind == SERVER for s in spans),
-            "ingest relay": any(
-                s.service == "ingest" and s.name.startswith("relay ") for s in spans
-            ),
-            "router": any(s.service == "router" and s.name.startswith("route ") for s in spans),
-        }
-        for service, platform in (
-            ("dispatch-google", "google"),
-            ("dispatch-meta", "meta"),
-            ("dispatch-tiktok", "tiktok"),
-            ("router", "sgtm"),
-        ):
-            batches = [
-                s
-                for s in receiver.spans
-                if s.service == service
-                and s.name == f"dispatch {platform} batch"
-                and trace_id in s.links
-            ]
-            hops[f"{platform} batch"] = bool(batches)
-            hops[f"POST {platform}"] = any(
-                s.name == f"POST {platform}"
-                and s.kind == CLIENT
-                and any(s.parent_id == b.span_id for b in batches)
-                for s in receiver.spans
-            )
-        if all(hops.values()):
-            return
-        missing = [hop for hop, seen in hops.items() if not seen]
+    spans = receiver.in_trace(trace_id)
+    hops = {
+        "ingest rpc": any(s.service == "ingest" and s.kind == SERVER for s in spans),
+        "ingest relay": any(s.service == "ingest" and s.name.startswith("relay ") for s in spans),
+        "router": any(s.service == "router" and s.name.startswith("route ") for s in spans),
+    }
+    for service, platform in (
+        ("dispatch-google", "google"),
+        ("dispatch-meta", "meta"),
+        ("dispatch-tiktok", "tiktok"),
+        ("router", "sgtm"),
+    ):
+        batches = [
+            s
+            for s in receiver.spans
+            if s.service == service
+            and s.name == f"dispatch {platform} batch"
+            and trace_id in s.links
+        ]
+        hops[f"{platform} batch"] = bool(batches)
+        hops[f"POST {platform}"] = any(
+            s.name == f"POST {platform}"
+            and s.kind == CLIENT
+            and any(s.parent_id == b.span_id for b in batches)
+            for s in receiver.spans
+        )
+    missing = [hop for hop, seen in hops.items() if not seen]
+    if missing:
         print("trace incomplete, missing:", missing)
-        await asyncio.sleep(0.5)
+    return not missing
 
 
 # The phones backends really send, with the conversion's country, and the E.164 digits each
@@ -206,9 +207,9 @@ async def _phones_arrive_as_the_platforms_match_them(
     assert warned == {i: [] for i in range(5)} | {5: [("user_data.phone", "INVALID_FORMAT")]}
     assert "555" not in results[5].warnings[0].message  # the value is never echoed
     meta_url, google_url = info.simulators["meta"], info.simulators["google"]
-    deadline = time.monotonic() + 60
     async with httpx.AsyncClient() as http:
-        while True:
+
+        async def received() -> tuple[dict[str, Any], dict[str, Any]] | None:
             meta = {
                 e["event_id"]: e["user_data"]
                 for e in (await http.get(f"{meta_url}/_sim/meta/events")).json()["received"]
@@ -217,12 +218,14 @@ async def _phones_arrive_as_the_platforms_match_them(
                 e["transaction_id"]: e["payload"]
                 for e in (await http.get(f"{google_url}/_sim/google/events")).json()["received"]
             }
-            if all(r.event_id in meta for r in results) and all(
+            arrived = all(r.event_id in meta for r in results) and all(
                 c.order_id in google for c in batch
-            ):
-                break
-            assert time.monotonic() < deadline, "the phones did not reach Meta and Google"
-            await asyncio.sleep(0.5)
+            )
+            return (meta, google) if arrived else None
+
+        meta, google = await wait_for(
+            received, within=60, interval=0.5, what="the phones at Meta and Google"
+        )
     for (_, _, digits), result, c in zip(PHONES, results, batch, strict=True):
         meta_phone = meta[result.event_id].get("ph")
         google_ids = google[c.order_id]["userData"]["userIdentifiers"]

@@ -288,16 +288,7 @@ async def test_an_erasure_removes_the_persons_touchpoints_and_results(attributio
 
 
 async def _eventually(stub, cid: str) -> pb.GetConversionAttributionResponse:  # type: ignore[no-untyped-def]
-    found: list[pb.GetConversionAttributionResponse] = []
-
-    async def ready() -> bool:
-        got = await attributed(stub, cid)
-        if got is not None:
-            found.append(got)
-        return got is not None
-
-    await wait_for(ready, what=f"{cid} attributed")
-    return found[-1]
+    return await wait_for(lambda: attributed(stub, cid), what=f"{cid} attributed")
 
 
 async def _touchpoints_of(db, visitor: str) -> int:  # type: ignore[no-untyped-def]

@@ -26,16 +26,15 @@ from hubkit.bus import (
 )
 from hubkit.resilience import Backoff
 from hubkit.telemetry import extract_context
+from tests.support import wait_for
 
 STREAM = StreamSpec("TEST_EVENTS", ("test.events.>",))
 
 
-async def wait_until(predicate, within: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
+async def settled(js: JetStreamContext, spec: ConsumerSpec) -> bool:
+    """The server holds nothing more for the consumer: none pending, none awaiting an ack."""
+    info = await js.consumer_info(spec.stream, spec.durable)
+    return info.num_pending == 0 and info.num_ack_pending == 0
 
 
 async def test_declarations_are_idempotent(js: JetStreamContext) -> None:
@@ -87,7 +86,7 @@ async def test_consumer_crash_before_ack_gets_message_again(nats_url: str, js: J
 
     consumer = PullConsumer(js, spec, handler, fetch_timeout=0.2)
     await consumer.start()
-    await wait_until(lambda: seen)
+    await wait_for(lambda: seen)
     await consumer.stop()
     assert seen == [(b"payload", 2)]
     info = await js.consumer_info(spec.stream, spec.durable)
@@ -112,16 +111,12 @@ async def test_outcomes_nak_term_and_exceptions(js: JetStreamContext) -> None:
             return Nak(delay=0.1)
         return None
 
-    consumer = PullConsumer(
-        js,
-        ConsumerSpec(STREAM.name, "outcomes", ("test.events.>",)),
-        handler,
-        fetch_timeout=0.2,
-        backoff=Backoff(schedule=(0.1,)),
-    )
+    spec = ConsumerSpec(STREAM.name, "outcomes", ("test.events.>",))
+    consumer = PullConsumer(js, spec, handler, fetch_timeout=0.2, backoff=Backoff(schedule=(0.1,)))
     await consumer.start()
-    await wait_until(lambda: deliveries.get("nak") == 2 and deliveries.get("boom") == 2)
-    await asyncio.sleep(0.5)  # a terminated message must not come back
+    await wait_for(lambda: deliveries.get("nak") == 2 and deliveries.get("boom") == 2)
+    # Every message acknowledged or terminated: nothing the server could deliver again.
+    await wait_for(lambda: settled(js, spec), what="the consumer settled")
     await consumer.stop()
     assert deliveries == {"nak": 2, "boom": 2, "term": 1}
 
@@ -135,17 +130,15 @@ async def test_slow_handler_is_kept_alive_not_redelivered(js: JetStreamContext) 
         calls.append(msg.metadata.num_delivered)
         await asyncio.sleep(2.5)  # longer than ack_wait: in_progress heartbeats keep it ours
 
-    consumer = PullConsumer(
-        js,
-        ConsumerSpec(STREAM.name, "slow", ("test.events.>",), ack_wait=1.0),
-        handler,
-        fetch_timeout=0.2,
-    )
+    spec = ConsumerSpec(STREAM.name, "slow", ("test.events.>",), ack_wait=1.0)
+    consumer = PullConsumer(js, spec, handler, fetch_timeout=0.2)
     await consumer.start()
-    await wait_until(lambda: calls)
-    await asyncio.sleep(3.0)
+    await wait_for(lambda: calls)
+    await wait_for(lambda: settled(js, spec), what="the slow message acknowledged")
+    info = await js.consumer_info(spec.stream, spec.durable)
     await consumer.stop()
     assert calls == [1]
+    assert info.num_redelivered == 0  # the server never handed it out again
 
 
 async def test_bounded_concurrency(js: JetStreamContext) -> None:
@@ -170,7 +163,7 @@ async def test_bounded_concurrency(js: JetStreamContext) -> None:
         fetch_timeout=0.2,
     )
     await consumer.start()
-    await wait_until(lambda: done == 40)
+    await wait_for(lambda: done == 40)
     await consumer.stop()
     assert peak == 4
 

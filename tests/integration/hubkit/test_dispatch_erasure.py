@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -122,6 +121,10 @@ async def _settled(engine: AsyncEngine, where: str, n: int) -> bool:
     return int(await scalar(engine, f"SELECT count(*) FROM {{s}}.deliveries WHERE {where}")) == n
 
 
+async def _settled_batches(engine: AsyncEngine, where: str, n: int) -> bool:
+    return int(await scalar(engine, f"SELECT count(*) FROM {{s}}.batches WHERE {where}")) == n
+
+
 async def test_erased_conversions_are_never_sent_and_keep_no_personal_data(
     harness: tuple[DispatchHarness, FakePlatform], engine: AsyncEngine, js: JetStreamContext
 ) -> None:
@@ -195,9 +198,13 @@ async def test_an_erasure_while_in_flight_stops_the_retries(
     await wait_for(
         lambda: _settled(engine, "lease_owner IS NULL AND status = 'failed'", 1), what="settled"
     )
-    await asyncio.sleep(0.8)  # past the request and several retry delays
-    assert len(platform.requests) == 1  # the 503 did not bring it back to pending
+    # The retry decision is taken when the answer is recorded: once the 503 of the request in
+    # flight is, the delivery is still failed, so no retry can ever send it.
+    await wait_for(
+        lambda: _settled_batches(engine, "http_status = 503", 1), what="the 503 recorded"
+    )
     assert await scalar(engine, "SELECT status FROM {s}.deliveries") == "failed"
+    assert len(platform.requests) == 1
 
 
 async def test_an_erasure_clears_the_frozen_bytes_kept_for_a_resend(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import grpc
@@ -16,6 +15,7 @@ from hubkit.db import make_engine
 from hubkit.dispatch import DispatchPolicy, ErrorClass, PlatformError, SendResult
 from hubkit.dispatch.testing import DispatchHarness, FakePlatform, create_ledger, dispatch_request
 from hubkit.grpcx import FIELD_ERRORS_KEY, GrpcServer, ServiceInterceptor, auth_metadata, serving
+from tests.support import wait_for
 
 SECRET = "service-test-secret-" + "y" * 30
 POLICY = DispatchPolicy(linger=0.05, retry_schedule=(0.05,), resync_seconds=0.3)
@@ -41,15 +41,15 @@ async def api(
     harness.servicer.register(server)
     async with serving(server) as port, grpc.aio.insecure_channel(f"127.0.0.1:{port}") as ch:
         stub = dispatch_pb2_grpc.DispatchServiceStub(ch)
-        for _ in range(200):  # the fake's first answer fails both for good (auth)
+
+        async def both_dead_lettered() -> bool:
             found = await stub.ListDeadLetters(
                 dispatch_pb2.ListDeadLettersRequest(), metadata=token("*")
             )
-            if found.total_count == 2:
-                break
-            await asyncio.sleep(0.05)
-        else:
-            raise AssertionError("the two events were not dead-lettered in 10 s")
+            return found.total_count == 2
+
+        # The fake's first answer fails both for good (auth).
+        await wait_for(both_dead_lettered, within=10, what="both dead-lettered")
         yield stub, platform
     await harness.stop()
     await engine.dispose()

@@ -38,6 +38,7 @@ from hubkit.grpcx import (
     serving,
 )
 from hubkit.outages import OutageLog
+from tests.support import wait_for
 
 SECRET = "integration-test-secret-0123456789abcdef"
 SERVICE = "test.Echo"
@@ -534,14 +535,16 @@ async def test_sigterm_triggers_shutdown() -> None:
     server = make_server(Probe())
     port = await server.start()
     runner = asyncio.create_task(run_until_shutdown(server, grace=1.0))
-    for _ in range(100):
-        await asyncio.sleep(0.01)
-        if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
-            break
-    else:
+    try:
+        await wait_for(
+            lambda: signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None),
+            within=1,
+            what="a SIGTERM handler installed by run_until_shutdown",
+        )
+    except AssertionError:
         await server.stop(0)
         runner.cancel()
-        pytest.fail("run_until_shutdown installed no SIGTERM handler")
+        raise
     os.kill(os.getpid(), signal.SIGTERM)
     await asyncio.wait_for(runner, 5)
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handler removed again

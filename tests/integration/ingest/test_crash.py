@@ -15,7 +15,7 @@ from convhub.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from hubkit.bus import connect
 from hubkit.db import sync_url
 from hubkit.embedded import EmbeddedNats, free_port
-from tests.support import ServiceProcess
+from tests.support import ServiceProcess, wait_for
 
 from .conftest import SECRET, token
 from .test_service import ACCEPTED, conversion
@@ -46,9 +46,9 @@ async def published_ids(nats_url: str, expected: int) -> Counter[str]:
     """How often each conversion id appears in the accepted stream, once `expected` are there."""
     nc = await connect(nats_url, name="crash-test")
     js = nc.jetstream()
-    counts: Counter[str] = Counter()
-    for _ in range(600):  # up to a minute: a restarted relay retries with backoff
-        counts.clear()
+
+    async def counted() -> Counter[str] | None:
+        counts: Counter[str] = Counter()
         info = await js.stream_info("CONVHUB_CONVERSIONS")
         # An empty stream may report first_seq 0 (after a restart): sequence 0 is no message.
         for seq in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
@@ -56,11 +56,12 @@ async def published_ids(nats_url: str, expected: int) -> Counter[str]:
                 (await js.get_msg("CONVHUB_CONVERSIONS", seq)).data
             )
             counts.update(i.conversion.conversion_id for i in batch.items)
-        if len(counts) >= expected:
-            break
-        await asyncio.sleep(0.1)
-    await nc.close()
-    return counts
+        return counts if len(counts) >= expected else None
+
+    try:  # up to a minute: a restarted relay retries with backoff
+        return await wait_for(counted, within=60, what=f"{expected} conversions published")
+    finally:
+        await nc.close()
 
 
 async def ingest_batches(  # type: ignore[no-untyped-def]
@@ -107,8 +108,7 @@ async def test_killed_under_load_loses_nothing_and_duplicates_nothing(
         load = asyncio.create_task(
             ingest_batches(stub, "load", batches=1000, size=20, accepted=acknowledged)
         )
-        while len(acknowledged) < 200:
-            await asyncio.sleep(0.01)
+        await wait_for(lambda: len(acknowledged) >= 200, what="200 acknowledged")
         service.kill()  # mid-load: batches committed, in flight, and waiting in the outbox
         with pytest.raises(grpc.aio.AioRpcError):
             await load

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -17,6 +16,7 @@ from convhub.ingest.v1 import ingest_pb2
 from hubkit.auth import Scope, issue_token
 from hubkit.db import sync_url
 from hubkit.grpcx import auth_metadata
+from tests.support import wait_for
 
 from .conftest import RunningIngest, ingest_settings, start_ingest, token
 
@@ -69,16 +69,6 @@ async def accepted_messages(js, site: str = "shop-1") -> list[events_pb2.Convers
     return items
 
 
-async def eventually(check, within: float = 10.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
-
-
 async def test_batch_with_one_bad_conversion_accepts_the_others(
     ingest_service: RunningIngest, js
 ) -> None:
@@ -97,7 +87,7 @@ async def test_batch_with_one_bad_conversion_accepts_the_others(
         found = {i.conversion.conversion_id for i in await accepted_messages(js)}
         return found if found == ids else set()
 
-    await eventually(published)
+    await wait_for(published)
     items = await accepted_messages(js)
     assert all(i.trace.traceparent for i in items)  # each item carries its own trace context
 
@@ -155,7 +145,7 @@ async def test_thousand_concurrent_identical_submissions_accept_exactly_one(
         for r in results
         if r is not accepted[0]
     )
-    await eventually(lambda: _count_published(js, original))
+    await wait_for(lambda: _count_published(js, original))
     assert [i.conversion.conversion_id for i in await accepted_messages(js)] == [original]
 
 
@@ -258,7 +248,7 @@ async def test_get_conversion_shows_routing_and_delivery_status(
         meta_state = states.get(f"{cid}:meta:px-1")
         return got if meta_state and meta_state.attempts == 2 and len(states) == 2 else None
 
-    got = await eventually(settled)
+    got = await wait_for(settled)
     assert got.routing.routed and got.routing.config_revision == 3
     states = {d.delivery_id: d.status for d in got.deliveries}
     assert states == {
@@ -319,7 +309,7 @@ async def test_no_raw_personal_data_in_tables_streams_or_logs(
         ingest_pb2.EraseUserRequest(site_id="shop-1", external_id="nobody"),
         metadata=token(["shop-1"], [Scope.ADMIN]),
     )
-    await eventually(lambda: _stream_has(js, 5))
+    await wait_for(lambda: _stream_has(js, 5))
     stream_bytes = b""
     for stream in ("CONVHUB_CONVERSIONS", "CONVHUB_ERASURES"):
         info = await js.stream_info(stream)
@@ -364,7 +354,7 @@ async def test_erase_user_leaves_no_row_of_that_person(ingest_service: RunningIn
         metadata=token(["shop-1"], [Scope.ADMIN]),
     )
     assert erased.conversions_erased == 2
-    await eventually(lambda: _outbox_empty(ingest_service.settings.database_url))
+    await wait_for(lambda: _outbox_empty(ingest_service.settings.database_url))
     person = hashlib.sha256(RAW_EMAIL.lower().encode()).hexdigest()
     stored = _dump_schema(ingest_service.settings.database_url)
     for cid in (results[0].conversion_id, results[2].conversion_id):
@@ -380,7 +370,7 @@ async def test_erase_user_leaves_no_row_of_that_person(ingest_service: RunningIn
         msg = await js.get_msg("CONVHUB_ERASURES", info.state.last_seq)
         return events_pb2.UserErasedBatch.FromString(msg.data).items[0]
 
-    event = await eventually(published)
+    event = await wait_for(published)
     assert set(event.conversion_ids) == {results[0].conversion_id, results[2].conversion_id}
     assert list(event.hashed_emails) == [person]
     with pytest.raises(grpc.aio.AioRpcError) as gone:
@@ -418,7 +408,7 @@ async def test_site_policies_follow_the_kv_bucket(ingest_service: RunningIngest,
         )
         return r if r.status == REJECTED else None
 
-    response = await eventually(rejected)
+    response = await wait_for(rejected)
     assert [(e.field, e.code) for e in response.errors] == [
         ("consent.ad_user_data", "CONSENT_REQUIRED")
     ]
@@ -439,7 +429,7 @@ async def test_site_policies_follow_the_kv_bucket(ingest_service: RunningIngest,
         )
         return r.status == ACCEPTED
 
-    assert await eventually(stored_without_user_data)
+    assert await wait_for(stored_without_user_data)
 
 
 async def test_nats_inbound_refuses_bad_subjects_and_oversized_bursts(

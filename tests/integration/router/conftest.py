@@ -60,20 +60,6 @@ def router_settings(database_url: str, nats_url: str, **overrides: object) -> Se
     return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
 
 
-async def wait_until(predicate: Callable[[], Any], within: float = 20.0, what: str = "") -> None:
-    """Poll `predicate` (sync or async) until true; fail after `within` seconds."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {within}s: {what}")
-        await asyncio.sleep(0.05)
-
-
 def sha(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 

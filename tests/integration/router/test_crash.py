@@ -17,7 +17,7 @@ from convhub.router.v1 import router_pb2 as rpb
 from convhub.router.v1 import router_pb2_grpc
 from convhub_sim.sgtm import SgtmSimulator
 from hubkit.embedded import free_port
-from tests.support import ServiceProcess
+from tests.support import ServiceProcess, wait_for
 
 from .conftest import (
     SECRET,
@@ -28,7 +28,6 @@ from .conftest import (
     scalar_is,
     sgtm_site,
     token,
-    wait_until,
 )
 
 PER_SITE, BATCH = 3_000, 100
@@ -94,20 +93,20 @@ async def test_kill_9_mid_load_loses_nothing_and_repeats_nothing(
             await publish_accepted(js, site, [f"{prefix}{i}" for i in range(start, start + BATCH)])
 
     await asyncio.gather(publish("shop-s", "s"), publish("shop-d", "d"))
-    await wait_until(lambda: _decided_at_least(engine, 1_500), what="load under way")
+    await wait_for(lambda: _decided_at_least(engine, 1_500), what="load under way")
     router_process.kill()
     decided_at_kill = await scalar(engine, DECIDED)
     assert decided_at_kill < 2 * PER_SITE, "the kill must land mid-load"
 
     await router_process.start()
-    await wait_until(lambda: scalar_is(engine, DECIDED, 2 * PER_SITE), within=60, what="all routed")
-    await wait_until(
+    await wait_for(lambda: scalar_is(engine, DECIDED, 2 * PER_SITE), within=60, what="all routed")
+    await wait_for(
         lambda: scalar_is(engine, CONFIRMED, PER_SITE),
         within=60,
         what="every sGTM delivery confirmed",
     )
-    await wait_until(lambda: len(dispatch.items) >= PER_SITE, within=30, what="dispatched")
-    await wait_until(
+    await wait_for(lambda: len(dispatch.items) >= PER_SITE, within=30, what="dispatched")
+    await wait_for(
         lambda: scalar_is(engine, "SELECT count(*) FROM router.outbox", 0), what="outbox drained"
     )
 

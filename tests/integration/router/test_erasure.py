@@ -12,8 +12,9 @@ from convhub_sim.base import Fault
 from convhub_sim.sgtm import SgtmSimulator
 from hubkit.bus import JetStreamPublisher, Outgoing
 from router.domain.site import Mode, SgtmSettings, SiteConfig
+from tests.support import wait_for
 
-from .conftest import publish_accepted, scalar, scalar_is, sha, wait_until
+from .conftest import publish_accepted, scalar, scalar_is, sha
 
 LEDGER = "router_sgtm.deliveries"
 # The hashed email the test conversions carry (conftest.accepted), as stored in the ledger.
@@ -35,8 +36,8 @@ async def test_erased_conversions_leave_no_payload_and_are_never_sent(
     await publish_accepted(js, "shop", ["c1", "c2", "c3"])
     await publish_accepted(js, "parked-site", ["p1", "p2"])
     pending = f"SELECT count(*) FROM {LEDGER} WHERE status = 'pending' AND attempts = 1"
-    await wait_until(lambda: scalar_is(engine, pending, 3), what="first try failed")
-    await wait_until(
+    await wait_for(lambda: scalar_is(engine, pending, 3), what="first try failed")
+    await wait_for(
         lambda: scalar_is(engine, "SELECT count(*) FROM router.parked_conversions", 2),
         what="parked",
     )
@@ -47,7 +48,7 @@ async def test_erased_conversions_leave_no_payload_and_are_never_sent(
         items=[events.UserErased(erasure_id="e1", conversion_ids=["c1", "c2", "p1"])],
     )
     await JetStreamPublisher(js).publish(Outgoing("convhub.erasures.shop", erased, "erasure:e1"))
-    await wait_until(lambda: scalar_is(engine, STILL_PERSONAL, 0), what="personal data gone")
+    await wait_for(lambda: scalar_is(engine, STILL_PERSONAL, 0), what="personal data gone")
     assert (
         await scalar(engine, "SELECT string_agg(conversion_id, ',') FROM router.parked_conversions")
         == "p2"

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from convhub_sim.sgtm import SgtmSimulator
 from router.app.housekeeping import Housekeeping
 from router.domain.site import Mode, SgtmSettings, SiteConfig
+from tests.support import wait_for
 
-from .conftest import publish_accepted, scalar, scalar_is, wait_until
+from .conftest import publish_accepted, scalar, scalar_is
 
 
 async def test_only_old_routed_decisions_are_deleted(
@@ -26,8 +27,8 @@ async def test_only_old_routed_decisions_are_deleted(
     await publish_accepted(js, "shop", [f"c{i}" for i in range(10)])
     await publish_accepted(js, "unconfigured", ["p1"])  # parked
     confirmed = "SELECT count(*) FROM router_sgtm.deliveries WHERE status = 'confirmed'"
-    await wait_until(lambda: scalar_is(engine, confirmed, 10), what="delivered")
-    await wait_until(
+    await wait_for(lambda: scalar_is(engine, confirmed, 10), what="delivered")
+    await wait_for(
         lambda: scalar_is(engine, "SELECT count(*) FROM router.parked_conversions", 1),
         what="parked",
     )

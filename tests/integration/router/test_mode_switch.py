@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from convhub.events.v1 import events_pb2 as events
 from convhub_sim.sgtm import SgtmSimulator
+from tests.support import wait_for
 
 from .conftest import (
     Collector,
@@ -19,7 +20,6 @@ from .conftest import (
     scalar,
     scalar_is,
     sgtm_site,
-    wait_until,
 )
 
 TOTAL, BATCH = 10_000, 100
@@ -39,7 +39,7 @@ async def test_mode_switch_mid_flow_routes_each_conversion_exactly_once(
 
     for batch in batches[:30]:
         await publish_accepted(js, "shop", batch)
-    await wait_until(lambda: _at_least(engine, 1_000), what="the first conversions routed")
+    await wait_for(lambda: _at_least(engine, 1_000), what="the first conversions routed")
 
     async def publish_the_rest() -> None:
         for batch in batches[30:]:
@@ -50,7 +50,7 @@ async def test_mode_switch_mid_flow_routes_each_conversion_exactly_once(
     assert switched.site.revision == 2
     await rest
 
-    await wait_until(lambda: scalar_is(engine, DECIDED, TOTAL), within=60, what="all decided")
+    await wait_for(lambda: scalar_is(engine, DECIDED, TOTAL), within=60, what="all decided")
     async with engine.connect() as conn:
         rows = (await conn.execute(text(DECISIONS))).all()
     by_mode = {"sgtm": set(), "direct": set()}
@@ -62,9 +62,9 @@ async def test_mode_switch_mid_flow_routes_each_conversion_exactly_once(
     assert sgtm_ids and direct_ids, "the switch must land in the middle of the flow"
 
     # What actually left on each path, counted where it arrived.
-    await wait_until(lambda: len(dispatch.items) >= len(direct_ids), within=30, what="dispatch")
-    await wait_until(lambda: len(sgtm.events) >= len(sgtm_ids), within=60, what="sGTM events")
-    await wait_until(
+    await wait_for(lambda: len(dispatch.items) >= len(direct_ids), within=30, what="dispatch")
+    await wait_for(lambda: len(sgtm.events) >= len(sgtm_ids), within=60, what="sGTM events")
+    await wait_for(
         lambda: scalar_is(
             engine, "SELECT count(*) FROM router_sgtm.deliveries WHERE status <> 'confirmed'", 0
         ),

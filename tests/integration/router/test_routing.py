@@ -9,6 +9,7 @@ from convhub.common.v1 import common_pb2 as common
 from convhub.events.v1 import events_pb2 as events
 from convhub_sim.sgtm import SgtmSimulator
 from hubkit.bus import JetStreamPublisher, Outgoing
+from tests.support import wait_for
 
 from .conftest import (
     Collector,
@@ -18,7 +19,6 @@ from .conftest import (
     scalar,
     scalar_is,
     sgtm_site,
-    wait_until,
 )
 
 DECIDED = "SELECT count(*) FROM router.routing_decisions"
@@ -36,10 +36,10 @@ async def test_each_site_takes_its_own_path(
     await publish_accepted(js, "shop-s", [f"s{i}" for i in range(30)])
     await publish_accepted(js, "shop-d", [f"d{i}" for i in range(20)])
 
-    await wait_until(lambda: len(sgtm.events) == 30, what="30 events at the sGTM container")
-    await wait_until(lambda: len(dispatch.items) == 90, what="20 x 3 platforms, 30 to sGTM")
-    await wait_until(lambda: len(routed.items) == 50, what="50 routing decisions")
-    await wait_until(lambda: len(delivery.items) == 30, what="30 sGTM delivery updates")
+    await wait_for(lambda: len(sgtm.events) == 30, what="30 events at the sGTM container")
+    await wait_for(lambda: len(dispatch.items) == 90, what="20 x 3 platforms, 30 to sGTM")
+    await wait_for(lambda: len(routed.items) == 50, what="50 routing decisions")
+    await wait_for(lambda: len(delivery.items) == 30, what="30 sGTM delivery updates")
 
     # sGTM: one request carried the batch, hashed user data only, one event per conversion.
     assert sorted(sgtm.event_ids()) == sorted(f"evt-s{i}" for i in range(30))
@@ -97,14 +97,14 @@ async def test_a_redelivered_batch_is_not_routed_twice(
     routed = await Collector(js, "convhub.routed.>", events.ConversionRoutedBatch).start()
     ids = [f"c{i}" for i in range(50)]
     await publish_accepted(js, "shop-d", ids, msg_id="relay-1")
-    await wait_until(lambda: len(dispatch.items) == 50, what="first delivery routed")
+    await wait_for(lambda: len(dispatch.items) == 50, what="first delivery routed")
 
     # The same conversions again, as a relay retrying after the stream's dedupe window would,
     # and overlapping with new ones: only the new ones are routed.
     await publish_accepted(js, "shop-d", ids, msg_id="relay-1-again")
     await publish_accepted(js, "shop-d", [*ids[:10], "new-1", "new-2"], msg_id="relay-2")
-    await wait_until(lambda: len(dispatch.items) == 52, what="the two new conversions")
-    await wait_until(
+    await wait_for(lambda: len(dispatch.items) == 52, what="the two new conversions")
+    await wait_for(
         lambda: scalar_is(engine, "SELECT count(*) FROM router.outbox", 0), what="outbox drained"
     )
     delivery_ids = [i.delivery_id for i in dispatch.items]
@@ -121,7 +121,7 @@ async def test_parked_conversions_flow_once_the_configuration_is_fixed(
     routed = await Collector(js, "convhub.routed.>", events.ConversionRoutedBatch).start()
     dispatch = await Collector(js, "convhub.dispatch.>", events.DispatchRequestedBatch).start()
     await publish_accepted(js, "shop-p", [f"p{i}" for i in range(40)])  # no configuration yet
-    await wait_until(lambda: len(routed.items) == 40, what="40 parked decisions")
+    await wait_for(lambda: len(routed.items) == 40, what="40 parked decisions")
     assert {(i.parked, i.parked_reason, i.config_revision) for i in routed.items} == {
         (True, common.PARK_REASON_NO_SITE_CONFIG, 0)
     }
@@ -129,12 +129,12 @@ async def test_parked_conversions_flow_once_the_configuration_is_fixed(
     no_destination = direct_site("shop-p", meta=False)
     await router_service.upsert(no_destination)
     await publish_accepted(js, "shop-p", [f"q{i}" for i in range(10)])
-    await wait_until(lambda: len(routed.items) == 50, what="10 more parked")
+    await wait_for(lambda: len(routed.items) == 50, what="10 more parked")
     assert routed.items[-1].parked_reason == common.PARK_REASON_NO_USABLE_DESTINATION
     assert await scalar(engine, "SELECT count(*) FROM router.parked_conversions") == 50
 
     await router_service.upsert(direct_site("shop-p", meta=True))  # revision 2: usable
-    await wait_until(lambda: len(dispatch.items) == 50, what="every parked conversion released")
+    await wait_for(lambda: len(dispatch.items) == 50, what="every parked conversion released")
     assert await scalar(engine, "SELECT count(*) FROM router.parked_conversions") == 0
     released = [i for i in routed.items if not i.parked]
     assert len(released) == 50 and {i.config_revision for i in released} == {2}
@@ -162,12 +162,12 @@ async def test_bad_input_never_takes_good_input_down(
     good.conversion.conversion_id, good.conversion.event_type = "ok-1", "purchase"
     await publisher.publish(Outgoing("convhub.conversions.accepted.shop-d", mixed, "mixed-1"))
     await publish_accepted(js, "shop-d", ["ok-2"])
-    await wait_until(lambda: len(dispatch.items) == 2, what="the good items routed")
+    await wait_for(lambda: len(dispatch.items) == 2, what="the good items routed")
     assert sorted(i.conversion_id for i in dispatch.items) == ["ok-1", "ok-2"]
     assert await scalar(engine, DECIDED) == 2
     # The undecodable message was terminated, not redelivered forever.
     info = await js.consumer_info("CONVHUB_CONVERSIONS", "router")
-    await wait_until(lambda: _no_pending(js), what="nothing left unacknowledged")
+    await wait_for(lambda: _no_pending(js), what="nothing left unacknowledged")
     assert info.config.durable_name == "router"
     await dispatch.stop()
 
@@ -184,7 +184,7 @@ async def test_a_mode_hint_that_disagrees_is_recorded(
     routed = await Collector(js, "convhub.routed.>", events.ConversionRoutedBatch).start()
     await publish_accepted(js, "shop-d", ["h1"], mode_hint=common.ATTRIBUTION_MODE_SGTM)
     await publish_accepted(js, "shop-d", ["h2"], mode_hint=common.ATTRIBUTION_MODE_DIRECT)
-    await wait_until(lambda: len(routed.items) == 2, what="two decisions")
+    await wait_for(lambda: len(routed.items) == 2, what="two decisions")
     assert {i.conversion_id: i.mode_mismatch for i in routed.items} == {"h1": True, "h2": False}
     assert {i.mode for i in routed.items} == {common.ATTRIBUTION_MODE_DIRECT}
     assert (

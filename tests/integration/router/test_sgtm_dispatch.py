@@ -17,8 +17,9 @@ from convhub_sim.base import Fault
 from convhub_sim.sgtm import SgtmSimulator
 from hubkit.grpcx import GrpcServer, ServiceInterceptor, serving
 from router.domain.site import Mode, SgtmFormat, SgtmSettings, SiteConfig
+from tests.support import wait_for
 
-from .conftest import SECRET, Collector, publish_accepted, scalar, scalar_is, token, wait_until
+from .conftest import SECRET, Collector, publish_accepted, scalar, scalar_is, token
 
 LEDGER = "router_sgtm.deliveries"
 
@@ -41,15 +42,15 @@ async def test_a_429_storm_is_waited_out_uncharged_and_each_event_delivered_once
     await app.start()
     await publish_accepted(js, "shop", [f"c{i}" for i in range(30)])
 
-    await wait_until(lambda: len(sgtm.events) == 30, what="every event through the storm")
-    await wait_until(lambda: scalar_is(engine, status_count("confirmed"), 30), what="confirmed")
+    await wait_for(lambda: len(sgtm.events) == 30, what="every event through the storm")
+    await wait_for(lambda: scalar_is(engine, status_count("confirmed"), 30), what="confirmed")
     assert sorted(sgtm.event_ids()) == sorted(f"evt-c{i}" for i in range(30))  # once each
     statuses = [r.status for r in sgtm.platform_requests()]
     assert statuses.count(429) == 8 and statuses.count(200) == 3
     # Throttled requests charge nothing: every delivery took exactly one counted attempt.
     assert await scalar(engine, f"SELECT max(attempts) + max(failures) FROM {LEDGER}") == 1
 
-    await wait_until(lambda: _confirmed(updates) == 30, what="status updates")
+    await wait_for(lambda: _confirmed(updates) == 30, what="status updates")
     for steps in _history(updates).values():
         assert [s for s, _ in steps] == list(range(1, len(steps) + 1))  # never backwards
         assert steps[-1][1] == common.DELIVERY_STATUS_CONFIRMED
@@ -64,7 +65,7 @@ async def test_a_413_halves_the_hosts_batches_and_resends_untried(
     sgtm.fail_next(1, Fault(status=413, body={"error": "too large"}))
     await app.start()
     await publish_accepted(js, "shop", [f"c{i}" for i in range(40)])
-    await wait_until(lambda: scalar_is(engine, status_count("confirmed"), 40), what="confirmed")
+    await wait_for(lambda: scalar_is(engine, status_count("confirmed"), 40), what="confirmed")
     sizes = [len(r.json()) for r in sgtm.platform_requests()]
     assert sizes[0] == 40 and max(sizes[1:]) == 20  # halved, then the same events again
     assert sorted(sgtm.event_ids()) == sorted(f"evt-c{i}" for i in range(40))
@@ -80,7 +81,7 @@ async def test_deliveries_are_visible_and_replayable_through_dispatch_service(
     sgtm.fail_next(1, Fault(status=503))
     await app.start()
     await publish_accepted(js, "shop", [f"c{i}" for i in range(5)])
-    await wait_until(lambda: len(letters.items) == 5, what="5 dead letters")
+    await wait_for(lambda: len(letters.items) == 5, what="5 dead letters")
     letter = letters.items[0]
     assert letter.error_class == common.ERROR_CLASS_TRANSIENT and letter.platform_code == "503"
     assert letter.destination.platform == common.PLATFORM_SGTM
@@ -99,7 +100,7 @@ async def test_deliveries_are_visible_and_replayable_through_dispatch_service(
             metadata=token(),
         )
         assert (replay.matched, replay.replayed) == (5, 5)
-        await wait_until(lambda: scalar_is(engine, status_count("confirmed"), 5), what="replayed")
+        await wait_for(lambda: scalar_is(engine, status_count("confirmed"), 5), what="replayed")
         delivery = await stub.GetDelivery(
             dispatch_pb2.GetDeliveryRequest(conversion_id="c3"), metadata=token()
         )
@@ -127,7 +128,7 @@ async def test_a_crash_mid_request_loses_nothing_and_settled_work_is_not_resent(
     sgtm.fail_next(1, Fault(status=503, delay=2.0))  # the container hangs on the 1st request
     await first.start()
     await publish_accepted(js, "shop", [f"c{i}" for i in range(20)])
-    await wait_until(lambda: len(sgtm.platform_requests()) == 1, what="the request in flight")
+    await wait_for(lambda: len(sgtm.platform_requests()) == 1, what="the request in flight")
 
     # The dispatcher dies with the request in flight: nothing recorded, the lease still held.
     dispatcher = first.sgtm.dispatcher
@@ -141,7 +142,7 @@ async def test_a_crash_mid_request_loses_nothing_and_settled_work_is_not_resent(
     second = await components(http_timeout_seconds=1.0, dispatch_lease_seconds=1.5)
     for worker in second.sgtm.workers():  # a new process: the deliveries come back at lease end
         await worker.start()
-    await wait_until(lambda: scalar_is(engine, status_count("confirmed"), 20), what="re-sent")
+    await wait_for(lambda: scalar_is(engine, status_count("confirmed"), 20), what="re-sent")
     assert sorted(sgtm.event_ids()) == sorted(f"evt-c{i}" for i in range(20))  # each once
 
 
@@ -156,12 +157,12 @@ async def test_a_slow_container_holds_up_neither_routing_nor_other_containers(
         await app.start()
         await publish_accepted(js, "slow", [f"s{i}" for i in range(200)])
         await publish_accepted(js, "fast", [f"f{i}" for i in range(50)])
-        await wait_until(
+        await wait_for(
             lambda: scalar_is(engine, "SELECT count(*) FROM router.routing_decisions", 250),
             within=10,
             what="everything routed",
         )
-        await wait_until(lambda: len(fast.events) == 50, within=10, what="the fast container")
+        await wait_for(lambda: len(fast.events) == 50, within=10, what="the fast container")
         # 20 requests of 3 s, at most 4 at a time, need 15 s: the slow host is still busy.
         assert len(sgtm.events) < 200
         assert await scalar(engine, f"SELECT count(*) FROM {LEDGER} WHERE status <> 'confirmed'")
@@ -189,7 +190,7 @@ async def test_ga4_mp_with_secrets_from_the_credentials_directory(
     )
     await app.start()
     await publish_accepted(js, "shop", [f"m{i}" for i in range(30)], event_type="lead")
-    await wait_until(lambda: len(sgtm.events) == 30, what="thirty MP events")
+    await wait_for(lambda: len(sgtm.events) == 30, what="thirty MP events")
     received = sgtm.events[0]
     assert received.format == "ga4_mp" and received.event["name"] == "generate_lead"
     assert received.request["client_id"].startswith("visitor-")
@@ -220,7 +221,7 @@ async def test_a_missing_credentials_file_fails_without_sending(
     letters = await Collector(js, "convhub.deadletter.sgtm.shop", events.DeadLetteredBatch).start()
     await app.start()
     await publish_accepted(js, "shop", ["c1"])
-    await wait_until(lambda: len(letters.items) == 1, what="dead letter")
+    await wait_for(lambda: len(letters.items) == 1, what="dead letter")
     assert letters.items[0].error_class == common.ERROR_CLASS_CONFIG
     assert "absent" in letters.items[0].reason and sgtm.platform_requests() == []
     assert await scalar(engine, status_count("failed")) == 1

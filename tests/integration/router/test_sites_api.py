@@ -14,8 +14,9 @@ from convhub.events.v1 import events_pb2 as events
 from convhub.router.v1 import router_pb2 as rpb
 from hubkit.auth import Scope
 from hubkit.bus import SITES_BUCKET
+from tests.support import wait_for
 
-from .conftest import Collector, RunningRouter, direct_site, sgtm_site, token, wait_until
+from .conftest import Collector, RunningRouter, direct_site, sgtm_site, token
 
 
 async def kv_site(js: JetStreamContext, site_id: str) -> rpb.Site | None:
@@ -59,11 +60,11 @@ async def test_upsert_get_list_delete_with_revisions(
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
 
     # The KV bucket follows every revision; the deletion is a deleted key.
-    await wait_until(lambda: kv_site(js, "shop-b"), what="shop-b mirrored")
-    await wait_until(lambda: _is_none(kv_site(js, "shop-a")), what="shop-a deleted from the bucket")
+    await wait_for(lambda: kv_site(js, "shop-b"), what="shop-b mirrored")
+    await wait_for(lambda: _is_none(kv_site(js, "shop-a")), what="shop-a deleted from the bucket")
     mirrored = await kv_site(js, "shop-b")
     assert mirrored is not None and mirrored.revision == 1 and mirrored.destinations.meta.enabled
-    await wait_until(lambda: len(changes.items) == 4, what="4 SiteConfigChanged")
+    await wait_for(lambda: len(changes.items) == 4, what="4 SiteConfigChanged")
     assert [(m.site_id, i.revision, i.deleted) for m in changes.messages for i in m.items] == [
         ("shop-a", 1, False),
         ("shop-a", 2, False),
@@ -136,7 +137,7 @@ async def test_the_mirror_repairs_a_lost_bucket(
     router_service: RunningRouter, js: JetStreamContext
 ) -> None:
     await router_service.upsert(sgtm_site("shop-a", "https://sgtm.example/d"))
-    await wait_until(lambda: kv_site(js, "shop-a"), what="mirrored")
+    await wait_for(lambda: kv_site(js, "shop-a"), what="mirrored")
     await js.delete_key_value(SITES_BUCKET)
     # A restart resyncs the bucket from the database.
     await router_service.shutdown()
@@ -144,8 +145,6 @@ async def test_the_mirror_repairs_a_lost_bucket(
 
     again = await start_router(router_service.settings)
     try:
-        await wait_until(
-            lambda: kv_site(js, "shop-a"), what="re-mirrored after the bucket was lost"
-        )
+        await wait_for(lambda: kv_site(js, "shop-a"), what="re-mirrored after the bucket was lost")
     finally:
         await again.shutdown()

@@ -12,13 +12,7 @@ import pytest
 
 from hubkit.resilience import Backoff
 from hubkit.worker import Periodic
-
-
-async def wait_until(predicate, within: float = 2.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + within
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
+from tests.support import wait_for
 
 
 class Rounds:
@@ -44,7 +38,7 @@ async def test_start_runs_a_round_at_once_then_every_interval() -> None:
     loop = Periodic("test", work, interval=0.05)
     started = time.monotonic()
     await loop.start()
-    await wait_until(lambda: len(work.times) >= 3)
+    await wait_for(lambda: len(work.times) >= 3)
     await loop.stop()
     assert work.times[0] - started < 0.05
     assert all(gap >= 0.04 for gap in work.gaps())
@@ -55,7 +49,7 @@ async def test_wait_first_delays_the_first_round_by_one_interval() -> None:
     loop = Periodic("test", work, interval=0.1, wait_first=True)
     started = time.monotonic()
     await loop.start()
-    await wait_until(lambda: work.times)
+    await wait_for(lambda: work.times)
     await loop.stop()
     assert work.times[0] - started >= 0.09
 
@@ -64,9 +58,9 @@ async def test_wake_runs_the_next_round_before_the_interval() -> None:
     work = Rounds()
     loop = Periodic("test", work, interval=60)
     await loop.start()
-    await wait_until(lambda: len(work.times) == 1)
+    await wait_for(lambda: len(work.times) == 1)
     loop.wake()
-    await wait_until(lambda: len(work.times) == 2, within=1.0)
+    await wait_for(lambda: len(work.times) == 2, within=1.0)
     await loop.stop()
 
 
@@ -82,30 +76,29 @@ async def test_a_wake_during_a_round_brings_the_next_one_at_once() -> None:
 
     loop = Periodic("test", work, interval=60)
     await loop.start()
-    await wait_until(lambda: calls == 1)
+    await wait_for(lambda: calls == 1)
     loop.wake()  # while the first round is still running
     release.set()
-    await wait_until(lambda: calls == 2, within=1.0)
+    await wait_for(lambda: calls == 2, within=1.0)
     await loop.stop()
 
 
 async def test_work_returns_how_long_until_its_next_round() -> None:
     work = Rounds(0.0, 0.0, 0.2, None)  # two more at once, then after 0.2 s, then the interval
-    loop = Periodic("test", work, interval=60)
+    loop = Periodic("test", work, interval=0.4)
     await loop.start()
-    await wait_until(lambda: len(work.times) == 4)
-    await asyncio.sleep(0.05)
+    await wait_for(lambda: len(work.times) == 5)
     await loop.stop()
     gaps = work.gaps()
-    assert len(work.times) == 4
     assert gaps[0] < 0.05 and gaps[1] < 0.05 and gaps[2] >= 0.19
+    assert gaps[3] >= 0.39  # None: the interval
 
 
 async def test_stop_during_the_wait_returns_at_once_and_runs_no_more_rounds() -> None:
     work = Rounds()
     loop = Periodic("test", work, interval=60)
     await loop.start()
-    await wait_until(lambda: work.times)
+    await wait_for(lambda: work.times)
     began = time.monotonic()
     await loop.stop()
     assert time.monotonic() - began < 0.5
@@ -130,20 +123,20 @@ async def test_stop_lets_the_round_in_hand_finish() -> None:
 
 async def test_a_long_round_sees_stopping_and_ends_early() -> None:
     batches = 0
+    ended = asyncio.Event()
 
     async def work() -> None:
         nonlocal batches
         while not loop.stopping:
             batches += 1
             await asyncio.sleep(0.01)
+        ended.set()  # the round returned by itself: nothing of it runs after stop()
 
     loop = Periodic("test", work, interval=60)
     await loop.start()
-    await wait_until(lambda: batches >= 2)
+    await wait_for(lambda: batches >= 2)
     await loop.stop()
-    done = batches
-    await asyncio.sleep(0.05)
-    assert batches == done
+    assert ended.is_set()
 
 
 async def test_stop_is_bounded_and_cancels_a_round_that_hangs(
@@ -197,7 +190,7 @@ async def test_a_failing_round_is_logged_and_retried_with_backoff(
     loop = Periodic("flaky", work, interval=0.01, backoff=backoff)
     with caplog.at_level(logging.WARNING, logger="hubkit.worker"):
         await loop.start()
-        await wait_until(lambda: len(work.times) >= 5)
+        await wait_for(lambda: len(work.times) >= 5)
         await loop.stop()
     gaps = work.gaps()
     assert gaps[0] >= 0.045  # after failure 1
@@ -221,7 +214,7 @@ async def test_a_dependency_away_is_one_line_without_traceback(
     loop = Periodic("relay", work, interval=0.01, backoff=Backoff(schedule=(0.01,), jitter=0))
     with caplog.at_level(logging.WARNING, logger="hubkit.worker"):
         await loop.start()
-        await wait_until(lambda: len(work.times) >= 3)
+        await wait_for(lambda: len(work.times) >= 3)
         await loop.stop()
     records = [r for r in caplog.records if r.name == "hubkit.worker"]
     assert [r.getMessage() for r in records] == [
@@ -235,21 +228,23 @@ async def test_the_default_backoff_never_waits_longer_than_the_interval() -> Non
     work = Rounds(*[RuntimeError("down")] * 3)
     loop = Periodic("capped", work, interval=0.05)
     await loop.start()
-    await wait_until(lambda: len(work.times) >= 4, within=1.0)  # not 1, 2, 4 s
+    await wait_for(lambda: len(work.times) >= 4, within=1.0)  # not 1, 2, 4 s
     await loop.stop()
 
 
 async def test_wake_does_not_cut_a_backoff_short_but_stop_does() -> None:
-    work = Rounds(RuntimeError("down"))
-    loop = Periodic("test", work, interval=0.01, backoff=Backoff(schedule=(60,), jitter=0))
+    work = Rounds(RuntimeError("down"), RuntimeError("down"))
+    loop = Periodic("test", work, interval=0.01, backoff=Backoff(schedule=(0.3, 60), jitter=0))
     await loop.start()
-    await wait_until(lambda: work.times)
+    await wait_for(lambda: work.times)
+    loop.wake()  # at once: the backoff after the first failure has just begun
+    await wait_for(lambda: len(work.times) == 2, what="the round after the backoff")
+    assert work.gaps()[0] >= 0.29  # the whole 0.3 s, the wake-up notwithstanding
     loop.wake()
-    await asyncio.sleep(0.1)
-    assert len(work.times) == 1
     began = time.monotonic()
-    await loop.stop()
+    await loop.stop()  # in the 60 s backoff after the second failure
     assert time.monotonic() - began < 0.5
+    assert len(work.times) == 2
 
 
 async def test_stop_before_start_and_twice_is_harmless() -> None:
