@@ -42,6 +42,14 @@ log = logging.getLogger(__name__)
 GRPC_EXCLUDED_SERVICES = "OTEL_PYTHON_GRPC_EXCLUDED_SERVICES"
 # Kubernetes probes hit the health service every few seconds; their spans would drown real ones.
 DEFAULT_GRPC_EXCLUDED_SERVICES = "grpc.health.v1.Health"
+# Never traced, whatever the variable says. A reflection stream (grpcurl) cancelled while the
+# server is between two answers leaves the instrumentation's stream wrapper to be closed by the
+# garbage collector in another context, which logs a "Failed to detach context" traceback
+# (opentelemetry-python-contrib#2357); nobody needs spans of reflection anyway.
+ALWAYS_EXCLUDED_GRPC_SERVICES = (
+    "grpc.reflection.v1alpha.ServerReflection",
+    "grpc.reflection.v1.ServerReflection",
+)
 
 
 # --- providers -------------------------------------------------------------------------------
@@ -168,10 +176,12 @@ def _instrument_grpc(tracer_provider: TracerProvider, environ: Mapping[str, str]
     )
 
     excluded = environ.get(GRPC_EXCLUDED_SERVICES, DEFAULT_GRPC_EXCLUDED_SERVICES)
+    listed = [s.strip() for s in excluded.split(",") if s.strip()]
+    services = list(dict.fromkeys([*listed, *ALWAYS_EXCLUDED_GRPC_SERVICES]))
     if environ is os.environ:
-        # The instrumentors read the variable themselves; make the default visible to them.
-        os.environ.setdefault(GRPC_EXCLUDED_SERVICES, DEFAULT_GRPC_EXCLUDED_SERVICES)
-    services = [s.strip() for s in excluded.split(",") if s.strip()]
+        # The instrumentors read the variable themselves and trace what any filter lets through:
+        # they must see the same list.
+        os.environ[GRPC_EXCLUDED_SERVICES] = ",".join(services)
     # Passed explicitly too, so an injected environ (tests) decides the same way.
     filter_ = (
         filters.negate(filters.any_of(*(filters.service_name(s) for s in services)))
