@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -44,16 +43,15 @@ async def wait_serving(
     target: str, *, within: float = 60.0, alive: Callable[[], None] = lambda: None
 ) -> None:
     """Until `target` answers SERVING; `alive()` raises when the service died meanwhile."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
+
+    async def serving() -> bool:
         alive()
         try:
-            if await check_health(target, timeout=0.5) == "SERVING":
-                return
+            return await check_health(target, timeout=0.5) == "SERVING"
         except grpc.aio.AioRpcError:
-            pass
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{target} did not become SERVING in {within}s")
+            return False
+
+    await wait_for(serving, within=within, what=f"{target} SERVING", interval=0.05)
 
 
 class ServiceProcess:
