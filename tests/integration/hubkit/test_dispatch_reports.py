@@ -3,6 +3,7 @@ fake platform against real PostgreSQL and NATS JetStream, read back over Dispatc
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections import deque
@@ -10,6 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import grpc
+import nats.errors
 import pytest
 from nats.js import JetStreamContext
 from sqlalchemy import text
@@ -121,10 +123,16 @@ async def test_accepted_events_are_sent_until_the_report_confirms_them(
     await wait_for(lambda: _all(statuses(engine), "confirmed", 3), what="the report confirms")
     assert len(platform.asked) == 2 and set(platform.asked) == {"req-1"}
     seen: dict[str, int] = {}
-    for msg in await updates.fetch(10, timeout=5):
-        for item in events_pb2.DeliveryUpdatedBatch.FromString(msg.data).items:
-            seen[item.delivery_id] = max(seen.get(item.delivery_id, 0), item.status)
-    assert set(seen.values()) == {common_pb2.DELIVERY_STATUS_CONFIRMED} and len(seen) == 3
+
+    async def all_confirmed_published() -> bool:
+        # The relay publishes after the ledger commits: the updates arrive a moment later.
+        with contextlib.suppress(nats.errors.TimeoutError):
+            for msg in await updates.fetch(10, timeout=0.5):
+                for item in events_pb2.DeliveryUpdatedBatch.FromString(msg.data).items:
+                    seen[item.delivery_id] = max(seen.get(item.delivery_id, 0), item.status)
+        return len(seen) == 3 and set(seen.values()) == {common_pb2.DELIVERY_STATUS_CONFIRMED}
+
+    await wait_for(all_confirmed_published, what="the confirmations published")
     async with serving(server) as port, grpc.aio.insecure_channel(f"127.0.0.1:{port}") as ch:
         batch = await batch_of(dispatch_pb2_grpc.DispatchServiceStub(ch), engine)
     status = batch.platform_status
