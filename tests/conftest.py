@@ -23,16 +23,6 @@ from nats.js import JetStreamContext
 
 from hubkit.bus import connect
 from hubkit.embedded import EmbeddedNats, EmbeddedPostgres
-from hubkit.telemetry import init_telemetry
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _telemetry_without_grpc_patches() -> None:
-    """Services run in-process share this process, and telemetry is set up once per process:
-    set it up first without the gRPC instrumentation, which patches `grpc.aio.server` for
-    every later server (and refuses sync handlers), so each test gets gRPC as it builds it,
-    whatever ran before it. Process-level tracing is tested by the e2e stack test."""
-    init_telemetry("tests", instrument_grpc=False)
 
 
 @pytest.fixture(scope="session")

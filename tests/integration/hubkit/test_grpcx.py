@@ -47,6 +47,22 @@ PII = "jane.doe@example.com"  # must never reach logs or trailing metadata
 # --- the tiny test service ---------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _plain_grpc() -> Iterator[None]:
+    """These tests are of hubkit's interceptor, sync handlers included: without the process's
+    OpenTelemetry gRPC patches, which a service run in-process by an earlier test installs
+    (they refuse sync handlers; services have none)."""
+    from hubkit import telemetry
+
+    current = telemetry._current
+    instrumentors = list(current.instrumentors) if current is not None else []
+    for instrumentor in instrumentors:
+        instrumentor.uninstrument()
+    yield
+    for instrumentor in instrumentors:
+        instrumentor.instrument(tracer_provider=current.tracer_provider)  # type: ignore[union-attr]
+
+
 class Probe:
     """Lets tests watch and pace the slow handler."""
 
