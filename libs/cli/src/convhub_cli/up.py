@@ -383,7 +383,14 @@ def _wait(children: _Children, exit_after: float | None) -> int:
     def request_stop(*_: object) -> None:
         stop["requested"] = True
 
+    def hung_up(*_: object) -> None:
+        # The terminal is gone (its window closed): stop everything as Ctrl-C does, silently,
+        # so no embedded server outlives the stack.
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the run
+        request_stop()
+
     signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGHUP, hung_up)
     deadline = time.monotonic() + exit_after if exit_after is not None else None
     try:
         while not stop["requested"]:
@@ -402,4 +409,5 @@ def _wait(children: _Children, exit_after: float | None) -> int:
 def _stopping(message: str) -> None:
     """From here on the stack only stops: a second Ctrl-C must not cut its cleanup short."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     print(message, flush=True)
