@@ -21,9 +21,12 @@ messages, DispatchService and tracing of each batch.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+import orjson
 
 from convhub.events.v1 import events_pb2
 from hubkit.dispatch.model import (
@@ -133,3 +136,22 @@ class ReportsLater(Protocol):
     status_delay: float
 
     async def request_status(self, lane: Lane, request_id: str) -> RequestReport: ...
+
+
+class MapsAtIntake:
+    """Base of the adapters that map every event once, at intake (`AdmitsAtIntake`): `check`
+    and `admit` both come from `mapped`, the event as it will be sent or why it cannot be."""
+
+    def mapped(
+        self, request: events_pb2.DispatchRequested, now: datetime
+    ) -> Mapping[str, Any] | PlatformError:
+        raise NotImplementedError
+
+    def check(self, request: events_pb2.DispatchRequested, now: datetime) -> PlatformError | None:
+        mapped = self.mapped(request, now)
+        return mapped if isinstance(mapped, PlatformError) else None
+
+    def admit(self, request: events_pb2.DispatchRequested, now: datetime) -> PlatformError | bytes:
+        """`check` and the event's bytes as every send of it carries them."""
+        mapped = self.mapped(request, now)
+        return mapped if isinstance(mapped, PlatformError) else orjson.dumps(mapped)

@@ -36,7 +36,7 @@ from hubkit.dispatch.model import (
     SendResult,
 )
 from hubkit.dispatch.policy import DAY, DispatchPolicy
-from hubkit.dispatch.ports import BatchLimits, Quota
+from hubkit.dispatch.ports import BatchLimits, MapsAtIntake, Quota
 from hubkit.dispatch.tokens import TokenProvider, TokenUnavailable
 from hubkit.vocabulary import ErrorClass
 
@@ -79,7 +79,7 @@ class Credentials(Protocol):
         ...
 
 
-class GooglePlatform:
+class GooglePlatform(MapsAtIntake):
     platform = Platform.GOOGLE
 
     def __init__(
@@ -119,16 +119,7 @@ class GooglePlatform:
     def batch_limits(self, lane: Lane) -> BatchLimits:
         return BatchLimits(self.policy.batch_size, self.policy.linger)
 
-    def check(self, request: events_pb2.DispatchRequested, now: datetime) -> PlatformError | None:
-        mapped = self._mapped(request, now)
-        return mapped if isinstance(mapped, PlatformError) else None
-
-    def admit(self, request: events_pb2.DispatchRequested, now: datetime) -> PlatformError | bytes:
-        """`check` and the event's bytes as they will be sent, every time: mapped once here."""
-        mapped = self._mapped(request, now)
-        return mapped if isinstance(mapped, PlatformError) else orjson.dumps(mapped)
-
-    def _mapped(
+    def mapped(
         self, request: events_pb2.DispatchRequested, now: datetime
     ) -> dict[str, Any] | PlatformError:
         t = request.target
@@ -183,7 +174,7 @@ class GooglePlatform:
                     continue
                 payload = event.frozen
             else:
-                mapped = self._mapped(event.request, now)
+                mapped = self.mapped(event.request, now)
                 if isinstance(mapped, PlatformError):
                     errors[event.delivery_id] = mapped
                     continue

@@ -23,7 +23,7 @@ from hubkit.dispatch.model import (
     SendResult,
 )
 from hubkit.dispatch.policy import DAY, DispatchPolicy
-from hubkit.dispatch.ports import BatchLimits
+from hubkit.dispatch.ports import BatchLimits, MapsAtIntake
 
 # Meta's numbers (docs/architecture.md §3, docs/platforms.md §1.7): 1,000 events a request; no
 # published CAPI rate limit, so a modest per-pixel request rate that still carries thousands of
@@ -41,7 +41,7 @@ META_POLICY = DispatchPolicy(
 _LANES_KEPT = 10_000
 
 
-class MetaPlatform:
+class MetaPlatform(MapsAtIntake):
     platform = Platform.META
     tokens = None  # a system user token does not expire: it comes from the credentials file
 
@@ -70,16 +70,7 @@ class MetaPlatform:
     def event_id_of(self, request: Any) -> str:
         return mapper.event_id_of(request)
 
-    def check(self, request: Any, now: datetime) -> PlatformError | None:
-        mapped = self._mapped(request, now)
-        return mapped if isinstance(mapped, PlatformError) else None
-
-    def admit(self, request: Any, now: datetime) -> PlatformError | bytes:
-        """`check` and the event's bytes as they will be sent: mapped once, at intake."""
-        mapped = self._mapped(request, now)
-        return mapped if isinstance(mapped, PlatformError) else orjson.dumps(mapped)
-
-    def _mapped(self, request: Any, now: datetime) -> dict[str, Any] | PlatformError:
+    def mapped(self, request: Any, now: datetime) -> dict[str, Any] | PlatformError:
         target = request.target
         if not rules.is_pixel_id(target.account_id):
             return PlatformError(ErrorClass.CONFIG, "PIXEL_ID", "the Meta pixel id must be numeric")

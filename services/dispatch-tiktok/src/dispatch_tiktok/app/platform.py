@@ -22,7 +22,7 @@ from hubkit.dispatch.model import (
     SendResult,
 )
 from hubkit.dispatch.policy import DispatchPolicy
-from hubkit.dispatch.ports import BatchLimits
+from hubkit.dispatch.ports import BatchLimits, MapsAtIntake
 from hubkit.vocabulary import ErrorClass
 
 # TikTok's numbers (§3.6): 1,000 events a request; QPS limits are not published, so a modest
@@ -48,7 +48,7 @@ class Credentials(Protocol):
         ...
 
 
-class TikTokPlatform:
+class TikTokPlatform(MapsAtIntake):
     platform = Platform.TIKTOK
     tokens = None  # Events Manager tokens are long-lived: they come from the credentials file
 
@@ -72,16 +72,7 @@ class TikTokPlatform:
     def batch_limits(self, lane: Lane) -> BatchLimits:
         return BatchLimits(self.policy.batch_size, self.policy.linger)
 
-    def check(self, request: events_pb2.DispatchRequested, now: datetime) -> PlatformError | None:
-        mapped = self._mapped(request, now)
-        return mapped if isinstance(mapped, PlatformError) else None
-
-    def admit(self, request: events_pb2.DispatchRequested, now: datetime) -> PlatformError | bytes:
-        """`check` and the event's bytes as they will be sent: mapped once, at intake."""
-        mapped = self._mapped(request, now)
-        return mapped if isinstance(mapped, PlatformError) else orjson.dumps(mapped)
-
-    def _mapped(
+    def mapped(
         self, request: events_pb2.DispatchRequested, now: datetime
     ) -> dict[str, Any] | PlatformError:
         target = request.target
