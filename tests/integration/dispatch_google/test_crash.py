@@ -21,13 +21,6 @@ pytestmark = pytest.mark.slow
 BATCH = 100
 
 
-class Service(ServiceProcess):
-    """The dispatcher as Kubernetes runs it."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        super().__init__("dispatch_google", env, log)
-
-
 @pytest.fixture
 def service(
     engine: AsyncEngine,  # migrated
@@ -36,7 +29,7 @@ def service(
     sim: GoogleSimulator,
     credentials_dir: Path,
     tmp_path: Path,
-) -> Iterator[Service]:
+) -> Iterator[ServiceProcess]:
     env = dispatcher_env(
         database_url,
         nats_url,
@@ -47,7 +40,7 @@ def service(
         CONVHUB_GOOGLE_OAUTH_URL=f"{sim.url}/token",
         CONVHUB_GOOGLE_STATUS_DELAY_SECONDS="0.5",
     )
-    svc = Service(env, tmp_path / "log")
+    svc = ServiceProcess("dispatch_google", env, tmp_path / "log")  # as Kubernetes runs it
     yield svc
     svc.stop()
 
@@ -57,7 +50,7 @@ def in_flight(sim: GoogleSimulator) -> bool:
 
 
 async def test_kill_9_mid_batch_loses_nothing_and_google_counts_each_event_once(
-    service: Service, sim: GoogleSimulator, engine: AsyncEngine, js: JetStreamContext
+    service: ServiceProcess, sim: GoogleSimulator, engine: AsyncEngine, js: JetStreamContext
 ) -> None:
     sim.slow(0.4)  # every request takes a while: the kill lands while one is at Google
     total = 1500

@@ -20,13 +20,6 @@ pytestmark = pytest.mark.slow
 BATCH = 100
 
 
-class Service(ServiceProcess):
-    """The dispatcher as Kubernetes runs it."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        super().__init__("dispatch_tiktok", env, log)
-
-
 @pytest.fixture
 def service(
     engine: AsyncEngine,  # migrated
@@ -35,7 +28,7 @@ def service(
     sim: TikTokSimulator,
     credentials_dir: Path,
     tmp_path: Path,
-) -> Iterator[Service]:
+) -> Iterator[ServiceProcess]:
     env = dispatcher_env(
         database_url,
         nats_url,
@@ -43,7 +36,7 @@ def service(
         batch=BATCH,
         CONVHUB_TIKTOK_API_URL=sim.url,
     )
-    svc = Service(env, tmp_path / "log")
+    svc = ServiceProcess("dispatch_tiktok", env, tmp_path / "log")  # as Kubernetes runs it
     yield svc
     svc.stop()
 
@@ -53,7 +46,7 @@ def in_flight(sim: TikTokSimulator) -> bool:
 
 
 async def test_kill_9_mid_batch_loses_nothing_and_tiktok_counts_each_event_once(
-    service: Service, sim: TikTokSimulator, engine: AsyncEngine, js: JetStreamContext
+    service: ServiceProcess, sim: TikTokSimulator, engine: AsyncEngine, js: JetStreamContext
 ) -> None:
     sim.slow(0.4)  # every request takes a while: the kill lands while one is at TikTok
     total = 1500
