@@ -10,12 +10,16 @@ from router.domain.site import (
     DedupePolicy,
     Destinations,
     GoogleDestination,
+    HubSpotSource,
     MetaDestination,
     Mode,
     SgtmFormat,
     SgtmSettings,
+    ShopifySource,
     SiteConfig,
+    Sources,
     TikTokDestination,
+    WooCommerceSource,
 )
 from router.domain.validation import normalize, validate
 
@@ -176,11 +180,45 @@ def test_google_conversion_actions_are_checked_per_event_type() -> None:
 def test_site_id_and_dedupe_rules() -> None:
     assert fields(SiteConfig("")) == {"site.site_id": "REQUIRED"}
     assert fields(SiteConfig("shop.de")) == {"site.site_id": "INVALID_FORMAT"}
-    bad = SiteConfig("s", dedupe=DedupePolicy(window_seconds=-1, key_fields=("order_id", "email")))
+    bad = SiteConfig("s", dedupe=DedupePolicy(window_seconds=-1, key_fields=("order_id", "phone")))
     assert fields(bad) == {
         "site.dedupe.window_seconds": "OUT_OF_RANGE",
         "site.dedupe.key_fields[1]": "INVALID_VALUE",
     }
+    across_sources = DedupePolicy(key_fields=("email", "value", "event_hour"))
+    assert fields(SiteConfig("s", dedupe=across_sources)) == {}
+
+
+def test_sources_rules() -> None:
+    good = Sources(
+        shopify=ShopifySource(secret_ref="shop-shopify", shop_domain="demo-shop.myshopify.com"),
+        woocommerce=WooCommerceSource(secret_ref="shop-woo", paid_statuses=("completed",)),
+        hubspot=HubSpotSource(
+            app_secret_ref="hs-app", access_token_ref="hs-token", portal_id=62515, event_type="lead"
+        ),
+    )
+    assert fields(SiteConfig("s", sources=good)) == {}
+    bad = Sources(
+        shopify=ShopifySource(secret_ref="shpss_0123456789abcdef0123456789abcdef", shop_domain="x"),
+        woocommerce=WooCommerceSource(secret_ref="w", paid_statuses=("Paid!",)),
+        hubspot=HubSpotSource(
+            app_secret_ref="hs-app", won_stages=("",), event_type="sale", default_currency="eur1"
+        ),
+    )
+    assert fields(SiteConfig("s", sources=bad)) == {
+        "site.sources.shopify.secret_ref": "SECRET_NOT_REFERENCE",
+        "site.sources.shopify.shop_domain": "INVALID_FORMAT",
+        "site.sources.woocommerce.paid_statuses[0]": "INVALID_FORMAT",
+        "site.sources.hubspot.access_token_ref": "REQUIRED",
+        "site.sources.hubspot.portal_id": "REQUIRED",
+        "site.sources.hubspot.won_stages[0]": "INVALID_FORMAT",
+        "site.sources.hubspot.event_type": "INVALID_VALUE",
+        "site.sources.hubspot.default_currency": "INVALID_FORMAT",
+    }
+    trimmed = normalize(
+        SiteConfig("s", sources=Sources(shopify=ShopifySource(shop_domain=" Demo.MyShopify.com ")))
+    )
+    assert trimmed.sources.shopify.shop_domain == "demo.myshopify.com"
 
 
 def test_normalize_trims_what_people_paste() -> None:

@@ -149,6 +149,24 @@ def site_from_pb(pb: router.Site) -> st.SiteConfig:
         dedupe=st.DedupePolicy(
             window_seconds=pb.dedupe.window_seconds, key_fields=tuple(pb.dedupe.key_fields)
         ),
+        sources=st.Sources(
+            shopify=st.ShopifySource(
+                secret_ref=pb.sources.shopify.secret_ref,
+                shop_domain=pb.sources.shopify.shop_domain,
+            ),
+            woocommerce=st.WooCommerceSource(
+                secret_ref=pb.sources.woocommerce.secret_ref,
+                paid_statuses=tuple(pb.sources.woocommerce.paid_statuses),
+            ),
+            hubspot=st.HubSpotSource(
+                app_secret_ref=pb.sources.hubspot.app_secret_ref,
+                access_token_ref=pb.sources.hubspot.access_token_ref,
+                portal_id=pb.sources.hubspot.portal_id,
+                won_stages=tuple(pb.sources.hubspot.won_stages),
+                event_type=pb.sources.hubspot.event_type,
+                default_currency=pb.sources.hubspot.default_currency,
+            ),
+        ),
         consent=st.ConsentPolicy(
             when_not_granted=enum(
                 "site.consent.when_not_granted", pb.consent.when_not_granted, CONSENT_FROM_PB
@@ -214,6 +232,24 @@ def site_to_pb(site: st.SiteConfig) -> router.Site:
         ),
         dedupe=router.DedupePolicy(
             window_seconds=site.dedupe.window_seconds, key_fields=list(site.dedupe.key_fields)
+        ),
+        sources=router.Sources(
+            shopify=router.ShopifySource(
+                secret_ref=site.sources.shopify.secret_ref,
+                shop_domain=site.sources.shopify.shop_domain,
+            ),
+            woocommerce=router.WooCommerceSource(
+                secret_ref=site.sources.woocommerce.secret_ref,
+                paid_statuses=list(site.sources.woocommerce.paid_statuses),
+            ),
+            hubspot=router.HubSpotSource(
+                app_secret_ref=site.sources.hubspot.app_secret_ref,
+                access_token_ref=site.sources.hubspot.access_token_ref,
+                portal_id=site.sources.hubspot.portal_id,
+                won_stages=list(site.sources.hubspot.won_stages),
+                event_type=site.sources.hubspot.event_type,
+                default_currency=site.sources.hubspot.default_currency,
+            ),
         ),
         consent=router.ConsentPolicy(
             when_not_granted=CONSENT_TO_PB[site.consent.when_not_granted],

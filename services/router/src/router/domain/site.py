@@ -119,6 +119,37 @@ class AttributionSettings:
 
 
 @dataclass(frozen=True)
+class ShopifySource:
+    secret_ref: str = ""
+    shop_domain: str = ""
+
+
+@dataclass(frozen=True)
+class WooCommerceSource:
+    secret_ref: str = ""
+    paid_statuses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HubSpotSource:
+    app_secret_ref: str = ""
+    access_token_ref: str = ""
+    portal_id: int = 0
+    won_stages: tuple[str, ...] = ()
+    event_type: str = ""
+    default_currency: str = ""
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Shops and CRMs that send the site's conversions by webhook (ingest receives them)."""
+
+    shopify: ShopifySource = field(default_factory=ShopifySource)
+    woocommerce: WooCommerceSource = field(default_factory=WooCommerceSource)
+    hubspot: HubSpotSource = field(default_factory=HubSpotSource)
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     """One site's configuration. `revision` and the timestamps are set by the router only."""
 
@@ -131,6 +162,7 @@ class SiteConfig:
     consent: ConsentPolicy = field(default_factory=ConsentPolicy)
     default_country: str = ""  # ISO 3166-1 alpha-2: where national phone numbers are read
     attribution: AttributionSettings = field(default_factory=AttributionSettings)
+    sources: Sources = field(default_factory=Sources)
     revision: int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None

@@ -16,6 +16,7 @@ from router.domain.site import (
     SgtmFormat,
     SgtmSettings,
     SiteConfig,
+    Sources,
     TikTokDestination,
 )
 
@@ -33,15 +34,40 @@ HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
 PREVIEW_HEADER = re.compile(r"^[A-Za-z0-9+/=_.-]{1,1024}$")
 # A credentials reference names a file in CONVHUB_CREDENTIALS_DIR (a Kubernetes Secret key).
 CREDENTIALS_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_SECRET_PREFIXES = ("EAA", "ya29.", "sk_", "sk-", "ghp_", "xox")
+_SECRET_PREFIXES = (
+    "EAA",
+    "ya29.",
+    "sk_",
+    "sk-",
+    "ghp_",
+    "xox",
+    "shpss_",
+    "shpat_",
+    "pat-na",
+    "pat-eu",
+)
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 # Headers the forwarder sets itself: a site may not override them.
 RESERVED_HEADERS = frozenset(
     {"content-type", "content-length", "host", "user-agent", "x-gtm-server-preview", "traceparent"}
 )
 DEDUPE_FIELDS = frozenset(
-    {"site_id", "order_id", "event_type", "event_id", "visitor_id", "value", "currency"}
+    {
+        "site_id",
+        "order_id",
+        "event_type",
+        "event_id",
+        "visitor_id",
+        "value",
+        "currency",
+        "email",
+        "event_hour",
+    }
 )
+SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}\.myshopify\.com$")
+ORDER_STATUS = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+DEAL_STAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_DEDUPE_WINDOW = 30 * 24 * 3600
 MAX_BATCH_EVENTS = {SgtmFormat.STAPE_DATA_CLIENT: 1000, SgtmFormat.GA4_MP: 25}
 
@@ -97,6 +123,31 @@ def normalize(site: SiteConfig) -> SiteConfig:
         destinations=Destinations(google=google, meta=meta, tiktok=tiktok),
         dedupe=replace(site.dedupe, key_fields=tuple(f.strip() for f in site.dedupe.key_fields)),
         default_country=site.default_country.strip().upper(),
+        sources=_normalized_sources(site.sources),
+    )
+
+
+def _normalized_sources(s: Sources) -> Sources:
+    h = s.hubspot
+    return Sources(
+        shopify=replace(
+            s.shopify,
+            secret_ref=s.shopify.secret_ref.strip(),
+            shop_domain=s.shopify.shop_domain.strip().lower(),
+        ),
+        woocommerce=replace(
+            s.woocommerce,
+            secret_ref=s.woocommerce.secret_ref.strip(),
+            paid_statuses=tuple(x.strip().lower() for x in s.woocommerce.paid_statuses),
+        ),
+        hubspot=replace(
+            h,
+            app_secret_ref=h.app_secret_ref.strip(),
+            access_token_ref=h.access_token_ref.strip(),
+            won_stages=tuple(x.strip() for x in h.won_stages),
+            event_type=h.event_type.strip(),
+            default_currency=h.default_currency.strip().upper(),
+        ),
     )
 
 
@@ -124,6 +175,7 @@ def validate(site: SiteConfig, *, allow_plain_http: bool = False) -> list[Proble
     problems += _meta(site.destinations.meta)
     problems += _tiktok(site.destinations.tiktok)
     problems += _dedupe(site)
+    problems += _sources(site.sources)
     a = site.attribution
     if not 0 <= a.lookback_days <= 365:
         problems.append(
@@ -394,4 +446,54 @@ def _dedupe(site: SiteConfig) -> list[Problem]:
         elif name in seen:
             p.append(Problem(path, "DUPLICATE", "listed twice"))
         seen.add(name)
+    return p
+
+
+def _sources(s: Sources) -> list[Problem]:
+    p: list[Problem] = []
+    p += _ref("site.sources.shopify.secret_ref", s.shopify.secret_ref)
+    if s.shopify.shop_domain and not SHOP_DOMAIN.match(s.shopify.shop_domain):
+        p.append(
+            Problem(
+                "site.sources.shopify.shop_domain",
+                "INVALID_FORMAT",
+                "the shop's myshopify.com domain, like demo-shop.myshopify.com",
+            )
+        )
+    p += _ref("site.sources.woocommerce.secret_ref", s.woocommerce.secret_ref)
+    for i, status in enumerate(s.woocommerce.paid_statuses):
+        if not ORDER_STATUS.match(status):
+            p.append(
+                Problem(
+                    f"site.sources.woocommerce.paid_statuses[{i}]",
+                    "INVALID_FORMAT",
+                    "an order status slug like processing or completed",
+                )
+            )
+    h, base = s.hubspot, "site.sources.hubspot"
+    p += _ref(f"{base}.app_secret_ref", h.app_secret_ref)
+    p += _ref(f"{base}.access_token_ref", h.access_token_ref)
+    if h.app_secret_ref and not h.access_token_ref:
+        p.append(
+            Problem(
+                f"{base}.access_token_ref",
+                "REQUIRED",
+                "HubSpot webhooks name a deal only: reading it needs the CRM access token",
+            )
+        )
+    if (h.app_secret_ref or h.access_token_ref) and h.portal_id <= 0:
+        p.append(Problem(f"{base}.portal_id", "REQUIRED", "the HubSpot account id (portalId)"))
+    if h.portal_id < 0:
+        p.append(Problem(f"{base}.portal_id", "OUT_OF_RANGE", "a positive account id"))
+    for i, stage in enumerate(h.won_stages):
+        if not DEAL_STAGE.match(stage):
+            p.append(
+                Problem(
+                    f"{base}.won_stages[{i}]", "INVALID_FORMAT", "a deal stage id like closedwon"
+                )
+            )
+    if h.event_type not in ("", "purchase", "lead"):
+        p.append(Problem(f"{base}.event_type", "INVALID_VALUE", "purchase (default) or lead"))
+    if h.default_currency and not CURRENCY.match(h.default_currency):
+        p.append(Problem(f"{base}.default_currency", "INVALID_FORMAT", "an ISO 4217 code like EUR"))
     return p

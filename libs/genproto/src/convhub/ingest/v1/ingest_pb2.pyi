@@ -153,16 +153,98 @@ class ConversionRouting(_message.Message):
     def __init__(self, routed: _Optional[bool] = ..., mode: _Optional[_Union[_common_pb2.AttributionMode, str]] = ..., destinations: _Optional[_Iterable[_Union[_common_pb2.Destination, _Mapping]]] = ..., config_revision: _Optional[int] = ..., parked: _Optional[bool] = ..., parked_reason: _Optional[_Union[_common_pb2.ParkReason, str]] = ..., parked_detail: _Optional[str] = ..., mode_mismatch: _Optional[bool] = ..., routed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetConversionResponse(_message.Message):
-    __slots__ = ("conversion", "routing", "deliveries", "match_keys")
+    __slots__ = ("conversion", "routing", "deliveries", "match_keys", "sources")
     CONVERSION_FIELD_NUMBER: _ClassVar[int]
     ROUTING_FIELD_NUMBER: _ClassVar[int]
     DELIVERIES_FIELD_NUMBER: _ClassVar[int]
     MATCH_KEYS_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
     conversion: _common_pb2.HashedConversion
     routing: ConversionRouting
     deliveries: _containers.RepeatedCompositeFieldContainer[_common_pb2.DeliveryState]
     match_keys: _containers.RepeatedCompositeFieldContainer[_common_pb2.MatchKeys]
-    def __init__(self, conversion: _Optional[_Union[_common_pb2.HashedConversion, _Mapping]] = ..., routing: _Optional[_Union[ConversionRouting, _Mapping]] = ..., deliveries: _Optional[_Iterable[_Union[_common_pb2.DeliveryState, _Mapping]]] = ..., match_keys: _Optional[_Iterable[_Union[_common_pb2.MatchKeys, _Mapping]]] = ...) -> None: ...
+    sources: _containers.RepeatedCompositeFieldContainer[SourceReport]
+    def __init__(self, conversion: _Optional[_Union[_common_pb2.HashedConversion, _Mapping]] = ..., routing: _Optional[_Union[ConversionRouting, _Mapping]] = ..., deliveries: _Optional[_Iterable[_Union[_common_pb2.DeliveryState, _Mapping]]] = ..., match_keys: _Optional[_Iterable[_Union[_common_pb2.MatchKeys, _Mapping]]] = ..., sources: _Optional[_Iterable[_Union[SourceReport, _Mapping]]] = ...) -> None: ...
+
+class SourceReport(_message.Message):
+    __slots__ = ("source", "reference", "first_reported_at", "reports")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    FIRST_REPORTED_AT_FIELD_NUMBER: _ClassVar[int]
+    REPORTS_FIELD_NUMBER: _ClassVar[int]
+    source: _common_pb2.ConversionSource
+    reference: str
+    first_reported_at: _timestamp_pb2.Timestamp
+    reports: int
+    def __init__(self, source: _Optional[_Union[_common_pb2.ConversionSource, str]] = ..., reference: _Optional[str] = ..., first_reported_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reports: _Optional[int] = ...) -> None: ...
+
+class ListSourcesRequest(_message.Message):
+    __slots__ = ("site_id",)
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    def __init__(self, site_id: _Optional[str] = ...) -> None: ...
+
+class SiteSource(_message.Message):
+    __slots__ = ("site_id", "source", "configured", "last_webhook_at", "webhooks_accepted", "webhooks_duplicate", "webhooks_ignored", "webhooks_rejected", "webhooks_refused", "pending", "last_sync_at", "last_sync_outcome", "sync_watermark")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    CONFIGURED_FIELD_NUMBER: _ClassVar[int]
+    LAST_WEBHOOK_AT_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOKS_ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOKS_DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOKS_IGNORED_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOKS_REJECTED_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOKS_REFUSED_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    LAST_SYNC_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_SYNC_OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    SYNC_WATERMARK_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    source: _common_pb2.ConversionSource
+    configured: bool
+    last_webhook_at: _timestamp_pb2.Timestamp
+    webhooks_accepted: int
+    webhooks_duplicate: int
+    webhooks_ignored: int
+    webhooks_rejected: int
+    webhooks_refused: int
+    pending: int
+    last_sync_at: _timestamp_pb2.Timestamp
+    last_sync_outcome: str
+    sync_watermark: _timestamp_pb2.Timestamp
+    def __init__(self, site_id: _Optional[str] = ..., source: _Optional[_Union[_common_pb2.ConversionSource, str]] = ..., configured: _Optional[bool] = ..., last_webhook_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., webhooks_accepted: _Optional[int] = ..., webhooks_duplicate: _Optional[int] = ..., webhooks_ignored: _Optional[int] = ..., webhooks_rejected: _Optional[int] = ..., webhooks_refused: _Optional[int] = ..., pending: _Optional[int] = ..., last_sync_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_sync_outcome: _Optional[str] = ..., sync_watermark: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListSourcesResponse(_message.Message):
+    __slots__ = ("sources",)
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    sources: _containers.RepeatedCompositeFieldContainer[SiteSource]
+    def __init__(self, sources: _Optional[_Iterable[_Union[SiteSource, _Mapping]]] = ...) -> None: ...
+
+class SyncSourceRequest(_message.Message):
+    __slots__ = ("site_id", "source", "backfill_days")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    BACKFILL_DAYS_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    source: _common_pb2.ConversionSource
+    backfill_days: int
+    def __init__(self, site_id: _Optional[str] = ..., source: _Optional[_Union[_common_pb2.ConversionSource, str]] = ..., backfill_days: _Optional[int] = ...) -> None: ...
+
+class SyncSourceResponse(_message.Message):
+    __slots__ = ("deals_read", "accepted", "duplicates", "rejected", "pages", "watermark")
+    DEALS_READ_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    PAGES_FIELD_NUMBER: _ClassVar[int]
+    WATERMARK_FIELD_NUMBER: _ClassVar[int]
+    deals_read: int
+    accepted: int
+    duplicates: int
+    rejected: int
+    pages: int
+    watermark: _timestamp_pb2.Timestamp
+    def __init__(self, deals_read: _Optional[int] = ..., accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., rejected: _Optional[int] = ..., pages: _Optional[int] = ..., watermark: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class EraseUserRequest(_message.Message):
     __slots__ = ("site_id", "hashed_email", "hashed_phone", "external_id")

@@ -55,6 +55,16 @@ class IngestServiceStub:
                 request_serializer=convhub_dot_ingest_dot_v1_dot_ingest__pb2.EraseUserRequest.SerializeToString,
                 response_deserializer=convhub_dot_ingest_dot_v1_dot_ingest__pb2.EraseUserResponse.FromString,
                 _registered_method=True)
+        self.ListSources = channel.unary_unary(
+                '/convhub.ingest.v1.IngestService/ListSources',
+                request_serializer=convhub_dot_ingest_dot_v1_dot_ingest__pb2.ListSourcesRequest.SerializeToString,
+                response_deserializer=convhub_dot_ingest_dot_v1_dot_ingest__pb2.ListSourcesResponse.FromString,
+                _registered_method=True)
+        self.SyncSource = channel.unary_unary(
+                '/convhub.ingest.v1.IngestService/SyncSource',
+                request_serializer=convhub_dot_ingest_dot_v1_dot_ingest__pb2.SyncSourceRequest.SerializeToString,
+                response_deserializer=convhub_dot_ingest_dot_v1_dot_ingest__pb2.SyncSourceResponse.FromString,
+                _registered_method=True)
 
 
 class IngestServiceServicer:
@@ -93,6 +103,22 @@ class IngestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSources(self, request, context):
+        """Each source of a site (or of every site in the token): configured or not, its webhooks and
+        its last pull sync.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SyncSource(self, request, context):
+        """Pulls what a source's webhooks may have missed (HubSpot: won deals changed since the last
+        watermark) and ingests it. Idempotent: a deal already reported is never stored twice.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IngestServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -115,6 +141,16 @@ def add_IngestServiceServicer_to_server(servicer, server):
                     servicer.EraseUser,
                     request_deserializer=convhub_dot_ingest_dot_v1_dot_ingest__pb2.EraseUserRequest.FromString,
                     response_serializer=convhub_dot_ingest_dot_v1_dot_ingest__pb2.EraseUserResponse.SerializeToString,
+            ),
+            'ListSources': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSources,
+                    request_deserializer=convhub_dot_ingest_dot_v1_dot_ingest__pb2.ListSourcesRequest.FromString,
+                    response_serializer=convhub_dot_ingest_dot_v1_dot_ingest__pb2.ListSourcesResponse.SerializeToString,
+            ),
+            'SyncSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.SyncSource,
+                    request_deserializer=convhub_dot_ingest_dot_v1_dot_ingest__pb2.SyncSourceRequest.FromString,
+                    response_serializer=convhub_dot_ingest_dot_v1_dot_ingest__pb2.SyncSourceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -226,6 +262,60 @@ class IngestService:
             '/convhub.ingest.v1.IngestService/EraseUser',
             convhub_dot_ingest_dot_v1_dot_ingest__pb2.EraseUserRequest.SerializeToString,
             convhub_dot_ingest_dot_v1_dot_ingest__pb2.EraseUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSources(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convhub.ingest.v1.IngestService/ListSources',
+            convhub_dot_ingest_dot_v1_dot_ingest__pb2.ListSourcesRequest.SerializeToString,
+            convhub_dot_ingest_dot_v1_dot_ingest__pb2.ListSourcesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SyncSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convhub.ingest.v1.IngestService/SyncSource',
+            convhub_dot_ingest_dot_v1_dot_ingest__pb2.SyncSourceRequest.SerializeToString,
+            convhub_dot_ingest_dot_v1_dot_ingest__pb2.SyncSourceResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -26,7 +26,7 @@ from convhub.common.v1 import common_pb2 as convhub_dot_common_dot_v1_dot_common
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63onvhub/router/v1/router.proto\x12\x11\x63onvhub.router.v1\x1a\x1e\x63onvhub/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x99\x02\n\nSgtmConfig\x12\x0b\n\x03url\x18\x01 \x01(\t\x12-\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1d.convhub.router.v1.SgtmFormat\x12\x18\n\x10\x61uth_header_name\x18\x03 \x01(\t\x12\x17\n\x0f\x61uth_secret_ref\x18\x04 \x01(\t\x12\x16\n\x0epreview_header\x18\x05 \x01(\t\x12\x16\n\x0emeasurement_id\x18\x06 \x01(\t\x12\x16\n\x0e\x61pi_secret_ref\x18\x07 \x01(\t\x12:\n\x12user_data_rule_set\x18\x08 \x01(\x0e\x32\x1e.convhub.common.v1.HashRuleSet\x12\x18\n\x10max_batch_events\x18\t \x01(\x05\"\xc2\x02\n\x11GoogleDestination\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x19\n\x11login_customer_id\x18\x03 \x01(\t\x12W\n\x12\x63onversion_actions\x18\x04 \x03(\x0b\x32;.convhub.router.v1.GoogleDestination.ConversionActionsEntry\x12\x17\n\x0f\x63redentials_ref\x18\x05 \x01(\t\x12)\n\x03\x61pi\x18\x06 \x01(\x0e\x32\x1c.convhub.common.v1.GoogleApi\x12\x15\n\rvalidate_only\x18\x07 \x01(\x08\x1a\x38\n\x16\x43onversionActionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe2\x01\n\x0fMetaDestination\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x10\n\x08pixel_id\x18\x02 \x01(\t\x12\x17\n\x0f\x63redentials_ref\x18\x03 \x01(\t\x12\x17\n\x0ftest_event_code\x18\x04 \x01(\t\x12G\n\x0b\x65vent_names\x18\x05 \x03(\x0b\x32\x32.convhub.router.v1.MetaDestination.EventNamesEntry\x1a\x31\n\x0f\x45ventNamesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe8\x01\n\x11TikTokDestination\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x12\n\npixel_code\x18\x02 \x01(\t\x12\x17\n\x0f\x63redentials_ref\x18\x03 \x01(\t\x12\x17\n\x0ftest_event_code\x18\x04 \x01(\t\x12I\n\x0b\x65vent_names\x18\x05 \x03(\x0b\x32\x34.convhub.router.v1.TikTokDestination.EventNamesEntry\x1a\x31\n\x0f\x45ventNamesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xac\x01\n\x0c\x44\x65stinations\x12\x34\n\x06google\x18\x01 \x01(\x0b\x32$.convhub.router.v1.GoogleDestination\x12\x30\n\x04meta\x18\x02 \x01(\x0b\x32\".convhub.router.v1.MetaDestination\x12\x34\n\x06tiktok\x18\x03 \x01(\x0b\x32$.convhub.router.v1.TikTokDestination\":\n\x0c\x44\x65\x64upePolicy\x12\x16\n\x0ewindow_seconds\x18\x01 \x01(\x03\x12\x12\n\nkey_fields\x18\x02 \x03(\t\"k\n\rConsentPolicy\x12:\n\x10when_not_granted\x18\x01 \x01(\x0e\x32 .convhub.router.v1.ConsentAction\x12\x1e\n\x16require_explicit_grant\x18\x02 \x01(\x08\"\xfb\x03\n\x04Site\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12<\n\x10\x61ttribution_mode\x18\x03 \x01(\x0e\x32\".convhub.common.v1.AttributionMode\x12+\n\x04sgtm\x18\x04 \x01(\x0b\x32\x1d.convhub.router.v1.SgtmConfig\x12\x35\n\x0c\x64\x65stinations\x18\x05 \x01(\x0b\x32\x1f.convhub.router.v1.Destinations\x12/\n\x06\x64\x65\x64upe\x18\x06 \x01(\x0b\x32\x1f.convhub.router.v1.DedupePolicy\x12\x31\n\x07\x63onsent\x18\x07 \x01(\x0b\x32 .convhub.router.v1.ConsentPolicy\x12\x10\n\x08revision\x18\x08 \x01(\x03\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x64\x65\x66\x61ult_country\x18\x0b \x01(\t\x12;\n\x0b\x61ttribution\x18\x0c \x01(\x0b\x32&.convhub.router.v1.AttributionSettings\"X\n\x13\x41ttributionSettings\x12\x15\n\rlookback_days\x18\x01 \x01(\x05\x12\x16\n\x0ehalf_life_days\x18\x02 \x01(\x01\x12\x12\n\nclick_only\x18\x03 \x01(\x08\"\x87\x01\n\x11UpsertSiteRequest\x12%\n\x04site\x18\x01 \x01(\x0b\x32\x17.convhub.router.v1.Site\x12\x1e\n\x11\x65xpected_revision\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x15\n\rvalidate_only\x18\x03 \x01(\x08\x42\x14\n\x12_expected_revision\"L\n\x12UpsertSiteResponse\x12%\n\x04site\x18\x01 \x01(\x0b\x32\x17.convhub.router.v1.Site\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"!\n\x0eGetSiteRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\"8\n\x0fGetSiteResponse\x12%\n\x04site\x18\x01 \x01(\x0b\x32\x17.convhub.router.v1.Site\"9\n\x10ListSitesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"T\n\x11ListSitesResponse\x12&\n\x05sites\x18\x01 \x03(\x0b\x32\x17.convhub.router.v1.Site\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"Z\n\x11\x44\x65leteSiteRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x1e\n\x11\x65xpected_revision\x18\x02 \x01(\x03H\x00\x88\x01\x01\x42\x14\n\x12_expected_revision\"&\n\x12\x44\x65leteSiteResponse\x12\x10\n\x08revision\x18\x01 \x01(\x03*d\n\nSgtmFormat\x12\x1b\n\x17SGTM_FORMAT_UNSPECIFIED\x10\x00\x12!\n\x1dSGTM_FORMAT_STAPE_DATA_CLIENT\x10\x01\x12\x16\n\x12SGTM_FORMAT_GA4_MP\x10\x02*v\n\rConsentAction\x12\x1e\n\x1a\x43ONSENT_ACTION_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43ONSENT_ACTION_REJECT\x10\x01\x12*\n&CONSENT_ACTION_STORE_WITHOUT_USER_DATA\x10\x02\x32\xef\x02\n\rRouterService\x12Y\n\nUpsertSite\x12$.convhub.router.v1.UpsertSiteRequest\x1a%.convhub.router.v1.UpsertSiteResponse\x12P\n\x07GetSite\x12!.convhub.router.v1.GetSiteRequest\x1a\".convhub.router.v1.GetSiteResponse\x12V\n\tListSites\x12#.convhub.router.v1.ListSitesRequest\x1a$.convhub.router.v1.ListSitesResponse\x12Y\n\nDeleteSite\x12$.convhub.router.v1.DeleteSiteRequest\x1a%.convhub.router.v1.DeleteSiteResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63onvhub/router/v1/router.proto\x12\x11\x63onvhub.router.v1\x1a\x1e\x63onvhub/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x99\x02\n\nSgtmConfig\x12\x0b\n\x03url\x18\x01 \x01(\t\x12-\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1d.convhub.router.v1.SgtmFormat\x12\x18\n\x10\x61uth_header_name\x18\x03 \x01(\t\x12\x17\n\x0f\x61uth_secret_ref\x18\x04 \x01(\t\x12\x16\n\x0epreview_header\x18\x05 \x01(\t\x12\x16\n\x0emeasurement_id\x18\x06 \x01(\t\x12\x16\n\x0e\x61pi_secret_ref\x18\x07 \x01(\t\x12:\n\x12user_data_rule_set\x18\x08 \x01(\x0e\x32\x1e.convhub.common.v1.HashRuleSet\x12\x18\n\x10max_batch_events\x18\t \x01(\x05\"\xc2\x02\n\x11GoogleDestination\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x19\n\x11login_customer_id\x18\x03 \x01(\t\x12W\n\x12\x63onversion_actions\x18\x04 \x03(\x0b\x32;.convhub.router.v1.GoogleDestination.ConversionActionsEntry\x12\x17\n\x0f\x63redentials_ref\x18\x05 \x01(\t\x12)\n\x03\x61pi\x18\x06 \x01(\x0e\x32\x1c.convhub.common.v1.GoogleApi\x12\x15\n\rvalidate_only\x18\x07 \x01(\x08\x1a\x38\n\x16\x43onversionActionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe2\x01\n\x0fMetaDestination\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x10\n\x08pixel_id\x18\x02 \x01(\t\x12\x17\n\x0f\x63redentials_ref\x18\x03 \x01(\t\x12\x17\n\x0ftest_event_code\x18\x04 \x01(\t\x12G\n\x0b\x65vent_names\x18\x05 \x03(\x0b\x32\x32.convhub.router.v1.MetaDestination.EventNamesEntry\x1a\x31\n\x0f\x45ventNamesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe8\x01\n\x11TikTokDestination\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x12\n\npixel_code\x18\x02 \x01(\t\x12\x17\n\x0f\x63redentials_ref\x18\x03 \x01(\t\x12\x17\n\x0ftest_event_code\x18\x04 \x01(\t\x12I\n\x0b\x65vent_names\x18\x05 \x03(\x0b\x32\x34.convhub.router.v1.TikTokDestination.EventNamesEntry\x1a\x31\n\x0f\x45ventNamesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xac\x01\n\x0c\x44\x65stinations\x12\x34\n\x06google\x18\x01 \x01(\x0b\x32$.convhub.router.v1.GoogleDestination\x12\x30\n\x04meta\x18\x02 \x01(\x0b\x32\".convhub.router.v1.MetaDestination\x12\x34\n\x06tiktok\x18\x03 \x01(\x0b\x32$.convhub.router.v1.TikTokDestination\":\n\x0c\x44\x65\x64upePolicy\x12\x16\n\x0ewindow_seconds\x18\x01 \x01(\x03\x12\x12\n\nkey_fields\x18\x02 \x03(\t\"k\n\rConsentPolicy\x12:\n\x10when_not_granted\x18\x01 \x01(\x0e\x32 .convhub.router.v1.ConsentAction\x12\x1e\n\x16require_explicit_grant\x18\x02 \x01(\x08\"\xa8\x04\n\x04Site\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12<\n\x10\x61ttribution_mode\x18\x03 \x01(\x0e\x32\".convhub.common.v1.AttributionMode\x12+\n\x04sgtm\x18\x04 \x01(\x0b\x32\x1d.convhub.router.v1.SgtmConfig\x12\x35\n\x0c\x64\x65stinations\x18\x05 \x01(\x0b\x32\x1f.convhub.router.v1.Destinations\x12/\n\x06\x64\x65\x64upe\x18\x06 \x01(\x0b\x32\x1f.convhub.router.v1.DedupePolicy\x12\x31\n\x07\x63onsent\x18\x07 \x01(\x0b\x32 .convhub.router.v1.ConsentPolicy\x12\x10\n\x08revision\x18\x08 \x01(\x03\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x64\x65\x66\x61ult_country\x18\x0b \x01(\t\x12;\n\x0b\x61ttribution\x18\x0c \x01(\x0b\x32&.convhub.router.v1.AttributionSettings\x12+\n\x07sources\x18\r \x01(\x0b\x32\x1a.convhub.router.v1.Sources\"\xaa\x01\n\x07Sources\x12\x31\n\x07shopify\x18\x01 \x01(\x0b\x32 .convhub.router.v1.ShopifySource\x12\x39\n\x0bwoocommerce\x18\x02 \x01(\x0b\x32$.convhub.router.v1.WooCommerceSource\x12\x31\n\x07hubspot\x18\x03 \x01(\x0b\x32 .convhub.router.v1.HubSpotSource\"8\n\rShopifySource\x12\x12\n\nsecret_ref\x18\x01 \x01(\t\x12\x13\n\x0bshop_domain\x18\x02 \x01(\t\">\n\x11WooCommerceSource\x12\x12\n\nsecret_ref\x18\x01 \x01(\t\x12\x15\n\rpaid_statuses\x18\x02 \x03(\t\"\x96\x01\n\rHubSpotSource\x12\x16\n\x0e\x61pp_secret_ref\x18\x01 \x01(\t\x12\x18\n\x10\x61\x63\x63\x65ss_token_ref\x18\x02 \x01(\t\x12\x11\n\tportal_id\x18\x03 \x01(\x03\x12\x12\n\nwon_stages\x18\x04 \x03(\t\x12\x12\n\nevent_type\x18\x05 \x01(\t\x12\x18\n\x10\x64\x65\x66\x61ult_currency\x18\x06 \x01(\t\"X\n\x13\x41ttributionSettings\x12\x15\n\rlookback_days\x18\x01 \x01(\x05\x12\x16\n\x0ehalf_life_days\x18\x02 \x01(\x01\x12\x12\n\nclick_only\x18\x03 \x01(\x08\"\x87\x01\n\x11UpsertSiteRequest\x12%\n\x04site\x18\x01 \x01(\x0b\x32\x17.convhub.router.v1.Site\x12\x1e\n\x11\x65xpected_revision\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x15\n\rvalidate_only\x18\x03 \x01(\x08\x42\x14\n\x12_expected_revision\"L\n\x12UpsertSiteResponse\x12%\n\x04site\x18\x01 \x01(\x0b\x32\x17.convhub.router.v1.Site\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"!\n\x0eGetSiteRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\"8\n\x0fGetSiteResponse\x12%\n\x04site\x18\x01 \x01(\x0b\x32\x17.convhub.router.v1.Site\"9\n\x10ListSitesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"T\n\x11ListSitesResponse\x12&\n\x05sites\x18\x01 \x03(\x0b\x32\x17.convhub.router.v1.Site\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"Z\n\x11\x44\x65leteSiteRequest\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x1e\n\x11\x65xpected_revision\x18\x02 \x01(\x03H\x00\x88\x01\x01\x42\x14\n\x12_expected_revision\"&\n\x12\x44\x65leteSiteResponse\x12\x10\n\x08revision\x18\x01 \x01(\x03*d\n\nSgtmFormat\x12\x1b\n\x17SGTM_FORMAT_UNSPECIFIED\x10\x00\x12!\n\x1dSGTM_FORMAT_STAPE_DATA_CLIENT\x10\x01\x12\x16\n\x12SGTM_FORMAT_GA4_MP\x10\x02*v\n\rConsentAction\x12\x1e\n\x1a\x43ONSENT_ACTION_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43ONSENT_ACTION_REJECT\x10\x01\x12*\n&CONSENT_ACTION_STORE_WITHOUT_USER_DATA\x10\x02\x32\xef\x02\n\rRouterService\x12Y\n\nUpsertSite\x12$.convhub.router.v1.UpsertSiteRequest\x1a%.convhub.router.v1.UpsertSiteResponse\x12P\n\x07GetSite\x12!.convhub.router.v1.GetSiteRequest\x1a\".convhub.router.v1.GetSiteResponse\x12V\n\tListSites\x12#.convhub.router.v1.ListSitesRequest\x1a$.convhub.router.v1.ListSitesResponse\x12Y\n\nDeleteSite\x12$.convhub.router.v1.DeleteSiteRequest\x1a%.convhub.router.v1.DeleteSiteResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,10 +39,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_METADESTINATION_EVENTNAMESENTRY']._serialized_options = b'8\001'
   _globals['_TIKTOKDESTINATION_EVENTNAMESENTRY']._loaded_options = None
   _globals['_TIKTOKDESTINATION_EVENTNAMESENTRY']._serialized_options = b'8\001'
-  _globals['_SGTMFORMAT']._serialized_start=2721
-  _globals['_SGTMFORMAT']._serialized_end=2821
-  _globals['_CONSENTACTION']._serialized_start=2823
-  _globals['_CONSENTACTION']._serialized_end=2941
+  _globals['_SGTMFORMAT']._serialized_start=3214
+  _globals['_SGTMFORMAT']._serialized_end=3314
+  _globals['_CONSENTACTION']._serialized_start=3316
+  _globals['_CONSENTACTION']._serialized_end=3434
   _globals['_SGTMCONFIG']._serialized_start=119
   _globals['_SGTMCONFIG']._serialized_end=400
   _globals['_GOOGLEDESTINATION']._serialized_start=403
@@ -64,25 +64,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CONSENTPOLICY']._serialized_start=1426
   _globals['_CONSENTPOLICY']._serialized_end=1533
   _globals['_SITE']._serialized_start=1536
-  _globals['_SITE']._serialized_end=2043
-  _globals['_ATTRIBUTIONSETTINGS']._serialized_start=2045
-  _globals['_ATTRIBUTIONSETTINGS']._serialized_end=2133
-  _globals['_UPSERTSITEREQUEST']._serialized_start=2136
-  _globals['_UPSERTSITEREQUEST']._serialized_end=2271
-  _globals['_UPSERTSITERESPONSE']._serialized_start=2273
-  _globals['_UPSERTSITERESPONSE']._serialized_end=2349
-  _globals['_GETSITEREQUEST']._serialized_start=2351
-  _globals['_GETSITEREQUEST']._serialized_end=2384
-  _globals['_GETSITERESPONSE']._serialized_start=2386
-  _globals['_GETSITERESPONSE']._serialized_end=2442
-  _globals['_LISTSITESREQUEST']._serialized_start=2444
-  _globals['_LISTSITESREQUEST']._serialized_end=2501
-  _globals['_LISTSITESRESPONSE']._serialized_start=2503
-  _globals['_LISTSITESRESPONSE']._serialized_end=2587
-  _globals['_DELETESITEREQUEST']._serialized_start=2589
-  _globals['_DELETESITEREQUEST']._serialized_end=2679
-  _globals['_DELETESITERESPONSE']._serialized_start=2681
-  _globals['_DELETESITERESPONSE']._serialized_end=2719
-  _globals['_ROUTERSERVICE']._serialized_start=2944
-  _globals['_ROUTERSERVICE']._serialized_end=3311
+  _globals['_SITE']._serialized_end=2088
+  _globals['_SOURCES']._serialized_start=2091
+  _globals['_SOURCES']._serialized_end=2261
+  _globals['_SHOPIFYSOURCE']._serialized_start=2263
+  _globals['_SHOPIFYSOURCE']._serialized_end=2319
+  _globals['_WOOCOMMERCESOURCE']._serialized_start=2321
+  _globals['_WOOCOMMERCESOURCE']._serialized_end=2383
+  _globals['_HUBSPOTSOURCE']._serialized_start=2386
+  _globals['_HUBSPOTSOURCE']._serialized_end=2536
+  _globals['_ATTRIBUTIONSETTINGS']._serialized_start=2538
+  _globals['_ATTRIBUTIONSETTINGS']._serialized_end=2626
+  _globals['_UPSERTSITEREQUEST']._serialized_start=2629
+  _globals['_UPSERTSITEREQUEST']._serialized_end=2764
+  _globals['_UPSERTSITERESPONSE']._serialized_start=2766
+  _globals['_UPSERTSITERESPONSE']._serialized_end=2842
+  _globals['_GETSITEREQUEST']._serialized_start=2844
+  _globals['_GETSITEREQUEST']._serialized_end=2877
+  _globals['_GETSITERESPONSE']._serialized_start=2879
+  _globals['_GETSITERESPONSE']._serialized_end=2935
+  _globals['_LISTSITESREQUEST']._serialized_start=2937
+  _globals['_LISTSITESREQUEST']._serialized_end=2994
+  _globals['_LISTSITESRESPONSE']._serialized_start=2996
+  _globals['_LISTSITESRESPONSE']._serialized_end=3080
+  _globals['_DELETESITEREQUEST']._serialized_start=3082
+  _globals['_DELETESITEREQUEST']._serialized_end=3172
+  _globals['_DELETESITERESPONSE']._serialized_start=3174
+  _globals['_DELETESITERESPONSE']._serialized_end=3212
+  _globals['_ROUTERSERVICE']._serialized_start=3437
+  _globals['_ROUTERSERVICE']._serialized_end=3804
 # @@protoc_insertion_point(module_scope)

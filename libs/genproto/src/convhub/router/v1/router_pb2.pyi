@@ -145,7 +145,7 @@ class ConsentPolicy(_message.Message):
     def __init__(self, when_not_granted: _Optional[_Union[ConsentAction, str]] = ..., require_explicit_grant: _Optional[bool] = ...) -> None: ...
 
 class Site(_message.Message):
-    __slots__ = ("site_id", "display_name", "attribution_mode", "sgtm", "destinations", "dedupe", "consent", "revision", "created_at", "updated_at", "default_country", "attribution")
+    __slots__ = ("site_id", "display_name", "attribution_mode", "sgtm", "destinations", "dedupe", "consent", "revision", "created_at", "updated_at", "default_country", "attribution", "sources")
     SITE_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTION_MODE_FIELD_NUMBER: _ClassVar[int]
@@ -158,6 +158,7 @@ class Site(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_COUNTRY_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
     site_id: str
     display_name: str
     attribution_mode: _common_pb2.AttributionMode
@@ -170,7 +171,50 @@ class Site(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     default_country: str
     attribution: AttributionSettings
-    def __init__(self, site_id: _Optional[str] = ..., display_name: _Optional[str] = ..., attribution_mode: _Optional[_Union[_common_pb2.AttributionMode, str]] = ..., sgtm: _Optional[_Union[SgtmConfig, _Mapping]] = ..., destinations: _Optional[_Union[Destinations, _Mapping]] = ..., dedupe: _Optional[_Union[DedupePolicy, _Mapping]] = ..., consent: _Optional[_Union[ConsentPolicy, _Mapping]] = ..., revision: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., default_country: _Optional[str] = ..., attribution: _Optional[_Union[AttributionSettings, _Mapping]] = ...) -> None: ...
+    sources: Sources
+    def __init__(self, site_id: _Optional[str] = ..., display_name: _Optional[str] = ..., attribution_mode: _Optional[_Union[_common_pb2.AttributionMode, str]] = ..., sgtm: _Optional[_Union[SgtmConfig, _Mapping]] = ..., destinations: _Optional[_Union[Destinations, _Mapping]] = ..., dedupe: _Optional[_Union[DedupePolicy, _Mapping]] = ..., consent: _Optional[_Union[ConsentPolicy, _Mapping]] = ..., revision: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., default_country: _Optional[str] = ..., attribution: _Optional[_Union[AttributionSettings, _Mapping]] = ..., sources: _Optional[_Union[Sources, _Mapping]] = ...) -> None: ...
+
+class Sources(_message.Message):
+    __slots__ = ("shopify", "woocommerce", "hubspot")
+    SHOPIFY_FIELD_NUMBER: _ClassVar[int]
+    WOOCOMMERCE_FIELD_NUMBER: _ClassVar[int]
+    HUBSPOT_FIELD_NUMBER: _ClassVar[int]
+    shopify: ShopifySource
+    woocommerce: WooCommerceSource
+    hubspot: HubSpotSource
+    def __init__(self, shopify: _Optional[_Union[ShopifySource, _Mapping]] = ..., woocommerce: _Optional[_Union[WooCommerceSource, _Mapping]] = ..., hubspot: _Optional[_Union[HubSpotSource, _Mapping]] = ...) -> None: ...
+
+class ShopifySource(_message.Message):
+    __slots__ = ("secret_ref", "shop_domain")
+    SECRET_REF_FIELD_NUMBER: _ClassVar[int]
+    SHOP_DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    secret_ref: str
+    shop_domain: str
+    def __init__(self, secret_ref: _Optional[str] = ..., shop_domain: _Optional[str] = ...) -> None: ...
+
+class WooCommerceSource(_message.Message):
+    __slots__ = ("secret_ref", "paid_statuses")
+    SECRET_REF_FIELD_NUMBER: _ClassVar[int]
+    PAID_STATUSES_FIELD_NUMBER: _ClassVar[int]
+    secret_ref: str
+    paid_statuses: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, secret_ref: _Optional[str] = ..., paid_statuses: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class HubSpotSource(_message.Message):
+    __slots__ = ("app_secret_ref", "access_token_ref", "portal_id", "won_stages", "event_type", "default_currency")
+    APP_SECRET_REF_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_TOKEN_REF_FIELD_NUMBER: _ClassVar[int]
+    PORTAL_ID_FIELD_NUMBER: _ClassVar[int]
+    WON_STAGES_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    app_secret_ref: str
+    access_token_ref: str
+    portal_id: int
+    won_stages: _containers.RepeatedScalarFieldContainer[str]
+    event_type: str
+    default_currency: str
+    def __init__(self, app_secret_ref: _Optional[str] = ..., access_token_ref: _Optional[str] = ..., portal_id: _Optional[int] = ..., won_stages: _Optional[_Iterable[str]] = ..., event_type: _Optional[str] = ..., default_currency: _Optional[str] = ...) -> None: ...
 
 class AttributionSettings(_message.Message):
     __slots__ = ("lookback_days", "half_life_days", "click_only")
