@@ -18,6 +18,7 @@ REGISTRY: dict[str, tuple[str, dict[str, str]]] = {
             "CONVHUB_GOOGLE_OAUTH_URL": "/token",
         },
     ),
+    "hubspot": ("convhub_sim.sources:HubSpotSimulator", {"CONVHUB_HUBSPOT_API_URL": ""}),
     "meta": ("convhub_sim.meta:MetaSimulator", {"CONVHUB_META_GRAPH_URL": ""}),
     "sgtm": ("convhub_sim.sgtm:SgtmSimulator", {"CONVHUB_SGTM_SIMULATOR_URL": ""}),
     "tiktok": ("convhub_sim.tiktok:TikTokSimulator", {"CONVHUB_TIKTOK_API_URL": ""}),
