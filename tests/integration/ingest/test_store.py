@@ -61,12 +61,12 @@ async def test_concurrent_overlapping_batches_resolve_each_key_once(migrated_db:
 
 
 async def test_janitor_purges_only_expired_keys(migrated_db: str) -> None:
-    from ingest.adapters.sql_store import DedupeKeyJanitor
+    from ingest.adapters.sql_store import Janitor
 
     engine = make_engine(migrated_db)
     store = SqlConversionStore(engine)
     await store.store([prepared("old", T0), prepared("fresh", T0 + timedelta(minutes=30))])
-    janitor = DedupeKeyJanitor(engine, chunk=1)
+    janitor = Janitor(engine, chunk=1)
     assert await janitor.purge_once(now=T0 + timedelta(minutes=61)) == 1
     assert await janitor.purge_once(now=T0 + timedelta(minutes=61)) == 0
     # The fresh key still dedupes; the purged one is a new conversion again.

@@ -45,6 +45,10 @@ class SiteMirror(Generic[T]):
     def get(self, site_id: str) -> T:
         return self._values.get(site_id, self._default)
 
+    def site_ids(self) -> list[str]:
+        """Every site that has a configuration."""
+        return sorted(self._values)
+
     async def start(self, within: float = 30.0) -> None:
         """Returns once the bucket's current contents are loaded, so the service never reports
         SERVING while it would apply defaults to a site that has its own settings."""

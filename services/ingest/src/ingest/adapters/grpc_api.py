@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 import grpc
 
+from convhub.common.v1 import common_pb2
 from convhub.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from hubkit.auth import Scope, current_principal
-from hubkit.errors import FieldError, InvalidArgument, NotFound
+from hubkit.errors import FailedPrecondition, FieldError, InvalidArgument, NotFound
 from ingest.adapters import mappers
-from ingest.adapters.sql_status import SqlStatusStore
+from ingest.adapters.sql_status import SqlStatusStore, list_sources
 from ingest.app.admission import RateLimits
 from ingest.app.erasure import EraseUser
+from ingest.app.hubspot import SyncHubSpot
 from ingest.app.ingestion import IngestConversions
+from ingest.app.webhooks import SOURCES
+from ingest.domain.model import SitePolicy
+from ingest.ports import SitePolicies, SyncBusy
 
 
 class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
@@ -27,7 +33,13 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         limits: RateLimits,
         *,
         max_batch: int,
+        policies: SitePolicies,
+        sync_hubspot: SyncHubSpot,
+        sites_with_sources: Callable[[], list[str]],
     ) -> None:
+        self._policies = policies
+        self._sync_hubspot = sync_hubspot
+        self._sites_with_sources = sites_with_sources
         self._ingest = ingest
         self._erase = erase
         self._status = status
@@ -93,6 +105,72 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         )
         response.erased_at.GetCurrentTime()
         return response
+
+    async def ListSources(
+        self, request: ingest_pb2.ListSourcesRequest, context: grpc.aio.ServicerContext
+    ) -> ingest_pb2.ListSourcesResponse:
+        principal = current_principal()
+        if request.site_id:
+            principal.require(Scope.READ, request.site_id)
+            sites = [request.site_id]
+        else:
+            principal.require(Scope.READ)
+            sites = [s for s in self._sites_with_sources() if principal.allows_site(s)]
+        found: dict[tuple[str, int], ingest_pb2.SiteSource] = {
+            (e.site_id, int(e.source)): e
+            for e in await list_sources(self._status.engine, sites, datetime.now(UTC))
+        }
+        for site in sites:
+            for name in _configured(self._policies.get(site)):
+                key = (site, common_pb2.ConversionSource.Value(name))
+                entry = found.setdefault(key, ingest_pb2.SiteSource(site_id=site, source=name))
+                entry.configured = True
+        return ingest_pb2.ListSourcesResponse(sources=[found[k] for k in sorted(found)])
+
+    async def SyncSource(
+        self, request: ingest_pb2.SyncSourceRequest, context: grpc.aio.ServicerContext
+    ) -> ingest_pb2.SyncSourceResponse:
+        if not request.site_id:
+            raise InvalidArgument(
+                "site_id is required", [FieldError("site_id", "REQUIRED", "site_id is required")]
+            )
+        current_principal().require(Scope.ADMIN, request.site_id)
+        if request.source != common_pb2.CONVERSION_SOURCE_HUBSPOT:
+            raise InvalidArgument(
+                "only HubSpot has a pull sync",
+                [FieldError("source", "UNSUPPORTED", "CONVERSION_SOURCE_HUBSPOT only")],
+            )
+        if not 0 <= request.backfill_days <= 90:
+            raise InvalidArgument(
+                "backfill_days is 0 to 90",
+                [FieldError("backfill_days", "OUT_OF_RANGE", "0 to 90 days")],
+            )
+        try:
+            result = await self._sync_hubspot(
+                request.site_id, timedelta(days=request.backfill_days)
+            )
+        except SyncBusy as exc:
+            raise FailedPrecondition(str(exc)) from None
+        response = ingest_pb2.SyncSourceResponse(
+            deals_read=result.deals_read,
+            accepted=result.counts["accepted"],
+            duplicates=result.counts["duplicate"],
+            rejected=result.counts["rejected"],
+            pages=result.pages,
+        )
+        if result.watermark is not None:
+            response.watermark.FromDatetime(result.watermark)
+        return response
+
+
+def _configured(policy: SitePolicy) -> list[str]:
+    s = policy.sources
+    refs = {
+        "shopify": s.shopify.secret_ref,
+        "woocommerce": s.woocommerce.secret_ref,
+        "hubspot": s.hubspot.app_secret_ref or s.hubspot.access_token_ref,
+    }
+    return [SOURCES[name] for name, ref in refs.items() if ref]
 
 
 def _uuid(value: str) -> str:

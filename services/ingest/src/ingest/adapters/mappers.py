@@ -23,11 +23,15 @@ from ingest.domain.model import (
     ConsentDecision,
     ConsentStatus,
     ConversionInput,
+    HubSpotSettings,
     Item,
     Outcome,
     PreparedConversion,
+    ShopifySettings,
     SitePolicy,
+    SourceSettings,
     Status,
+    WooCommerceSettings,
 )
 
 _CONSENT = {
@@ -196,6 +200,28 @@ def site_policy(site: router_pb2.Site) -> SitePolicy:
         consent_action=action,
         require_explicit_grant=consent.require_explicit_grant,
         default_country=site.default_country,
+        sources=source_settings(site.sources),
+    )
+
+
+def source_settings(sources: router_pb2.Sources) -> SourceSettings:
+    """The router validated these; empty lists and strings take the defaults."""
+    shop, woo, hub = sources.shopify, sources.woocommerce, sources.hubspot
+    defaults = HubSpotSettings()
+    return SourceSettings(
+        shopify=ShopifySettings(secret_ref=shop.secret_ref, shop_domain=shop.shop_domain),
+        woocommerce=WooCommerceSettings(
+            secret_ref=woo.secret_ref,
+            paid_statuses=tuple(woo.paid_statuses) or WooCommerceSettings().paid_statuses,
+        ),
+        hubspot=HubSpotSettings(
+            app_secret_ref=hub.app_secret_ref,
+            access_token_ref=hub.access_token_ref,
+            portal_id=hub.portal_id,
+            won_stages=tuple(hub.won_stages) or defaults.won_stages,
+            event_type=hub.event_type or defaults.event_type,
+            default_currency=hub.default_currency,
+        ),
     )
 
 

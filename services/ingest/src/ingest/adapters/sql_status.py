@@ -6,9 +6,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import BindParameter, bindparam, select, text
+from sqlalchemy import BindParameter, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT, BYTEA, TEXT, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,7 +19,17 @@ from convhub.ingest.v1 import ingest_pb2
 from hubkit import naming
 from hubkit.db import UnitOfWork
 from ingest.adapters.mappers import match_keys
-from ingest.adapters.orm import SCHEMA, conversions, deliveries, routing
+from ingest.adapters.orm import (
+    SCHEMA,
+    conversion_sources,
+    conversions,
+    deliveries,
+    hubspot_pending,
+    routing,
+    source_syncs,
+    webhook_deliveries,
+    webhook_refusals,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,6 +76,10 @@ def delivery_id(conversion_id: str, destination: common_pb2.Destination) -> str:
 class SqlStatusStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
 
     async def record_routed(self, items: Sequence[events_pb2.ConversionRouted]) -> None:
         latest: dict[str, events_pb2.ConversionRouted] = {}
@@ -146,10 +161,23 @@ class SqlStatusStore:
                 .scalars()
                 .all()
             )
+            cs = conversion_sources.c
+            reports = (
+                await conn.execute(
+                    select(cs.source, cs.reference, cs.first_reported_at, cs.reports)
+                    .where(cs.conversion_id == conversion_id)
+                    .order_by(cs.first_reported_at, cs.source)
+                )
+            ).all()
         response = ingest_pb2.GetConversionResponse(
             conversion=common_pb2.HashedConversion.FromString(record),
             deliveries=[common_pb2.DeliveryState.FromString(s) for s in states],
         )
+        for row in reports:
+            report = response.sources.add(
+                source=row.source, reference=row.reference, reports=row.reports
+            )
+            report.first_reported_at.FromDatetime(row.first_reported_at)
         if routed is not None:
             r = events_pb2.ConversionRouted.FromString(routed)
             response.routing.CopyFrom(
@@ -167,6 +195,65 @@ class SqlStatusStore:
             )
             response.match_keys.extend(match_keys(response.conversion, r.destinations))
         return response
+
+
+SOURCE_WINDOW = timedelta(days=7)
+
+
+async def list_sources(
+    engine: AsyncEngine, site_ids: Sequence[str], now: datetime
+) -> list[ingest_pb2.SiteSource]:
+    """Per (site, source) seen in deliveries, refusals, pending events or syncs: the last 7
+    days' webhooks by outcome, pending HubSpot events and the last sync. `configured` is the
+    caller's to set (it knows the site configuration)."""
+    d, f, p, s = webhook_deliveries.c, webhook_refusals.c, hubspot_pending.c, source_syncs.c
+    since = now - SOURCE_WINDOW
+    found: dict[tuple[str, str], ingest_pb2.SiteSource] = {}
+
+    def entry(site_id: str, source: str) -> ingest_pb2.SiteSource:
+        key = (site_id, source)
+        if key not in found:
+            found[key] = ingest_pb2.SiteSource(site_id=site_id, source=source)
+        return found[key]
+
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(d.site_id, d.source, d.outcome, func.count(), func.max(d.received_at))
+            .where(d.site_id.in_(site_ids), d.received_at >= since)
+            .group_by(d.site_id, d.source, d.outcome)
+        )
+        for site_id, source, outcome, count, last in rows:
+            e = entry(site_id, source)
+            field = f"webhooks_{outcome}"
+            if field in ingest_pb2.SiteSource.DESCRIPTOR.fields_by_name:
+                setattr(e, field, getattr(e, field) + count)
+            if not e.HasField("last_webhook_at") or e.last_webhook_at.ToDatetime(UTC) < last:
+                e.last_webhook_at.FromDatetime(last)
+        rows = await conn.execute(
+            select(f.site_id, f.source, func.sum(f.refused))
+            .where(f.site_id.in_(site_ids), f.day >= since.date())
+            .group_by(f.site_id, f.source)
+        )
+        for site_id, source, refused in rows:
+            entry(site_id, source).webhooks_refused = int(refused)
+        rows = await conn.execute(
+            select(p.site_id, func.count()).where(p.site_id.in_(site_ids)).group_by(p.site_id)
+        )
+        for site_id, pending in rows:
+            entry(site_id, "CONVERSION_SOURCE_HUBSPOT").pending = pending
+        rows = await conn.execute(
+            select(s.site_id, s.source, s.watermark, s.last_run_at, s.last_outcome).where(
+                s.site_id.in_(site_ids)
+            )
+        )
+        for site_id, source, watermark, last_run, outcome in rows:
+            e = entry(site_id, source)
+            e.last_sync_outcome = outcome
+            if last_run is not None:
+                e.last_sync_at.FromDatetime(last_run)
+            if watermark is not None:
+                e.sync_watermark.FromDatetime(watermark)
+    return list(found.values())
 
 
 def _with_uuid(items: Sequence[T]) -> list[T]:

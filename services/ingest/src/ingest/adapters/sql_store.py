@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, text
@@ -21,7 +21,15 @@ from hubkit.naming import message_id
 from hubkit.telemetry import current_traceparent
 from hubkit.worker import Periodic
 from ingest.adapters import mappers
-from ingest.adapters.orm import SCHEMA, conversions, dedupe_keys, deliveries, outbox, routing
+from ingest.adapters.orm import (
+    SCHEMA,
+    conversion_sources,
+    conversions,
+    dedupe_keys,
+    deliveries,
+    outbox,
+    routing,
+)
 from ingest.domain.model import Claim, PreparedConversion
 from ingest.ports import Erasure
 
@@ -89,6 +97,7 @@ class SqlConversionStore:
                     for r in await uow.session.execute(_HOLDERS)
                 }
             accepted = [p for p in batch if (p.site_id, p.dedupe_key) in winners]
+            await _record_sources(uow, batch, winners, holders)
             if accepted:
                 records = [mappers.hashed_conversion(p) for p in accepted]
                 await _copy_conversions(uow, accepted, records)
@@ -128,7 +137,7 @@ class SqlConversionStore:
             ).all()
             ids = [str(r.conversion_id) for r in gone]
             if ids:
-                for table in (dedupe_keys, routing, deliveries):
+                for table in (dedupe_keys, routing, deliveries, conversion_sources):
                     await s.execute(delete(table).where(table.c.conversion_id.in_(ids)))
             erased = events_pb2.UserErased(
                 erasure_id=erasure_id,
@@ -206,6 +215,71 @@ async def _copy_conversions(
             )
 
 
+API_SOURCE = "CONVERSION_SOURCE_API"  # a sender that names no source calls the API
+
+# Who reported what, in the claim's transaction: each conversion's own source, and each source
+# whose report was a duplicate of it. Rows in key order, so concurrent batches never deadlock.
+_REPORT_SOURCES = text(f"""
+    INSERT INTO {SCHEMA}.conversion_sources AS s
+        (conversion_id, source, reference, first_reported_at, reports)
+    SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:sources AS text[]), CAST(:refs AS text[]),
+                         CAST(:ats AS timestamptz[]), CAST(:counts AS bigint[]))
+    ORDER BY 1, 2
+    ON CONFLICT (conversion_id, source) DO UPDATE
+        SET reports = s.reports + EXCLUDED.reports,
+            reference = CASE WHEN s.reference = '' THEN EXCLUDED.reference ELSE s.reference END
+""")
+# A source object (order, deal) belongs to the first conversion it was reported as, for good.
+_CLAIM_OBJECTS = text(f"""
+    INSERT INTO {SCHEMA}.source_objects
+        (site_id, source, reference, conversion_id, first_reported_at)
+    SELECT * FROM unnest(CAST(:sites AS text[]), CAST(:sources AS text[]), CAST(:refs AS text[]),
+                         CAST(:ids AS uuid[]), CAST(:ats AS timestamptz[]))
+    ORDER BY 1, 2, 3
+    ON CONFLICT DO NOTHING
+""")
+
+
+async def _record_sources(
+    uow: UnitOfWork,
+    batch: Sequence[PreparedConversion],
+    winners: set[tuple[str, bytes]],
+    holders: dict[tuple[str, bytes], tuple[str, str]],
+) -> None:
+    reports: dict[tuple[str, str], list[Any]] = {}
+    objects: dict[tuple[str, str, str], tuple[str, datetime]] = {}
+    for p in batch:
+        key = (p.site_id, p.dedupe_key)
+        conversion_id = p.conversion_id if key in winners else holders[key][0]
+        source, ref = p.input.source or API_SOURCE, p.input.source_ref
+        row = reports.setdefault((conversion_id, source), [ref, p.received_at, 0])
+        row[2] += 1
+        if ref:
+            objects.setdefault((p.site_id, source, ref), (conversion_id, p.received_at))
+    rows = list(reports.values())
+    await uow.session.execute(
+        _REPORT_SOURCES,
+        {
+            "ids": [k[0] for k in reports],
+            "sources": [k[1] for k in reports],
+            "refs": [r[0] for r in rows],
+            "ats": [r[1] for r in rows],
+            "counts": [r[2] for r in rows],
+        },
+    )
+    if objects:
+        await uow.session.execute(
+            _CLAIM_OBJECTS,
+            {
+                "sites": [k[0] for k in objects],
+                "sources": [k[1] for k in objects],
+                "refs": [k[2] for k in objects],
+                "ids": [v[0] for v in objects.values()],
+                "ats": [v[1] for v in objects.values()],
+            },
+        )
+
+
 def _accepted_messages(records: Sequence[common_pb2.HashedConversion]) -> list[Outgoing]:
     """One ConversionAcceptedBatch per site, each item with the trace of the request."""
     traceparent, tracestate = current_traceparent()
@@ -226,23 +300,35 @@ def _accepted_messages(records: Sequence[common_pb2.HashedConversion]) -> list[O
     ]
 
 
-class DedupeKeyJanitor:
-    """Deletes dedupe keys past their window, a bounded chunk at a time, so the table holds
-    about one window of keys however long ingest runs. (An expired key is also reclaimed in
-    place by the next conversion with the same key.)"""
+class Janitor:
+    """Deletes dedupe keys past their window, and webhook deliveries and refusal counts past
+    their retention, a bounded chunk at a time, so those tables hold about one window of rows
+    however long ingest runs. (An expired key is also reclaimed in place by the next
+    conversion with the same key.)"""
 
-    def __init__(self, engine: AsyncEngine, *, every: float = 600.0, chunk: int = 10_000) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        every: float = 600.0,
+        chunk: int = 10_000,
+        webhook_retention: timedelta = timedelta(days=30),
+    ) -> None:
         self._engine = engine
         self._chunk = chunk
+        self._retention = webhook_retention
         # The database away: the purge is tried again (a stop waits for the chunk in hand).
-        self._loop = Periodic("dedupe-janitor", self._round, interval=every, wait_first=True)
+        self._loop = Periodic("janitor", self._round, interval=every, wait_first=True)
 
     async def purge_once(self, now: datetime | None = None) -> int:
+        """One chunk of each table; answers the most rows one statement deleted."""
+        now = now or datetime.now(UTC)
+        params = {"now": now, "before": now - self._retention, "chunk": self._chunk}
+        most = 0
         async with self._engine.begin() as conn:
-            result = await conn.execute(
-                _PURGE, {"now": now or datetime.now(UTC), "chunk": self._chunk}
-            )
-            return int(result.rowcount or 0)
+            for purge in _PURGES:
+                most = max(most, int((await conn.execute(purge, params)).rowcount or 0))
+        return most
 
     async def _round(self) -> float | None:
         full = await self.purge_once() == self._chunk
@@ -255,7 +341,20 @@ class DedupeKeyJanitor:
         await self._loop.stop()
 
 
-_PURGE = text(f"""
-    DELETE FROM {SCHEMA}.dedupe_keys WHERE ctid = ANY(ARRAY(
-        SELECT ctid FROM {SCHEMA}.dedupe_keys WHERE expires_at < :now LIMIT :chunk))
-""")
+_PURGES = [
+    text(f"""
+        DELETE FROM {SCHEMA}.dedupe_keys WHERE ctid = ANY(ARRAY(
+            SELECT ctid FROM {SCHEMA}.dedupe_keys WHERE expires_at < :now LIMIT :chunk))
+    """),
+    # A pending HubSpot event stays until its deal is read, however long that takes.
+    text(f"""
+        DELETE FROM {SCHEMA}.webhook_deliveries WHERE ctid = ANY(ARRAY(
+            SELECT ctid FROM {SCHEMA}.webhook_deliveries
+            WHERE received_at < :before AND outcome <> 'pending' LIMIT :chunk))
+    """),
+    text(f"""
+        DELETE FROM {SCHEMA}.webhook_refusals WHERE ctid = ANY(ARRAY(
+            SELECT ctid FROM {SCHEMA}.webhook_refusals WHERE day < CAST(:before AS date)
+            LIMIT :chunk))
+    """),
+]

@@ -13,8 +13,20 @@ from hubkit.vocabulary import Platform
 
 DEFAULT_DEDUPE_WINDOW = timedelta(hours=24)
 DEFAULT_KEY_FIELDS = ("site_id", "order_id", "event_type")
+# `email` is the SHA-256 of the normalized email and `event_hour` the event time's UTC hour:
+# with `value` they recognise one purchase reported by sources that share no order id.
 ALLOWED_KEY_FIELDS = frozenset(
-    {"site_id", "order_id", "event_type", "event_id", "visitor_id", "value", "currency"}
+    {
+        "site_id",
+        "order_id",
+        "event_type",
+        "event_id",
+        "visitor_id",
+        "value",
+        "currency",
+        "email",
+        "event_hour",
+    }
 )
 
 
@@ -41,6 +53,37 @@ class ConsentDecision(enum.Enum):
 
 
 @dataclass(frozen=True)
+class ShopifySettings:
+    secret_ref: str = ""  # off when empty
+    shop_domain: str = ""  # when set, X-Shopify-Shop-Domain must equal it
+
+
+@dataclass(frozen=True)
+class WooCommerceSettings:
+    secret_ref: str = ""  # off when empty
+    paid_statuses: tuple[str, ...] = ("processing", "completed")
+
+
+@dataclass(frozen=True)
+class HubSpotSettings:
+    app_secret_ref: str = ""  # webhooks off when empty
+    access_token_ref: str = ""  # CRM reads (webhook events and the pull sync)
+    portal_id: int = 0
+    won_stages: tuple[str, ...] = ("closedwon",)
+    event_type: str = "purchase"
+    default_currency: str = ""
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """Which shops and CRMs send the site's conversions, and how to verify and read them."""
+
+    shopify: ShopifySettings = field(default_factory=ShopifySettings)
+    woocommerce: WooCommerceSettings = field(default_factory=WooCommerceSettings)
+    hubspot: HubSpotSettings = field(default_factory=HubSpotSettings)
+
+
+@dataclass(frozen=True)
 class SitePolicy:
     """The parts of a site's configuration ingest applies (defaults when a site has none)."""
 
@@ -49,6 +92,7 @@ class SitePolicy:
     consent_action: ConsentAction = ConsentAction.STORE_WITHOUT_USER_DATA
     require_explicit_grant: bool = False
     default_country: str = ""  # where national phone numbers are read without a country
+    sources: SourceSettings = field(default_factory=SourceSettings)
 
 
 DEFAULT_POLICY = SitePolicy()
@@ -87,6 +131,9 @@ class ConversionInput:
     items: tuple[Item, ...] = ()
     visitor_id: str = ""
     source: str = ""
+    # The source's own id of what it reported (Shopify order id, HubSpot deal id): a source
+    # reports each of its objects once, however often its webhooks are retried.
+    source_ref: str = ""
     action_source: str = ""
     mode_hint: str | None = None
     # Fields the transport could not read (unknown enum value, timestamp out of range).

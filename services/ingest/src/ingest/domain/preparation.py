@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
@@ -35,6 +35,8 @@ def dedupe_key(c: ConversionInput, key_fields: tuple[str, ...]) -> bytes:
     """SHA-256 over the policy's fields; site_id is always part of it (keys never cross sites)."""
     values = {
         "site_id": c.site_id,
+        "email": _email_key(c) if "email" in key_fields else "",
+        "event_hour": _event_hour(c) if "event_hour" in key_fields else "",
         "order_id": c.order_id,
         "event_type": c.event_type,
         "event_id": c.event_id or "",
@@ -45,6 +47,23 @@ def dedupe_key(c: ConversionInput, key_fields: tuple[str, ...]) -> bytes:
     names = ("site_id", *(f for f in key_fields if f != "site_id"))
     text = "\x1f".join(f"{name}={values[name]}" for name in names)
     return hashlib.sha256(text.encode()).digest()
+
+
+def _email_key(c: ConversionInput) -> str:
+    """The email as every platform hashes it (trimmed, lowercased), whatever form it came in."""
+    raw = c.user_data.get("email", "")
+    if not raw:
+        return ""
+    try:
+        return pii.hash_field(Platform.META, pii.PiiField.EMAIL, raw)
+    except pii.PiiError:
+        return ""
+
+
+def _event_hour(c: ConversionInput) -> str:
+    if c.event_time is None:
+        return ""
+    return c.event_time.astimezone(UTC).strftime("%Y-%m-%dT%H")
 
 
 def derived_event_id(key: bytes) -> str:

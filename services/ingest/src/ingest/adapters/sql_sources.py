@@ -1,0 +1,222 @@
+"""PostgreSQL adapters of SourceLedger and SyncState (schema `ingest`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ingest.adapters.orm import (
+    hubspot_pending,
+    source_objects,
+    source_syncs,
+    webhook_deliveries,
+    webhook_refusals,
+)
+from ingest.domain.hubspot import DealEvent
+from ingest.ports import Delivery, PendingDeal, SyncBusy
+
+HUBSPOT = "CONVERSION_SOURCE_HUBSPOT"
+
+
+class SqlSourceLedger:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def delivery(self, site_id: str, source: str, delivery_id: str) -> Delivery | None:
+        d = webhook_deliveries.c
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(d.outcome, d.conversion_id).where(
+                        d.site_id == site_id, d.source == source, d.delivery_id == delivery_id
+                    )
+                )
+            ).first()
+        return Delivery(row.outcome, row.conversion_id or "") if row else None
+
+    async def record(
+        self, site_id: str, source: str, deliveries: dict[str, Delivery], at: datetime
+    ) -> None:
+        if not deliveries:
+            return
+        async with self._engine.begin() as conn:
+            await _record(conn, site_id, source, deliveries, at)
+
+    async def refused(self, site_id: str, source: str, at: datetime) -> None:
+        stmt = insert(webhook_refusals).values(
+            site_id=site_id, source=source, day=at.date(), refused=1
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["site_id", "source", "day"],
+            set_={"refused": webhook_refusals.c.refused + 1},
+        )
+        async with self._engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def known_objects(self, site_id: str, source: str, refs: Sequence[str]) -> dict[str, str]:
+        o = source_objects.c
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(o.reference, o.conversion_id).where(
+                    o.site_id == site_id, o.source == source, o.reference.in_(list(refs))
+                )
+            )
+            return {r.reference: str(r.conversion_id) for r in rows}
+
+    async def add_pending(
+        self, site_id: str, events: Sequence[DealEvent], at: datetime
+    ) -> list[str]:
+        if not events:
+            return []
+        async with self._engine.begin() as conn:
+            # A delivery row per event id makes HubSpot's retries of an event no-ops.
+            new = await conn.execute(
+                insert(webhook_deliveries)
+                .values(
+                    [
+                        dict(
+                            site_id=site_id,
+                            source=HUBSPOT,
+                            delivery_id=e.event_id,
+                            received_at=at,
+                            outcome="pending",
+                        )
+                        for e in events
+                    ]
+                )
+                .on_conflict_do_nothing()
+                .returning(webhook_deliveries.c.delivery_id)
+            )
+            fresh = {r.delivery_id for r in new}
+            if fresh:
+                await conn.execute(
+                    insert(hubspot_pending)
+                    .values(
+                        [
+                            dict(
+                                site_id=site_id,
+                                event_id=e.event_id,
+                                deal_id=e.deal_id,
+                                received_at=at,
+                                attempts=0,
+                                next_attempt_at=at,
+                            )
+                            for e in events
+                            if e.event_id in fresh
+                        ]
+                    )
+                    .on_conflict_do_nothing()
+                )
+        return [e.event_id for e in events if e.event_id in fresh]
+
+    async def due_pending(self, now: datetime, limit: int) -> list[PendingDeal]:
+        p = hubspot_pending.c
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(p.site_id, p.event_id, p.deal_id, p.attempts)
+                .where(p.next_attempt_at <= now)
+                .order_by(p.next_attempt_at)
+                .limit(limit)
+            )
+            return [PendingDeal(r.site_id, r.event_id, r.deal_id, r.attempts) for r in rows]
+
+    async def finish_pending(
+        self, site_id: str, outcomes: dict[str, Delivery], at: datetime
+    ) -> None:
+        if not outcomes:
+            return
+        p = hubspot_pending.c
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                delete(hubspot_pending).where(p.site_id == site_id, p.event_id.in_(list(outcomes)))
+            )
+            await _record(conn, site_id, HUBSPOT, outcomes, at)
+
+    async def postpone_pending(
+        self, site_id: str, event_ids: Sequence[str], until: datetime
+    ) -> None:
+        p = hubspot_pending.c
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(hubspot_pending)
+                .where(p.site_id == site_id, p.event_id.in_(list(event_ids)))
+                .values(attempts=p.attempts + 1, next_attempt_at=until)
+            )
+
+
+async def _record(
+    conn: AsyncConnection, site_id: str, source: str, deliveries: dict[str, Delivery], at: datetime
+) -> None:
+    """Insert each delivery, or update its outcome (a pending HubSpot event that was read)."""
+    stmt = insert(webhook_deliveries).values(
+        [
+            dict(
+                site_id=site_id,
+                source=source,
+                delivery_id=delivery_id,
+                received_at=at,
+                outcome=d.outcome,
+                conversion_id=d.conversion_id or None,
+            )
+            for delivery_id, d in sorted(deliveries.items())
+        ]
+    )
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["site_id", "source", "delivery_id"],
+            set_={"outcome": stmt.excluded.outcome, "conversion_id": stmt.excluded.conversion_id},
+        )
+    )
+
+
+class SqlSyncState:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def begin(
+        self, site_id: str, source: str, now: datetime, lease: timedelta
+    ) -> datetime | None:
+        s = source_syncs.c
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert(source_syncs)
+                .values(site_id=site_id, source=source, last_outcome="never run")
+                .on_conflict_do_nothing()
+            )
+            row = (
+                await conn.execute(
+                    update(source_syncs)
+                    .where(
+                        s.site_id == site_id,
+                        s.source == source,
+                        (s.lease_until.is_(None)) | (s.lease_until < now),
+                    )
+                    .values(lease_until=now + lease)
+                    .returning(s.watermark)
+                )
+            ).first()
+        if row is None:
+            raise SyncBusy(f"a {source} sync of site {site_id!r} is already running")
+        return row.watermark  # type: ignore[no-any-return]
+
+    async def advance(self, site_id: str, source: str, watermark: datetime) -> None:
+        s = source_syncs.c
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(source_syncs)
+                .where(s.site_id == site_id, s.source == source)
+                .values(watermark=func.greatest(func.coalesce(s.watermark, watermark), watermark))
+            )
+
+    async def end(self, site_id: str, source: str, outcome: str, at: datetime) -> None:
+        s = source_syncs.c
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(source_syncs)
+                .where(s.site_id == site_id, s.source == source)
+                .values(last_outcome=outcome[:500], last_run_at=at, lease_until=None)
+            )
