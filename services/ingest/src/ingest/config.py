@@ -17,8 +17,9 @@ class Settings(BaseSettings):
     site_rate_per_second: float = 20000.0
     caller_rate_per_second: float = 50000.0
     inbound_concurrency: int = 8
-    # Webhooks from shops and CRMs (POST /webhooks/<source>/<site_id>); 0 picks a free port.
-    webhook_port: int = 8080
+    # Webhooks from shops and CRMs (POST /webhooks/<source>/<site_id>). 0 picks a free port
+    # (logged): the Kubernetes manifests and `convhub up` set one.
+    webhook_port: int = 0
     webhook_max_body_bytes: int = 2 * 1024 * 1024
     # The URL the platforms call (scheme and host before /webhooks/...), when a proxy or ingress
     # stands between: HubSpot signs it. Empty: the URL as ingest sees it.
