@@ -275,14 +275,6 @@ def test_a_woocommerce_payload_without_an_id_is_unreadable() -> None:
     assert mapped.errors[0].field == "id"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG ingest/domain/woocommerce.py _item: WooCommerce's REST line item `price` is the "
-        "float total/quantity (10.00/3 = 3.3333333333333335); text() keeps repr(), validation "
-        "allows <= 6 decimals, so the whole paid order is REJECTED on items[0].price"
-    ),
-)
 def test_a_woocommerce_line_price_with_many_decimals_does_not_reject_the_order() -> None:
     order = woocommerce_order(
         4718,
@@ -304,6 +296,7 @@ def test_a_woocommerce_line_price_with_many_decimals_does_not_reject_the_order()
     c = converted(woocommerce.order_to_conversion(SITE, order, WooCommerceSettings()))
     result = prepare(c, DEFAULT_POLICY, NOW, Limits(), conversion_id="c-woo")
     assert isinstance(result, PreparedConversion), result
+    assert result.input.items[0].price == "3.333333"
 
 
 # --- HubSpot -----------------------------------------------------------------------------------

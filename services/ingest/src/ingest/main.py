@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from convhub.ingest.v1 import ingest_pb2_grpc
+from hubkit.coalescing import Coalescer
 from hubkit.config import load
 from hubkit.db import OutboxRelay
 from hubkit.dispatch.credentials import CredentialStore
@@ -63,7 +64,8 @@ async def main(settings: Settings | None = None, stop: asyncio.Event | None = No
             settings.hubspot_api_url, requests_per_second=settings.hubspot_requests_per_second
         )
         rt.on_close(crm.close)
-        deals = HubSpotDeals(ingest, ledger)
+        shared = Coalescer(ingest)  # webhooks come one conversion at a time
+        deals = HubSpotDeals(shared, ledger)
         reader = ReadAnnouncedDeals(deals, ledger, crm, secrets, policies, clock=clock)
         # Woken by each queued event; the interval retries postponed ones.
         reader_loop = Periodic(
@@ -94,7 +96,7 @@ async def main(settings: Settings | None = None, stop: asyncio.Event | None = No
         )
         webhooks = WebhookServer(
             ReceiveWebhook(
-                ingest, policies, secrets, ledger, clock=clock, on_pending=reader_loop.wake
+                shared, policies, secrets, ledger, clock=clock, on_pending=reader_loop.wake
             ),
             limits,
             host=settings.grpc_host,

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hubkit.coalescing import Coalescer
 from ingest.adapters.orm import (
+    SCHEMA,
     hubspot_pending,
-    source_objects,
     source_syncs,
     webhook_deliveries,
     webhook_refusals,
@@ -23,28 +24,56 @@ HUBSPOT = "CONVERSION_SOURCE_HUBSPOT"
 
 
 class SqlSourceLedger:
+    """Lookups and records of concurrent webhooks share one statement each (hubkit Coalescer):
+    webhooks arrive one delivery at a time, and a round trip each would bound their rate."""
+
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._deliveries = Coalescer(self._find_deliveries)
+        self._objects = Coalescer(self._find_objects)
+        self._records = Coalescer(self._write_records)
 
     async def delivery(self, site_id: str, source: str, delivery_id: str) -> Delivery | None:
-        d = webhook_deliveries.c
-        async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(d.outcome, d.conversion_id).where(
-                        d.site_id == site_id, d.source == source, d.delivery_id == delivery_id
-                    )
-                )
-            ).first()
-        return Delivery(row.outcome, row.conversion_id or "") if row else None
+        return (await self._deliveries([(site_id, source, delivery_id)]))[0]
 
     async def record(
         self, site_id: str, source: str, deliveries: dict[str, Delivery], at: datetime
     ) -> None:
-        if not deliveries:
-            return
+        if deliveries:
+            await self._records(
+                [(site_id, source, key, d, at) for key, d in sorted(deliveries.items())]
+            )
+
+    async def known_objects(self, site_id: str, source: str, refs: Sequence[str]) -> dict[str, str]:
+        found = await self._objects([(site_id, source, ref) for ref in refs])
+        return {
+            ref: conversion_id
+            for ref, conversion_id in zip(refs, found, strict=True)
+            if conversion_id
+        }
+
+    async def _find_deliveries(self, keys: list[Key]) -> list[Delivery | None]:
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(_FIND_DELIVERIES, _columns(keys))
+            found = {(r.site_id, r.source, r.delivery_id): r for r in rows}
+        return [
+            Delivery(r.outcome, str(r.conversion_id or "")) if (r := found.get(k)) else None
+            for k in keys
+        ]
+
+    async def _find_objects(self, keys: list[Key]) -> list[str]:
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(_FIND_OBJECTS, _columns(keys))
+            found = {(r.site_id, r.source, r.reference): str(r.conversion_id) for r in rows}
+        return [found.get(k, "") for k in keys]
+
+    async def _write_records(
+        self, rows: list[tuple[str, str, str, Delivery, datetime]]
+    ) -> list[None]:
+        latest = {(site, source, key): (d, at) for site, source, key, d, at in rows}
         async with self._engine.begin() as conn:
-            await _record(conn, site_id, source, deliveries, at)
+            await _record(conn, latest)
+        return [None] * len(rows)
 
     async def refused(self, site_id: str, source: str, at: datetime) -> None:
         stmt = insert(webhook_refusals).values(
@@ -56,16 +85,6 @@ class SqlSourceLedger:
         )
         async with self._engine.begin() as conn:
             await conn.execute(stmt)
-
-    async def known_objects(self, site_id: str, source: str, refs: Sequence[str]) -> dict[str, str]:
-        o = source_objects.c
-        async with self._engine.connect() as conn:
-            rows = await conn.execute(
-                select(o.reference, o.conversion_id).where(
-                    o.site_id == site_id, o.source == source, o.reference.in_(list(refs))
-                )
-            )
-            return {r.reference: str(r.conversion_id) for r in rows}
 
     async def add_pending(
         self, site_id: str, events: Sequence[DealEvent], at: datetime
@@ -134,7 +153,7 @@ class SqlSourceLedger:
             await conn.execute(
                 delete(hubspot_pending).where(p.site_id == site_id, p.event_id.in_(list(outcomes)))
             )
-            await _record(conn, site_id, HUBSPOT, outcomes, at)
+            await _record(conn, {(site_id, HUBSPOT, k): (d, at) for k, d in outcomes.items()})
 
     async def postpone_pending(
         self, site_id: str, event_ids: Sequence[str], until: datetime
@@ -149,9 +168,10 @@ class SqlSourceLedger:
 
 
 async def _record(
-    conn: AsyncConnection, site_id: str, source: str, deliveries: dict[str, Delivery], at: datetime
+    conn: AsyncConnection, deliveries: dict[tuple[str, str, str], tuple[Delivery, datetime]]
 ) -> None:
-    """Insert each delivery, or update its outcome (a pending HubSpot event that was read)."""
+    """Insert each delivery, or update its outcome (a pending HubSpot event that was read).
+    In key order, so concurrent writers never deadlock."""
     stmt = insert(webhook_deliveries).values(
         [
             dict(
@@ -162,7 +182,7 @@ async def _record(
                 outcome=d.outcome,
                 conversion_id=d.conversion_id or None,
             )
-            for delivery_id, d in sorted(deliveries.items())
+            for (site_id, source, delivery_id), (d, at) in sorted(deliveries.items())
         ]
     )
     await conn.execute(
@@ -171,6 +191,31 @@ async def _record(
             set_={"outcome": stmt.excluded.outcome, "conversion_id": stmt.excluded.conversion_id},
         )
     )
+
+
+Key = tuple[str, str, str]  # (site_id, source, delivery id or object reference)
+
+
+def _columns(keys: list[Key]) -> dict[str, list[str]]:
+    return {
+        "sites": [k[0] for k in keys],
+        "sources": [k[1] for k in keys],
+        "keys": [k[2] for k in keys],
+    }
+
+
+_FIND_DELIVERIES = text(f"""
+    SELECT d.site_id, d.source, d.delivery_id, d.outcome, d.conversion_id
+    FROM {SCHEMA}.webhook_deliveries d
+    JOIN unnest(CAST(:sites AS text[]), CAST(:sources AS text[]), CAST(:keys AS text[]))
+        AS k(site_id, source, delivery_id) USING (site_id, source, delivery_id)
+""")
+_FIND_OBJECTS = text(f"""
+    SELECT o.site_id, o.source, o.reference, o.conversion_id
+    FROM {SCHEMA}.source_objects o
+    JOIN unnest(CAST(:sites AS text[]), CAST(:sources AS text[]), CAST(:keys AS text[]))
+        AS k(site_id, source, reference) USING (site_id, source, reference)
+""")
 
 
 class SqlSyncState:

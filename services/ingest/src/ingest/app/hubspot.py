@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from hubkit.errors import FailedPrecondition, Unavailable
 from hubkit.resilience import Backoff
-from ingest.app.ingestion import IngestConversions
+from ingest.app.ingestion import Ingest
 from ingest.app.webhooks import SOURCES, WebhookReply, ingest_from_source
 from ingest.domain.hubspot import Deal, deal_to_conversion
 from ingest.domain.model import ConversionInput, HubSpotSettings
@@ -38,7 +38,7 @@ READ_CHUNK = 100  # HubSpot's batch read takes at most 100 ids
 class HubSpotDeals:
     """Maps deals to conversions and ingests them: what the reader and the sync share."""
 
-    def __init__(self, ingest: IngestConversions, ledger: SourceLedger) -> None:
+    def __init__(self, ingest: Ingest, ledger: SourceLedger) -> None:
         self._ingest = ingest
         self._ledger = ledger
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from ingest.domain.model import ConversionInput, Outcome, PreparedConversion, Status
 from ingest.domain.preparation import prepare
 from ingest.domain.validation import Limits
 from ingest.ports import ConversionStore, IngestMetrics, SitePolicies
+
+# What a webhook or a sync hands its conversions to: IngestConversions, or a hubkit Coalescer
+# of it that shares one call among concurrent callers.
+Ingest = Callable[[Sequence[ConversionInput]], Awaitable[list[Outcome]]]
 
 
 class IngestConversions:

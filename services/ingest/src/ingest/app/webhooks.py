@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from hubkit.errors import FieldError
-from ingest.app.ingestion import IngestConversions
+from ingest.app.ingestion import Ingest
 from ingest.domain import hubspot, shopify, signatures, woocommerce
 from ingest.domain.model import ConversionInput, SitePolicy, Status
 from ingest.domain.sources import Mapped, NotAConversion, Unreadable
@@ -74,7 +74,7 @@ def _committed(outcome: str, conversion_id: str = "", message: str = "") -> Webh
 class ReceiveWebhook:
     def __init__(
         self,
-        ingest: IngestConversions,
+        ingest: Ingest,
         policies: SitePolicies,
         secrets: Secrets,
         ledger: SourceLedger,
@@ -223,7 +223,7 @@ class ReceiveWebhook:
 
 
 async def ingest_from_source(
-    ingest: IngestConversions,
+    ingest: Ingest,
     ledger: SourceLedger,
     site_id: str,
     source: str,

@@ -15,6 +15,7 @@ from ingest.domain.sources import (
     obj,
     objects,
     parse_time,
+    price,
     text,
 )
 
@@ -96,7 +97,7 @@ def _item(line: dict[str, Any]) -> Item:
         id=first(line.get("sku"), line.get("variant_id"), line.get("product_id")),
         name=text(line.get("title")),
         quantity=quantity if isinstance(quantity, int) and quantity > 0 else 0,
-        price=text(line.get("price")),
+        price=price(line.get("price")),
         brand=text(line.get("vendor")),
         variant=text(line.get("variant_title")),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -53,7 +54,7 @@ def click_ids_from_urls(*urls: str) -> dict[str, str]:
 def parse_time(value: object) -> datetime | None:
     """ISO 8601 with or without an offset (none means UTC, as WooCommerce's *_gmt fields), or
     epoch milliseconds (HubSpot); None when absent or unreadable."""
-    if value is None or value == "":
+    if value is None or value == "" or isinstance(value, bool):
         return None
     if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
         try:
@@ -76,6 +77,19 @@ def text(value: object) -> str:
     if isinstance(value, float):
         return repr(value)
     return str(value).strip()
+
+
+def price(value: object) -> str:
+    """A unit price as ingest takes it (at most 6 decimals): WooCommerce sends a line's price as
+    an unrounded float (total / quantity, 3.3333333333333335)."""
+    t = text(value)
+    try:
+        exact = Decimal(t)
+    except InvalidOperation:
+        return t  # validation names it
+    if not exact.is_finite() or -exact.as_tuple().exponent <= 6:  # type: ignore[operator]
+        return t
+    return str(exact.quantize(Decimal("0.000001")).normalize())
 
 
 def obj(value: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from ingest.domain.sources import (
     obj,
     objects,
     parse_time,
+    price,
     text,
 )
 
@@ -81,5 +82,5 @@ def _item(line: dict[str, Any]) -> Item:
         id=first(line.get("sku"), line.get("variation_id") or None, line.get("product_id")),
         name=text(line.get("name")),
         quantity=quantity if isinstance(quantity, int) and quantity > 0 else 0,
-        price=text(line.get("price")),
+        price=price(line.get("price")),
     )
