@@ -307,10 +307,11 @@ async def run_all(seconds: float) -> dict[str, Any]:
             results["dedupe"] = await bench_dedupe(pg.create_database("dedupe"))
     if importlib.util.find_spec("ingest") and importlib.util.find_spec("dispatch_meta"):
         results["end_to_end"] = await bench_end_to_end(seconds)
-    for package in ("router", "dispatch_meta", "dispatch_google", "dispatch_tiktok", "attribution"):
+    packages = ("ingest", "router", "dispatch_meta", "dispatch_google", "dispatch_tiktok")
+    for package in (*packages, "attribution"):
         if importlib.util.find_spec(package) and importlib.util.find_spec(f"{package}.bench"):
             module = importlib.import_module(f"{package}.bench")
-            results[package] = await module.run(seconds)
+            results.setdefault(package, {}).update(await module.run(seconds))
     return results
 
 
