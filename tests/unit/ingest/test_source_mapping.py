@@ -509,3 +509,18 @@ def test_the_key_ignores_email_and_hour_unless_they_are_key_fields() -> None:
     b = person("otto@example.com", at + timedelta(hours=5))
     assert dedupe_key(a, default) == dedupe_key(b, default)
     assert dedupe_key(a, KEY) != dedupe_key(b, KEY)
+
+
+def test_shop_orders_carry_a_page_for_website_events() -> None:
+    """Meta refuses website events without event_source_url: the shop's landing page (Shopify,
+    without its query) or the session's entry page, else the shop (WooCommerce)."""
+    order = shopify_order(31, landing_site="/products/shirt?gclid=abc123abc123&x=1")
+    c = converted(shopify.order_to_conversion(SITE, order, "demo-shop.myshopify.com"))
+    assert c.page_url == "https://demo-shop.myshopify.com/products/shirt"
+    assert converted(shopify.order_to_conversion(SITE, order, "bad domain/")).page_url == ""
+    woo = woocommerce_order(32)
+    woo["meta_data"] = [m for m in woo["meta_data"] if not m["key"].startswith("_wc_order_attr")]
+    plain = woocommerce.order_to_conversion(
+        SITE, woo, WooCommerceSettings(), "https://shop.example/"
+    )
+    assert converted(plain).page_url == "https://shop.example/"

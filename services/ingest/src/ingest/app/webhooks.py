@@ -169,13 +169,18 @@ class ReceiveWebhook:
             mapped = Unreadable((FieldError("body", "INVALID_FORMAT", "not a JSON object"),))
         elif request.source == "shopify":
             mapped = (
-                shopify.order_to_conversion(site_id, payload)
+                shopify.order_to_conversion(site_id, payload, h.get("X-Shopify-Shop-Domain", ""))
                 if topic.startswith("orders/")
                 else NotAConversion(f"topic {topic or 'missing'} reports no order")
             )
         else:
             mapped = (
-                woocommerce.order_to_conversion(site_id, payload, policy.sources.woocommerce)
+                woocommerce.order_to_conversion(
+                    site_id,
+                    payload,
+                    policy.sources.woocommerce,
+                    h.get("X-WC-Webhook-Source", ""),
+                )
                 if topic.startswith("order.")
                 else NotAConversion(f"topic {topic or 'missing'} reports no order")
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from hubkit.errors import FieldError
@@ -19,6 +20,7 @@ from ingest.domain.sources import (
     text,
 )
 
+_DOMAIN = re.compile(r"[A-Za-z0-9.-]{1,253}")
 PAID = frozenset({"paid", "partially_refunded", "refunded"})
 # note_attributes a storefront sets at checkout: click ids and cookies the order URL lacks.
 _NOTE_CLICK_IDS = {
@@ -36,8 +38,9 @@ _NOTE_CLICK_IDS = {
 }
 
 
-def order_to_conversion(site_id: str, order: dict[str, Any]) -> Mapped:
-    """A paid order becomes one purchase; its order id is Shopify's numeric id."""
+def order_to_conversion(site_id: str, order: dict[str, Any], shop_domain: str = "") -> Mapped:
+    """A paid order becomes one purchase; its order id is Shopify's numeric id. The page is the
+    shop's landing page (Meta needs one for website events), without its query."""
     if not text(order.get("id")):
         return Unreadable((FieldError("id", "REQUIRED", "not a Shopify order: it has no id"),))
     status = text(order.get("financial_status"))
@@ -78,6 +81,7 @@ def order_to_conversion(site_id: str, order: dict[str, Any]) -> Mapped:
         user_data={k: v for k, v in user_data.items() if v},
         client_ip=first(order.get("browser_ip"), client.get("browser_ip")),
         user_agent=text(client.get("user_agent")),
+        page_url=_page(shop_domain, text(order.get("landing_site"))),
         referrer_url=_absolute(text(order.get("referring_site"))),
         items=tuple(_item(line) for line in objects(order.get("line_items"))),
         visitor_id=notes.get("visitor_id", ""),
@@ -101,6 +105,13 @@ def _item(line: dict[str, Any]) -> Item:
         brand=text(line.get("vendor")),
         variant=text(line.get("variant_title")),
     )
+
+
+def _page(shop_domain: str, landing_site: str) -> str:
+    if not shop_domain or not _DOMAIN.fullmatch(shop_domain):
+        return ""
+    path = landing_site.split("?", 1)[0].split("#", 1)[0]
+    return f"https://{shop_domain}{path if path.startswith('/') else '/'}"
 
 
 def _absolute(url: str) -> str:

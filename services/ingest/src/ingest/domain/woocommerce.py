@@ -25,9 +25,10 @@ _REFERRER = "_wc_order_attribution_referrer"
 
 
 def order_to_conversion(
-    site_id: str, order: dict[str, Any], settings: WooCommerceSettings
+    site_id: str, order: dict[str, Any], settings: WooCommerceSettings, shop_url: str = ""
 ) -> Mapped:
-    """An order in one of the site's paid statuses becomes one purchase."""
+    """An order in one of the site's paid statuses becomes one purchase. Its page is the
+    session's landing page, else the shop (X-WC-Webhook-Source): Meta needs one."""
     if not text(order.get("id")):
         return Unreadable((FieldError("id", "REQUIRED", "not a WooCommerce order: it has no id"),))
     status = text(order.get("status"))
@@ -66,7 +67,7 @@ def order_to_conversion(
         user_data={k: v for k, v in user_data.items() if v},
         client_ip=text(order.get("customer_ip_address")),
         user_agent=text(order.get("customer_user_agent")),
-        page_url=entry if entry.startswith(("https://", "http://")) else "",
+        page_url=next((u for u in (entry, shop_url) if u.startswith(("https://", "http://"))), ""),
         referrer_url=referrer if referrer.startswith(("https://", "http://")) else "",
         items=tuple(_item(line) for line in objects(order.get("line_items"))),
         visitor_id=text(meta.get("visitor_id")),
