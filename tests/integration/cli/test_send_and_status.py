@@ -1,62 +1,13 @@
-"""`convhub send`, `status`, `sites` and `token` from a subfolder of a running stack: ingest and
-the router, real and in-process on the suite's PostgreSQL and NATS."""
+"""`convhub send`, `status`, `sites` and `token` from a subfolder of a running stack (`checkout`:
+ingest and the router, real and in-process on the suite's PostgreSQL and NATS)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from hubkit.db.migrations import upgrade
-from hubkit.embedded import free_port
-from ingest.adapters.orm import SCHEMA as INGEST_SCHEMA
-from ingest.config import Settings as IngestSettings
-from ingest.main import main as ingest_main
-from ingest.migrate import MIGRATIONS as INGEST_MIGRATIONS
-from router.config import Settings as RouterSettings
-from router.main import main as router_main
-from router.migrate import migrate as migrate_router
-from tests.support import wait_serving
-
-from .conftest import SECRET, convhub, one_line, write_stack
-
-
-async def start(main: Callable[..., Awaitable[None]], settings: Any) -> tuple[Any, Any]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(main(settings, stop))
-    await wait_serving(
-        f"127.0.0.1:{settings.grpc_port}", alive=lambda: task.result() if task.done() else None
-    )
-    return stop, task
-
-
-@pytest.fixture
-async def checkout(
-    database_url: str, nats_url: str, js: Any, tmp_path: Path
-) -> AsyncIterator[Path]:
-    """A folder inside a checkout whose stack runs ingest and the router."""
-    await asyncio.to_thread(upgrade, database_url, INGEST_MIGRATIONS, INGEST_SCHEMA)
-    await asyncio.to_thread(migrate_router, database_url)
-    common = {"database_url": database_url, "nats_url": nats_url, "jwt_secret": SECRET}
-    common["shutdown_grace_seconds"] = 0.5
-    ingest = IngestSettings(grpc_port=free_port(), **common)
-    router = RouterSettings(grpc_port=free_port(), **common)
-    running = [await start(ingest_main, ingest), await start(router_main, router)]
-    write_stack(
-        tmp_path,
-        {"ingest": f"127.0.0.1:{ingest.grpc_port}", "router": f"127.0.0.1:{router.grpc_port}"},
-    )
-    subfolder = tmp_path / "docs"
-    subfolder.mkdir()
-    yield subfolder
-    for stop, task in reversed(running):
-        stop.set()
-        await task
+from .conftest import convhub, one_line
 
 
 async def test_send_to_an_unknown_site_says_parked_and_why(checkout: Path) -> None:

@@ -86,6 +86,21 @@ CLOSED = f"127.0.0.1:{free_port()}"  # nothing listens there
         (["stats"], {"CONVHUB_JWT_SECRET": SECRET}, 2, "no dispatcher address"),
         (["attribution", "credit"], {}, 2, "the following arguments are required: --site"),
         (["sites", "upsert", "--google-action", "x"], {}, 2, "expects EVENT=VALUE"),
+        (["sources"], {"CONVHUB_JWT_SECRET": SECRET}, 2, "no address for ingest"),
+        (["sources", "sync"], {}, 2, "the following arguments are required: source"),
+        (["sources", "sync", "salesforce"], {}, 2, "invalid choice: 'salesforce'"),
+        (
+            ["sources", "sync", "hubspot", "--backfill-days", "91"],
+            {},
+            2,
+            "argument --backfill-days: expected 0 to 90 days, got '91'",
+        ),
+        (
+            ["sources", "sync", "hubspot", "--backfill-days", "-1"],
+            {},
+            2,
+            "argument --backfill-days: expected a whole number, 0 or more",
+        ),
         (["nonsense"], {}, 2, "invalid choice: 'nonsense'"),
         # Failed operations: exit 1.
         (
@@ -110,6 +125,24 @@ CLOSED = f"127.0.0.1:{free_port()}"  # nothing listens there
         (
             ["status", "c-1", "--target", CLOSED],
             {"CONVHUB_TOKEN": "t"},
+            1,
+            f"cannot reach ingest at {CLOSED}",
+        ),
+        (
+            ["sources", "--target", CLOSED],
+            {"CONVHUB_JWT_SECRET": SECRET},
+            1,
+            f"cannot reach ingest at {CLOSED} (address from --target): Connection refused",
+        ),
+        (
+            ["sources", "sync", "hubspot", "--site", "s"],
+            {"CONVHUB_TOKEN": "t", "CONVHUB_INGEST_ADDR": CLOSED},
+            1,
+            f"cannot reach ingest at {CLOSED} (address from CONVHUB_INGEST_ADDR)",
+        ),
+        (
+            ["sources", "sync", "hubspot"],  # every site: asking which is the first call
+            {"CONVHUB_TOKEN": "t", "CONVHUB_INGEST_ADDR": CLOSED},
             1,
             f"cannot reach ingest at {CLOSED}",
         ),

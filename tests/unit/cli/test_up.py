@@ -40,7 +40,7 @@ def test_one_up_per_folder_and_a_leftover_lock_file_blocks_nothing(
 
 
 def test_simulators_all_none_or_a_list() -> None:
-    assert up.simulator_names("all") == ["google", "meta", "sgtm", "tiktok"]
+    assert up.simulator_names("all") == ["google", "hubspot", "meta", "sgtm", "tiktok"]
     assert up.simulator_names("none") == []
     assert up.simulator_names("meta, sgtm") == ["meta", "sgtm"]
     with pytest.raises(argparse.ArgumentTypeError, match="no simulator facebook: use all, none"):
@@ -91,3 +91,18 @@ def test_the_demo_prints_a_line_every_n_seconds_elsewhere(monkeypatch: pytest.Mo
         now[0] += 3
     summary.show()
     assert len(out.getvalue().splitlines()) == 2
+
+
+def test_the_banner_names_the_webhook_urls_and_convhub_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    info = StackInfo("db", "nats", "secret", services={"ingest": "127.0.0.1:50001"})
+    info.webhooks = "http://127.0.0.1:50002/webhooks"
+    up._print_banner(info, {}, ["hubspot"])
+    out = capsys.readouterr().out
+    assert (
+        "  webhooks         http://127.0.0.1:50002/webhooks/<shopify|woocommerce|hubspot>/<site_id>"
+        in out
+    )
+    assert " sources " in out

@@ -1,7 +1,9 @@
-"""Demo traffic for `make run`: a few conversions now and then, and where earlier ones went.
+"""Demo traffic for `make run`: a few conversions now and then, and where earlier ones went;
+and, once, one signed webhook of each source (Shopify, WooCommerce, HubSpot) through ingest's
+webhook receiver, and what became of each.
 
 Its output is one summary line: rewritten in place on a terminal (the banner above stays put),
-otherwise printed every `report_every` seconds.
+otherwise printed every `report_every` seconds. The webhooks' outcomes are lines of their own.
 """
 
 from __future__ import annotations
@@ -15,15 +17,25 @@ import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from typing import TextIO
+from typing import Any, TextIO
 
 import grpc
+import httpx
 
 from convhub.common.v1 import common_pb2
 from convhub.ingest.v1 import ingest_pb2, ingest_pb2_grpc
+from convhub_cli import sites as demo_config
 from convhub_cli.stackfile import StackInfo
+from convhub_sim.sources import (
+    hubspot_deal_event,
+    hubspot_webhook,
+    shopify_order,
+    shopify_webhook,
+    woocommerce_order,
+    woocommerce_webhook,
+)
 from hubkit.auth import Scope, issue_token
-from hubkit.grpcx import auth_metadata
+from hubkit.grpcx import Metadata, auth_metadata
 
 DEMO_SITES = ("demo-direct", "demo-sgtm")
 
@@ -48,6 +60,7 @@ class Summary:
         self._stop, self._out, self._every = stop, out, report_every
         self._tty = out.isatty()
         self._next_line = 0.0
+        self._shown = False  # on a terminal: the line is on screen, to redraw after a note
         self.sent = self.accepted = self.errors = 0
         self.last_error = ""
         self.outcomes: Counter[str] = Counter()
@@ -71,9 +84,23 @@ class Summary:
             width = shutil.get_terminal_size().columns - 1  # a wrapped line cannot be rewritten
             self._out.write("\r\x1b[K" + self.text()[:width])
             self._out.flush()
+            self._shown = True
         elif time.monotonic() >= self._next_line:
             self._next_line = time.monotonic() + self._every
             print("  " + self.text(), file=self._out, flush=True)
+
+    def note(self, text: str) -> None:
+        """A line of its own, kept: on a terminal above the summary line, drawn again below it."""
+        if self._stop.is_set():
+            return
+        line = f"  demo {datetime.now():%H:%M:%S}: {text}"
+        if self._tty:
+            self._out.write("\r\x1b[K" + line + "\n")
+            self._out.flush()
+            if self._shown:
+                self.show()
+        else:
+            print(line, file=self._out, flush=True)
 
 
 def _conversion(site: str, n: int) -> ingest_pb2.Conversion:
@@ -115,6 +142,9 @@ async def _loop(info: StackInfo, stop: threading.Event, every: float, summary: S
     journeys = _Journeys(info.services.get("attribution"), metadata)
     async with grpc.aio.insecure_channel(info.services["ingest"]) as channel:
         stub = ingest_pb2_grpc.IngestServiceStub(channel)
+        if info.webhooks:  # alongside the traffic: HubSpot's deal is read a moment later
+            webhooks = asyncio.create_task(_webhooks(info, stub, metadata, summary))
+            webhooks.add_done_callback(lambda t: t.cancelled() or t.exception())
         while not stop.is_set():
             try:
                 if previous:
@@ -203,3 +233,166 @@ class _Journeys:
                     attribution_pb2.RecordTouchpointsRequest(site_id=site, touchpoints=touches),
                     metadata=self._metadata,
                 )
+
+
+# --- webhooks: one of each source, signed as the platform signs it ------------------------------
+
+
+async def _webhooks(
+    info: StackInfo,
+    stub: ingest_pb2_grpc.IngestServiceStub,
+    metadata: Metadata,
+    summary: Summary,
+) -> None:
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            await _shop_webhooks(info.webhooks, http, summary)
+            if "hubspot" in info.simulators:
+                await _hubspot(info, http, stub, metadata, summary)
+            else:
+                summary.note("hubspot webhook: not sent (no HubSpot simulator in this stack)")
+    except Exception as exc:  # the demo's own trouble: a note, and the traffic goes on
+        summary.note(f"webhooks: stopped by {type(exc).__name__}: {exc}")
+
+
+async def _shop_webhooks(base: str, http: httpx.AsyncClient, summary: Summary) -> None:
+    site, stamp = demo_config.DEMO_DIRECT, int(time.time())
+    secrets = demo_config.DEMO_SOURCE_SECRETS
+    gclid = f"Cj0KCQdemoShopify{stamp}"
+    order = shopify_order(
+        5_550_000_000_000 + stamp % 10**9, landing_site=f"/products/linen-shirt?gclid={gclid}"
+    )
+    body, headers = shopify_webhook(
+        secrets["demo-shopify"], order, shop_domain=demo_config.DEMO_SHOP_DOMAIN
+    )
+    reply = await _post(http, f"{base}/shopify/{site}", body, headers)
+    summary.note(
+        f"shopify webhook (orders/paid, order {order['id']}, gclid in landing_site): {reply}"
+    )
+    woo = woocommerce_order(stamp % 10**6)
+    body, headers = woocommerce_webhook(secrets["demo-woocommerce"], woo)
+    reply = await _post(http, f"{base}/woocommerce/{site}", body, headers)
+    summary.note(
+        f"woocommerce webhook (order.updated, order {woo['id']} {woo['status']}, fbclid in"
+        f" its order attribution): {reply}"
+    )
+
+
+async def _hubspot(
+    info: StackInfo,
+    http: httpx.AsyncClient,
+    stub: ingest_pb2_grpc.IngestServiceStub,
+    metadata: Metadata,
+    summary: Summary,
+) -> None:
+    """A contact with a Google click id and a won deal in the HubSpot simulator, then the
+    signed deal-stage event: ingest queues it, reads the deal from the CRM API and ingests it."""
+    site, stamp = demo_config.DEMO_DIRECT, int(time.time())
+    knobs = f"{info.simulators['hubspot']}/_sim/hubspot"
+    contact = await _created(
+        http,
+        knobs,
+        "contacts",
+        {
+            "kind": "add_contact",
+            "email": "lea.hoffmann@example.com",
+            "firstname": "Lea",
+            "lastname": "Hoffmann",
+            "gclid": f"Cj0KCQdemoHubSpot{stamp}",
+        },
+    )
+    deal = await _created(
+        http,
+        knobs,
+        "deals",
+        {
+            "kind": "add_deal",
+            "amount": "1490.00",
+            "currency": "EUR",
+            "stage": "closedwon",
+            "contact_ids": [contact],
+            "dealname": "Demo annual plan",
+        },
+    )
+    before = await _hubspot_counts(stub, metadata, site)
+    url = f"{info.webhooks}/hubspot/{site}"  # HubSpot signs the URL it calls: exactly this one
+    event = hubspot_deal_event(int(deal), portal_id=demo_config.DEMO_HUBSPOT_PORTAL)
+    body, headers = hubspot_webhook(
+        demo_config.DEMO_SOURCE_SECRETS["demo-hubspot-app"], [event], url=url
+    )
+    started = time.monotonic()
+    reply = await _post(http, url, body, headers)
+    summary.note(
+        f"hubspot webhook (deal {deal} closedwon, contact {contact} with a gclid): {reply}"
+    )
+    deadline = started + 30
+    while time.monotonic() < deadline:
+        now = await _hubspot_counts(stub, metadata, site)
+        grew = {k: n - before.get(k, 0) for k, n in now.items() if k != "pending"}
+        if now.get("pending", 0) == 0 and any(grew.values()):
+            outcome = ", ".join(k for k, n in grew.items() if n)
+            summary.note(
+                f"hubspot deal {deal}: read from the CRM API, {outcome}"
+                f" {time.monotonic() - started:.1f} s after its webhook (`convhub sources`)"
+            )
+            return
+        await asyncio.sleep(0.5)
+    summary.note(f"hubspot deal {deal}: still pending after 30 s (`convhub sources` shows it)")
+
+
+class _Reply:
+    def __init__(self, response: httpx.Response) -> None:
+        self.status = response.status_code
+        try:
+            self.body: dict[str, Any] = response.json()
+        except ValueError:
+            self.body = {}
+
+    def __str__(self) -> str:
+        text = f"{self.status} {self.body.get('outcome', '?')}"
+        if self.body.get("conversion_id"):
+            text += f", conversion {self.body['conversion_id']}"
+        if self.body.get("message"):
+            text += f" ({self.body['message']})"
+        return text
+
+
+async def _post(http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]) -> _Reply:
+    """POST as the platform does; retried while ingest does not know the site's sources yet
+    (its copy of the site configuration follows the router's within a moment) or is busy."""
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            reply = _Reply(await http.post(url, content=body, headers=headers))
+        except httpx.TransportError:
+            if time.monotonic() >= deadline:
+                raise
+        else:
+            if reply.status not in (404, 429, 503) or time.monotonic() >= deadline:
+                return reply
+        await asyncio.sleep(0.5)
+
+
+async def _created(http: httpx.AsyncClient, knobs: str, kind: str, knob: dict[str, Any]) -> str:
+    """Turn one of the HubSpot simulator's knobs; the id of the object it created."""
+    before = set((await http.get(f"{knobs}/objects")).raise_for_status().json()[kind])
+    (await http.post(f"{knobs}/faults", json=knob)).raise_for_status()
+    after = set((await http.get(f"{knobs}/objects")).raise_for_status().json()[kind])
+    return str(max(after - before, key=int))
+
+
+async def _hubspot_counts(
+    stub: ingest_pb2_grpc.IngestServiceStub, metadata: Metadata, site: str
+) -> dict[str, int]:
+    """The site's HubSpot webhooks of the last 7 days by outcome, and its pending events."""
+    listed = await stub.ListSources(ingest_pb2.ListSourcesRequest(site_id=site), metadata=metadata)
+    for s in listed.sources:
+        if s.source == common_pb2.CONVERSION_SOURCE_HUBSPOT:
+            return {
+                "accepted": s.webhooks_accepted,
+                "duplicate": s.webhooks_duplicate,
+                "ignored": s.webhooks_ignored,
+                "rejected": s.webhooks_rejected,
+                "pending": s.pending,
+            }
+    return {}

@@ -337,6 +337,11 @@ def _print_status(got: ingest_pb2.GetConversionResponse) -> None:
     value = f" {c.value} {c.currency}" if c.value else ""
     at = c.event_time.ToDatetime(UTC).isoformat(timespec="seconds")
     print(f"conversion  {c.conversion_id}  {c.site_id}/{c.order_id}  {c.event_type}{value}  {at}")
+    for s in got.sources:  # who reported it: the first, then each later duplicate report
+        name = common_pb2.ConversionSource.Name(s.source).removeprefix("CONVERSION_SOURCE_")
+        first = s.first_reported_at.ToDatetime(UTC).isoformat(timespec="seconds")
+        ref = f" {s.reference}" if s.reference else ""
+        print(f"source      {name}{ref}  first reported {first}, {s.reports} report(s)")
     if not routing.routed:
         print("routing     not routed yet")
     elif routing.parked:

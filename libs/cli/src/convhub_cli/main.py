@@ -200,7 +200,16 @@ def version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from convhub_cli import attribution_cmds, dispatch, health, ingest_cmds, sites, token, up
+    from convhub_cli import (
+        attribution_cmds,
+        dispatch,
+        health,
+        ingest_cmds,
+        sites,
+        sources_cmds,
+        token,
+        up,
+    )
 
     parser = Parser(
         prog="convhub", description=DESCRIPTION, epilog=EPILOG, formatter_class=_KeepEpilog
@@ -212,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(func=show_help(parser))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     # Each module contributes `register(subparsers)`; its parsers set `func(args) -> int`.
-    for module in (token, health, up, ingest_cmds, sites, dispatch, attribution_cmds):
+    for module in (token, health, up, ingest_cmds, sites, sources_cmds, dispatch, attribution_cmds):
         module.register(sub)
     return parser
 

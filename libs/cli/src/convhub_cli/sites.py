@@ -298,10 +298,43 @@ DEMO_GOOGLE_CUSTOMER = "1234567890"
 DEMO_META_PIXEL = "1234567890123456"
 DEMO_TIKTOK_PIXEL = "CDEMOPIXEL00000000000"
 DISPATCHERS = {"dispatch-google": "google", "dispatch-meta": "meta", "dispatch-tiktok": "tiktok"}
+# The demo direct site's sources: webhook secrets and the HubSpot token are credentials references
+# (files `convhub up` writes); the HubSpot account is the simulator's, which takes any portal id.
+DEMO_SHOP_DOMAIN = "demo-shop.myshopify.com"
+DEMO_HUBSPOT_PORTAL = 24681357
+DEMO_SOURCE_SECRETS = {
+    "demo-shopify": "shpss-demo-shopify-webhook-secret",
+    "demo-woocommerce": "wc-demo-webhook-secret",
+    "demo-hubspot-app": "demo-hubspot-app-client-secret",
+}
+DEMO_HUBSPOT_TOKEN_REF = "demo-hubspot-token"
+DEMO_HUBSPOT_TOKEN = "pat-demo"  # what the HubSpot simulator accepts (its default access token)
 
 
-def demo_sites(sgtm_url: str | None, platforms: Iterable[str]) -> list[rpb.Site]:
-    """A direct site with every installed dispatcher's platform, and an sGTM site."""
+def demo_sources(hubspot: bool) -> rpb.Sources:
+    """Shopify and WooCommerce webhooks, and HubSpot when its simulator runs (its CRM API is
+    where ingest reads the deals)."""
+    sources = rpb.Sources(
+        shopify=rpb.ShopifySource(secret_ref="demo-shopify", shop_domain=DEMO_SHOP_DOMAIN),
+        woocommerce=rpb.WooCommerceSource(secret_ref="demo-woocommerce"),
+    )
+    if hubspot:
+        sources.hubspot.CopyFrom(
+            rpb.HubSpotSource(
+                app_secret_ref="demo-hubspot-app",
+                access_token_ref=DEMO_HUBSPOT_TOKEN_REF,
+                portal_id=DEMO_HUBSPOT_PORTAL,
+                default_currency="EUR",
+            )
+        )
+    return sources
+
+
+def demo_sites(
+    sgtm_url: str | None, platforms: Iterable[str], *, hubspot: bool = False
+) -> list[rpb.Site]:
+    """A direct site with every installed dispatcher's platform and the demo sources, and an
+    sGTM site."""
     on = set(platforms)
     direct = rpb.Site(
         site_id=DEMO_DIRECT,
@@ -325,6 +358,7 @@ def demo_sites(sgtm_url: str | None, platforms: Iterable[str]) -> list[rpb.Site]
                 enabled="tiktok" in on, pixel_code=DEMO_TIKTOK_PIXEL, credentials_ref="demo-tiktok"
             ),
         ),
+        sources=demo_sources(hubspot),
     )
     sites = [direct]
     if sgtm_url:
@@ -342,7 +376,7 @@ def demo_sites(sgtm_url: str | None, platforms: Iterable[str]) -> list[rpb.Site]
 def upsert_demo_sites(info: StackInfo, installed_services: Iterable[str]) -> None:
     """Configure the demo sites through the router (idempotent: same settings, same revision)."""
     platforms = [DISPATCHERS[s] for s in installed_services if s in DISPATCHERS]
-    sites = demo_sites(info.simulators.get("sgtm"), platforms)
+    sites = demo_sites(info.simulators.get("sgtm"), platforms, hubspot="hubspot" in info.simulators)
     metadata = auth_metadata(
         issue_token(info.jwt_secret, subject="convhub-up", sites=["*"], scopes=[Scope.ADMIN])
     )
@@ -365,8 +399,19 @@ def upsert_demo_sites(info: StackInfo, installed_services: Iterable[str]) -> Non
 def _describe(site: rpb.Site) -> str:
     if site.attribution_mode == common.ATTRIBUTION_MODE_SGTM:
         return f"sGTM -> {site.sgtm.url} (revision {site.revision})"
-    d = site.destinations
+    d, s = site.destinations, site.sources
     on = [p for p in ("google", "meta", "tiktok") if getattr(d, p).enabled]
+    sources = [
+        name
+        for name, ref in (
+            ("shopify", s.shopify.secret_ref),
+            ("woocommerce", s.woocommerce.secret_ref),
+            ("hubspot", s.hubspot.app_secret_ref),
+        )
+        if ref
+    ]
+    fed = f", sources {', '.join(sources)}" if sources else ""
     return (
-        f"direct -> {', '.join(on) or 'no dispatcher installed: parked'} (revision {site.revision})"
+        f"direct -> {', '.join(on) or 'no dispatcher installed: parked'}{fed}"
+        f" (revision {site.revision})"
     )

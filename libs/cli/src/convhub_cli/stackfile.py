@@ -32,6 +32,8 @@ class StackInfo:
     jwt_secret: str
     services: dict[str, str] = field(default_factory=dict)  # name -> host:port
     simulators: dict[str, str] = field(default_factory=dict)  # name -> base URL
+    # ingest's webhook receiver: http://host:port/webhooks (+ /<source>/<site_id>); "" if none.
+    webhooks: str = ""
 
     def save(self, path: Path = DEFAULT_PATH) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -136,8 +136,8 @@ def _up(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
         # shows Data Manager deliveries going from SENT to CONFIRMED.
         "CONVHUB_GOOGLE_STATUS_DELAY_SECONDS": "5",
     }
-    # --- dispatchers: development credentials, one file per reference (as a Kubernetes
-    # Secret volume mounts them); the demo sites name these references ---
+    # --- dispatchers and ingest: development credentials, one file per reference (as a
+    # Kubernetes Secret volume mounts them); the demo sites name these references ---
     credentials_dir = (RUN_DIR / "credentials").resolve()
     credentials_dir.mkdir(mode=0o700, exist_ok=True)
     for ref, content in {
@@ -146,6 +146,9 @@ def _up(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
         # The Google simulator takes any "dev-" refresh token.
         "demo-google": '{"client_id": "100000000001-demo.apps.googleusercontent.com",'
         ' "client_secret": "dev-google-secret", "refresh_token": "dev-google-refresh"}',
+        # ingest: the webhook secrets of the demo sources and the HubSpot simulator's token.
+        **sites.DEMO_SOURCE_SECRETS,
+        sites.DEMO_HUBSPOT_TOKEN_REF: sites.DEMO_HUBSPOT_TOKEN,
     }.items():
         (credentials_dir / ref).write_text(content + "\n")
         (credentials_dir / ref).chmod(0o600)
@@ -169,6 +172,10 @@ def _up(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
             _migrate(spec, env)
         port = free_port()
         env["CONVHUB_GRPC_PORT"] = str(port)
+        if spec.name == "ingest":  # its webhook receiver (HTTP), beside gRPC
+            webhook_port = free_port()
+            env["CONVHUB_WEBHOOK_PORT"] = str(webhook_port)
+            info.webhooks = f"http://{LOOPBACK}:{webhook_port}/webhooks"
         pid = children.start(spec.name, [sys.executable, "-m", f"{spec.package}.main"], env)
         info.services[spec.name] = f"{LOOPBACK}:{port}"
         _step(spec.name, f"{'migrated, ' if spec.migrates() else ''}started (pid {pid})")
@@ -359,6 +366,8 @@ def _print_banner(info: StackInfo, env: dict[str, str], simulated: list[str]) ->
     print(f"  {'nats':<16} {info.nats_url}")
     for name, address in info.services.items():
         print(f"  {name:<16} grpc {address:<21} log: {RUN_DIR}/{name}.log")
+    if info.webhooks:
+        print(f"  {'webhooks':<16} {info.webhooks}/<shopify|woocommerce|hubspot>/<site_id>")
     for name, url in info.simulators.items():
         print(f"  {name + ' sim':<16} {url}")
     for name, (_, urls) in SIMULATORS.items():
@@ -373,6 +382,7 @@ def _print_banner(info: StackInfo, env: dict[str, str], simulated: list[str]) ->
     print(f"  {cmd} send --site demo-direct --order-id o-1 --value 9.99 --currency EUR")
     print(f"  {cmd} status <conversion_id>")
     print(f"  {cmd} sites list")
+    print(f"  {cmd} sources                  # webhooks from Shopify, WooCommerce and HubSpot")
     print(f"  {cmd} dlq list")
     print("Ctrl-C stops everything.\n", flush=True)
 
