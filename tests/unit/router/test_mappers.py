@@ -17,11 +17,15 @@ from router.domain.site import (
     Destinations,
     GoogleApi,
     GoogleDestination,
+    HubSpotSource,
     MetaDestination,
     Mode,
     SgtmFormat,
     SgtmSettings,
+    ShopifySource,
     SiteConfig,
+    Sources,
+    WooCommerceSource,
 )
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -42,6 +46,18 @@ SITE = SiteConfig(
             validate_only=True,
         ),
         meta=MetaDestination(enabled=True, pixel_id="99", credentials_ref="m"),
+    ),
+    sources=Sources(
+        shopify=ShopifySource(secret_ref="s", shop_domain="shop.myshopify.com"),
+        woocommerce=WooCommerceSource(secret_ref="w", paid_statuses=("completed",)),
+        hubspot=HubSpotSource(
+            app_secret_ref="a",
+            access_token_ref="t",
+            portal_id=7,
+            won_stages=("won",),
+            event_type="lead",
+            default_currency="EUR",
+        ),
     ),
     revision=3,
     created_at=AT,
