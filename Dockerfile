@@ -8,7 +8,9 @@
 # The image holds a virtualenv with libs/genproto, libs/kit and that service, runs as the
 # unprivileged uid/gid 10001 (the Kubernetes manifests require it) and, by default, runs
 # `python -m <package>.main`. The same image runs the schema migration as a Job:
-# `python -m <package>.migrate`.
+# `python -m <package>.migrate`. It also carries the `convhub` command (libs/cli, with
+# libs/simulators it depends on), which scheduled Jobs run (the hubspot-sync CronJob:
+# `convhub sources sync hubspot`) and an operator can `kubectl exec`.
 
 ARG PYTHON_IMAGE=python:3.11-slim
 
@@ -22,8 +24,11 @@ WORKDIR /src
 COPY constraints.txt ./
 COPY libs/genproto libs/genproto
 COPY libs/kit libs/kit
+COPY libs/simulators libs/simulators
+COPY libs/cli libs/cli
 RUN python -m venv /venv \
-    && /venv/bin/pip install -c constraints.txt ./libs/genproto ./libs/kit
+    && /venv/bin/pip install -c constraints.txt ./libs/genproto ./libs/kit \
+        ./libs/simulators ./libs/cli
 
 ARG SERVICE
 RUN if [ -z "${SERVICE}" ]; then \

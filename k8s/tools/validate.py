@@ -10,7 +10,9 @@ Two layers, both without a cluster or a network:
    errors too); any other kind without a schema is an error.
 2. Policy: what docs/operations.md promises of the manifests, checked on the rendered objects:
    per service a Deployment, Service, ServiceAccount, HPA, PDB and migration Job, all with one
-   name; native gRPC probes; resources; the restricted pod security context; every
+   name; native gRPC probes; resources; the restricted pod security context (CronJobs' pods
+   too); ingest's webhook port; each CronJob's guards against piling up (Forbid, a starting
+   deadline, a backoff limit, an active deadline); every
    Secret/ConfigMap reference resolving; the dashboard's and the alerts' queries naming metrics
    the code exports (read from the OpenTelemetry instruments in libs/ and services/); every
    alert's runbook a section of docs/operations.md; every service under services/ deployed, with
@@ -45,8 +47,11 @@ SERVICES = (
     "dispatch-tiktok",
     "attribution",
 )
-WITH_CREDENTIALS = {"router", "dispatch-google", "dispatch-meta", "dispatch-tiktok"}
+WITH_CREDENTIALS = {"ingest", "router", "dispatch-google", "dispatch-meta", "dispatch-tiktok"}
 GRPC_PORT = 50051
+WEBHOOK_PORT = 8080  # ingest's webhook receiver (HTTP)
+# CronJobs of the base: name -> (the service whose image it runs, its command).
+CRONJOBS = {"hubspot-sync": ("ingest", ["convhub", "sources", "sync", "hubspot"])}
 # Secrets production (and the bare base) leave to the cluster: created outside git.
 EXTERNAL_SECRETS = {"convhub-db", "convhub-jwt"} | {f"{s}-credentials" for s in WITH_CREDENTIALS}
 # Metric names the dashboard must chart (Prometheus names of the OTel instruments).
@@ -78,7 +83,7 @@ REQUIRED_ALERTS = (
 EXTERNAL_METRIC_PREFIXES = ("jetstream_", "kube_")
 REPO = Path(__file__).resolve().parents[2]
 OPERATIONS_DOC = REPO / "docs" / "operations.md"
-WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
+WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 MEBI = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
 
 
@@ -223,6 +228,9 @@ def check_schemas(objects: list[dict[str, Any]], versions: list[str], p: Problem
 
 
 def pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
+    if obj["kind"] == "CronJob":
+        cron: dict[str, Any] = obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        return cron
     if obj["kind"] in WORKLOADS:
         spec: dict[str, Any] = obj["spec"]["template"]["spec"]
         return spec
@@ -412,6 +420,23 @@ def check_service(name: str, index: dict[tuple[str, str], dict[str, Any]], p: Pr
     for port in svc["spec"]["ports"]:
         target = port.get("targetPort", port.get("port"))
         p.check(target in ports or target in ports.values(), svc, f"targetPort {target} unknown")
+    if name == "ingest":  # the webhook receiver: its port, on the pod and the Service
+        p.check(
+            ports.get("webhooks") == WEBHOOK_PORT, dep, f"no containerPort webhooks={WEBHOOK_PORT}"
+        )
+        p.check(
+            env.get("CONVHUB_WEBHOOK_PORT", {}).get("value") == str(WEBHOOK_PORT),
+            dep,
+            f"env CONVHUB_WEBHOOK_PORT is not {WEBHOOK_PORT!r}",
+        )
+        p.check(
+            any(
+                port.get("name") == "webhooks" and port.get("port") == WEBHOOK_PORT
+                for port in svc["spec"]["ports"]
+            ),
+            svc,
+            f"no port webhooks={WEBHOOK_PORT}",
+        )
     hpa = index[("HorizontalPodAutoscaler", name)]
     p.check(hpa["apiVersion"] == "autoscaling/v2", hpa, "not autoscaling/v2")
     ref = hpa["spec"]["scaleTargetRef"]
@@ -445,6 +470,52 @@ def check_service(name: str, index: dict[tuple[str, str], dict[str, Any]], p: Pr
     job_labels = job["spec"]["template"]["metadata"].get("labels", {})
     for selector_owner in (svc["spec"].get("selector", {}), pdb["spec"]["selector"]["matchLabels"]):
         p.check(not matches(selector_owner, job_labels), job, "its pods match the Service or PDB")
+
+
+def check_cronjobs(
+    objects: list[dict[str, Any]], index: dict[tuple[str, str], Any], p: Problems
+) -> None:
+    """Every CronJob: runs at most once at a time, gives up on a run it missed by long, retries a
+    little and never forever, keeps its failed Jobs (ConvhubScheduledJobFailed reads them), runs
+    a service's image and matches no Service or PDB. The base's own (CRONJOBS) exist as listed."""
+    for name, (service, command) in CRONJOBS.items():
+        cron = index.get(("CronJob", name))
+        if cron is None:
+            p.add(None, f"no CronJob {name}")
+            continue
+        (c,) = pod_spec(cron)["containers"]  # type: ignore[index]
+        p.check(c.get("command") == command, cron, f"command is not {' '.join(command)}")
+        p.check(
+            re.search(rf"(^|/)convhub/{re.escape(service)}([:@]|$)", c["image"]) is not None,
+            cron,
+            f"image {c['image']} is not convhub/{service}",
+        )
+    owners = [o for o in objects if o["kind"] in ("Service", "PodDisruptionBudget")]
+    for cron in (o for o in objects if o["kind"] == "CronJob"):
+        spec, job = cron["spec"], cron["spec"]["jobTemplate"]["spec"]
+        p.check(spec.get("concurrencyPolicy") == "Forbid", cron, "concurrencyPolicy is not Forbid")
+        p.check("startingDeadlineSeconds" in spec, cron, "no startingDeadlineSeconds")
+        p.check("backoffLimit" in job, cron, "no jobTemplate backoffLimit")
+        p.check("activeDeadlineSeconds" in job, cron, "no jobTemplate activeDeadlineSeconds")
+        p.check(
+            "ttlSecondsAfterFinished" not in job,
+            cron,
+            "ttlSecondsAfterFinished deletes the failed Jobs ConvhubScheduledJobFailed reads",
+        )
+        p.check(
+            job["template"]["spec"].get("restartPolicy") in ("OnFailure", "Never"),
+            cron,
+            "restartPolicy",
+        )
+        labels = job["template"]["metadata"].get("labels", {})
+        for owner in owners:
+            selector = owner["spec"].get("selector", {})
+            selector = selector.get("matchLabels", selector)
+            p.check(
+                not matches(selector, labels),
+                cron,
+                f"its pods match {owner['kind']}/{owner['metadata']['name']}",
+            )
 
 
 # --- metrics the code exports -----------------------------------------------------------------
@@ -742,6 +813,7 @@ def main() -> int:
             what = f"{o['kind']}/{o['metadata']['name']}"
             policies.append((what, functools.partial(check_security, o, spec, p)))
     policies.append(("references", functools.partial(check_references, objects, external, p)))
+    policies.append(("cronjobs", functools.partial(check_cronjobs, objects, index, p)))
     policies.append((args.profile, functools.partial(check_profile, args.profile, objects, p)))
     for what, policy in policies:
         try:
