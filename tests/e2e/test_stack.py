@@ -128,6 +128,7 @@ async def test_stack_flows_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
                 )
                 assert expected <= platforms
             await _phones_arrive_as_the_platforms_match_them(stub, metadata, info)
+            await _shopify_click_ids_reach_google_and_meta(info)
         await wait_for(
             lambda: _whole_trace(receiver, trace_id), within=30, interval=0.5, what="whole trace"
         )
@@ -235,3 +236,41 @@ async def _phones_arrive_as_the_platforms_match_them(
         else:
             assert meta_phone == [_sha(digits)]
             assert google_phone == [_sha("+" + digits)]
+
+
+async def _shopify_click_ids_reach_google_and_meta(info: StackInfo) -> None:
+    """A Shopify order's click ids, read from its landing_site, go out in the Google Data
+    Manager event (adIdentifiers.gclid) and in Meta's fbc (built from the fbclid)."""
+    from convhub_cli.sites import DEMO_SHOP_DOMAIN, DEMO_SOURCE_SECRETS
+    from convhub_sim.sources import shopify_order, shopify_webhook
+
+    gclid, fbclid = "EAIaIQobChMI_e2e_landing", "IwAR_e2e_landing_click"
+    order = shopify_order(8_800_000_001, landing_site=f"/p?gclid={gclid}&fbclid={fbclid}")
+    body, headers = shopify_webhook(
+        DEMO_SOURCE_SECRETS["demo-shopify"], order, shop_domain=DEMO_SHOP_DOMAIN
+    )
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(
+            f"{info.webhooks}/shopify/demo-direct", content=body, headers=headers
+        )
+        assert answer.status_code == 202, answer.text
+        meta_url, google_url = info.simulators["meta"], info.simulators["google"]
+
+        async def arrived() -> tuple[dict[str, Any], dict[str, Any]] | None:
+            google = {
+                e["transaction_id"]: e["payload"]
+                for e in (await http.get(f"{google_url}/_sim/google/events")).json()["received"]
+            }
+            meta = {
+                e["event_id"]: e["user_data"]
+                for e in (await http.get(f"{meta_url}/_sim/meta/events")).json()["received"]
+            }
+            order_id = str(order["id"])
+            found = [u for u in meta.values() if fbclid in str(u.get("fbc", ""))]
+            return (google[order_id], found[0]) if order_id in google and found else None
+
+        google_event, meta_user = await wait_for(
+            arrived, within=60, interval=0.5, what="the Shopify order at Google and Meta"
+        )
+    assert google_event["adIdentifiers"] == {"gclid": gclid}
+    assert meta_user["fbc"].startswith("fb.1.") and meta_user["fbc"].endswith(fbclid)
