@@ -14,6 +14,7 @@ from router.adapters import mappers
 from router.domain.events import ConversionsRouted, DispatchRequested
 from router.domain.routing import decide
 from router.domain.site import (
+    AttributionSettings,
     Destinations,
     GoogleApi,
     GoogleDestination,
@@ -45,7 +46,12 @@ SITE = SiteConfig(
             api=GoogleApi.ADS,
             validate_only=True,
         ),
-        meta=MetaDestination(enabled=True, pixel_id="99", credentials_ref="m"),
+        meta=MetaDestination(
+            enabled=True, pixel_id="99", credentials_ref="m", ad_account_id="1234"
+        ),
+    ),
+    attribution=AttributionSettings(
+        lookback_days=14, reporting_currency="EUR", exclude_surveys=True, view_through_days=1
     ),
     sources=Sources(
         shopify=ShopifySource(secret_ref="s", shop_domain="shop.myshopify.com"),

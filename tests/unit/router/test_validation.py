@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from router.domain.site import (
+    AttributionSettings,
     DedupePolicy,
     Destinations,
     GoogleDestination,
@@ -225,3 +226,32 @@ def test_normalize_trims_what_people_paste() -> None:
     site = normalize(direct_site(pixel_id=" 1234567890 ", credentials_ref="shop-meta\n"))
     assert site.destinations.meta.pixel_id == "1234567890"
     assert site.destinations.meta.credentials_ref == "shop-meta"
+
+
+def test_spend_accounts_and_reporting_settings() -> None:
+    site = normalize(
+        SiteConfig(
+            "s",
+            destinations=Destinations(
+                meta=MetaDestination(ad_account_id=" act_1234567890 "),
+                tiktok=TikTokDestination(advertiser_id="7012345678901234567"),
+            ),
+            attribution=AttributionSettings(reporting_currency=" eur", view_through_days=1),
+        )
+    )
+    assert site.destinations.meta.ad_account_id == "1234567890"
+    assert site.attribution.reporting_currency == "EUR"
+    assert fields(site) == {}
+    bad = SiteConfig(
+        "s",
+        destinations=Destinations(
+            meta=MetaDestination(ad_account_id="act-x"), tiktok=TikTokDestination(advertiser_id="x")
+        ),
+        attribution=AttributionSettings(reporting_currency="EURO", view_through_days=91),
+    )
+    assert fields(bad) == {
+        "site.destinations.meta.ad_account_id": "INVALID_FORMAT",
+        "site.destinations.tiktok.advertiser_id": "INVALID_FORMAT",
+        "site.attribution.reporting_currency": "INVALID_FORMAT",
+        "site.attribution.view_through_days": "OUT_OF_RANGE",
+    }

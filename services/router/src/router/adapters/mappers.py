@@ -120,6 +120,9 @@ def site_from_pb(pb: router.Site) -> st.SiteConfig:
             lookback_days=pb.attribution.lookback_days,
             half_life_days=pb.attribution.half_life_days,
             click_only=pb.attribution.click_only,
+            reporting_currency=pb.attribution.reporting_currency,
+            exclude_surveys=pb.attribution.exclude_surveys,
+            view_through_days=pb.attribution.view_through_days,
         ),
         destinations=st.Destinations(
             google=st.GoogleDestination(
@@ -137,6 +140,7 @@ def site_from_pb(pb: router.Site) -> st.SiteConfig:
                 credentials_ref=m.credentials_ref,
                 test_event_code=m.test_event_code,
                 event_names=dict(m.event_names),
+                ad_account_id=m.ad_account_id,
             ),
             tiktok=st.TikTokDestination(
                 enabled=t.enabled,
@@ -144,6 +148,7 @@ def site_from_pb(pb: router.Site) -> st.SiteConfig:
                 credentials_ref=t.credentials_ref,
                 test_event_code=t.test_event_code,
                 event_names=dict(t.event_names),
+                advertiser_id=t.advertiser_id,
             ),
         ),
         dedupe=st.DedupePolicy(
@@ -204,6 +209,9 @@ def site_to_pb(site: st.SiteConfig) -> router.Site:
             lookback_days=site.attribution.lookback_days,
             half_life_days=site.attribution.half_life_days,
             click_only=site.attribution.click_only,
+            reporting_currency=site.attribution.reporting_currency,
+            exclude_surveys=site.attribution.exclude_surveys,
+            view_through_days=site.attribution.view_through_days,
         ),
         destinations=router.Destinations(
             google=router.GoogleDestination(
@@ -221,6 +229,7 @@ def site_to_pb(site: st.SiteConfig) -> router.Site:
                 credentials_ref=d.meta.credentials_ref,
                 test_event_code=d.meta.test_event_code,
                 event_names=d.meta.event_names,
+                ad_account_id=d.meta.ad_account_id,
             ),
             tiktok=router.TikTokDestination(
                 enabled=d.tiktok.enabled,
@@ -228,6 +237,7 @@ def site_to_pb(site: st.SiteConfig) -> router.Site:
                 credentials_ref=d.tiktok.credentials_ref,
                 test_event_code=d.tiktok.test_event_code,
                 event_names=d.tiktok.event_names,
+                advertiser_id=d.tiktok.advertiser_id,
             ),
         ),
         dedupe=router.DedupePolicy(

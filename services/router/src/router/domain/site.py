@@ -79,6 +79,7 @@ class MetaDestination:
     credentials_ref: str = ""
     test_event_code: str = ""
     event_names: dict[str, str] = field(default_factory=dict)
+    ad_account_id: str = ""  # whose spend attribution reads (digits, without "act_")
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class TikTokDestination:
     credentials_ref: str = ""
     test_event_code: str = ""
     event_names: dict[str, str] = field(default_factory=dict)
+    advertiser_id: str = ""  # whose spend attribution reads
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,9 @@ class AttributionSettings:
     lookback_days: int = 0
     half_life_days: float = 0.0
     click_only: bool = False
+    reporting_currency: str = ""  # ISO 4217; empty: spend and revenue must share one
+    exclude_surveys: bool = False
+    view_through_days: int = 0  # 0: views count over the whole lookback
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}\.myshopify\.com$")
 ORDER_STATUS = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 DEAL_STAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
+AD_ACCOUNT_ID = re.compile(r"^[0-9]{1,20}$")
 MAX_DEDUPE_WINDOW = 30 * 24 * 3600
 MAX_BATCH_EVENTS = {SgtmFormat.STAPE_DATA_CLIENT: 1000, SgtmFormat.GA4_MP: 25}
 
@@ -97,6 +98,7 @@ def normalize(site: SiteConfig) -> SiteConfig:
         credentials_ref=d.meta.credentials_ref.strip(),
         test_event_code=d.meta.test_event_code.strip(),
         event_names={k.strip(): v.strip() for k, v in d.meta.event_names.items()},
+        ad_account_id=d.meta.ad_account_id.strip().removeprefix("act_"),
     )
     tiktok = replace(
         d.tiktok,
@@ -104,6 +106,7 @@ def normalize(site: SiteConfig) -> SiteConfig:
         credentials_ref=d.tiktok.credentials_ref.strip(),
         test_event_code=d.tiktok.test_event_code.strip(),
         event_names={k.strip(): v.strip() for k, v in d.tiktok.event_names.items()},
+        advertiser_id=d.tiktok.advertiser_id.strip(),
     )
     s = site.sgtm
     sgtm = replace(
@@ -124,6 +127,10 @@ def normalize(site: SiteConfig) -> SiteConfig:
         dedupe=replace(site.dedupe, key_fields=tuple(f.strip() for f in site.dedupe.key_fields)),
         default_country=site.default_country.strip().upper(),
         sources=_normalized_sources(site.sources),
+        attribution=replace(
+            site.attribution,
+            reporting_currency=site.attribution.reporting_currency.strip().upper(),
+        ),
     )
 
 
@@ -184,6 +191,16 @@ def validate(site: SiteConfig, *, allow_plain_http: bool = False) -> list[Proble
     if not 0 <= a.half_life_days <= 365:
         problems.append(
             Problem("site.attribution.half_life_days", "OUT_OF_RANGE", "0 (default) to 365")
+        )
+    if a.reporting_currency and not CURRENCY.match(a.reporting_currency):
+        problems.append(
+            Problem(
+                "site.attribution.reporting_currency", "INVALID_FORMAT", "an ISO 4217 code like EUR"
+            )
+        )
+    if not 0 <= a.view_through_days <= 90:
+        problems.append(
+            Problem("site.attribution.view_through_days", "OUT_OF_RANGE", "0 (the lookback) to 90")
         )
     if site.default_country and not COUNTRY.fullmatch(site.default_country):
         problems.append(
@@ -394,6 +411,7 @@ def _meta(m: MetaDestination) -> list[Problem]:
     p += _format(f"{base}.test_event_code", m.test_event_code, TEST_EVENT_CODE, "TEST12345")
     p += _event_names(f"{base}.event_names", m.event_names)
     p += _ref(f"{base}.credentials_ref", m.credentials_ref)
+    p += _format(f"{base}.ad_account_id", m.ad_account_id, AD_ACCOUNT_ID, "digits, no act_")
     return p
 
 
@@ -407,6 +425,7 @@ def _tiktok(t: TikTokDestination) -> list[Problem]:
     p += _format(f"{base}.test_event_code", t.test_event_code, TEST_EVENT_CODE, "TEST12345")
     p += _event_names(f"{base}.event_names", t.event_names)
     p += _ref(f"{base}.credentials_ref", t.credentials_ref)
+    p += _format(f"{base}.advertiser_id", t.advertiser_id, AD_ACCOUNT_ID, "the advertiser id")
     return p
 
 

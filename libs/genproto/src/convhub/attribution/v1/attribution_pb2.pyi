@@ -36,6 +36,16 @@ class TouchpointStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TOUCHPOINT_STATUS_RECORDED: _ClassVar[TouchpointStatus]
     TOUCHPOINT_STATUS_DUPLICATE: _ClassVar[TouchpointStatus]
     TOUCHPOINT_STATUS_REJECTED: _ClassVar[TouchpointStatus]
+
+class Job(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    JOB_UNSPECIFIED: _ClassVar[Job]
+    JOB_ROLLUP: _ClassVar[Job]
+    JOB_SPEND_SYNC: _ClassVar[Job]
+    JOB_RECALCULATE: _ClassVar[Job]
+    JOB_RETRY_UNATTRIBUTED: _ClassVar[Job]
+    JOB_RECONCILE: _ClassVar[Job]
+    JOB_EXPORT: _ClassVar[Job]
 ATTRIBUTION_MODEL_UNSPECIFIED: AttributionModel
 ATTRIBUTION_MODEL_LAST_CLICK: AttributionModel
 ATTRIBUTION_MODEL_FIRST_CLICK: AttributionModel
@@ -52,6 +62,13 @@ TOUCHPOINT_STATUS_UNSPECIFIED: TouchpointStatus
 TOUCHPOINT_STATUS_RECORDED: TouchpointStatus
 TOUCHPOINT_STATUS_DUPLICATE: TouchpointStatus
 TOUCHPOINT_STATUS_REJECTED: TouchpointStatus
+JOB_UNSPECIFIED: Job
+JOB_ROLLUP: Job
+JOB_SPEND_SYNC: Job
+JOB_RECALCULATE: Job
+JOB_RETRY_UNATTRIBUTED: Job
+JOB_RECONCILE: Job
+JOB_EXPORT: Job
 
 class RecordTouchpointsRequest(_message.Message):
     __slots__ = ("site_id", "touchpoints")
@@ -212,16 +229,20 @@ class CompareModelsResponse(_message.Message):
     def __init__(self, models: _Optional[_Iterable[_Union[AttributionModel, str]]] = ..., rows: _Optional[_Iterable[_Union[ComparisonRow, _Mapping]]] = ...) -> None: ...
 
 class SpendEntry(_message.Message):
-    __slots__ = ("channel", "campaign", "date", "amount")
+    __slots__ = ("channel", "campaign", "date", "amount", "platform", "account_id")
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
     DATE_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     channel: str
     campaign: str
     date: str
     amount: _common_pb2.Money
-    def __init__(self, channel: _Optional[str] = ..., campaign: _Optional[str] = ..., date: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+    platform: str
+    account_id: str
+    def __init__(self, channel: _Optional[str] = ..., campaign: _Optional[str] = ..., date: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., platform: _Optional[str] = ..., account_id: _Optional[str] = ...) -> None: ...
 
 class RecordSpendRequest(_message.Message):
     __slots__ = ("site_id", "entries")
@@ -268,10 +289,103 @@ class RoasRow(_message.Message):
     def __init__(self, key: _Optional[str] = ..., spend: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., revenue: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., conversions: _Optional[_Union[_common_pb2.Decimal, _Mapping]] = ..., roas: _Optional[_Union[_common_pb2.Decimal, _Mapping]] = ..., cost_per_conversion: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class GetRoasResponse(_message.Message):
-    __slots__ = ("rows",)
+    __slots__ = ("rows", "total", "currency")
     ROWS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
     rows: _containers.RepeatedCompositeFieldContainer[RoasRow]
-    def __init__(self, rows: _Optional[_Iterable[_Union[RoasRow, _Mapping]]] = ...) -> None: ...
+    total: RoasRow
+    currency: str
+    def __init__(self, rows: _Optional[_Iterable[_Union[RoasRow, _Mapping]]] = ..., total: _Optional[_Union[RoasRow, _Mapping]] = ..., currency: _Optional[str] = ...) -> None: ...
+
+class ExchangeRate(_message.Message):
+    __slots__ = ("date", "currency", "rate")
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    RATE_FIELD_NUMBER: _ClassVar[int]
+    date: str
+    currency: str
+    rate: _common_pb2.Decimal
+    def __init__(self, date: _Optional[str] = ..., currency: _Optional[str] = ..., rate: _Optional[_Union[_common_pb2.Decimal, _Mapping]] = ...) -> None: ...
+
+class RecordExchangeRatesRequest(_message.Message):
+    __slots__ = ("site_id", "rates")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    RATES_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    rates: _containers.RepeatedCompositeFieldContainer[ExchangeRate]
+    def __init__(self, site_id: _Optional[str] = ..., rates: _Optional[_Iterable[_Union[ExchangeRate, _Mapping]]] = ...) -> None: ...
+
+class RecordExchangeRatesResponse(_message.Message):
+    __slots__ = ("recorded", "errors")
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    recorded: int
+    errors: _containers.RepeatedCompositeFieldContainer[_common_pb2.FieldError]
+    def __init__(self, recorded: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[_common_pb2.FieldError, _Mapping]]] = ...) -> None: ...
+
+class ListSpendRequest(_message.Message):
+    __slots__ = ("site_id", "time_range")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_RANGE_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    time_range: _common_pb2.TimeRange
+    def __init__(self, site_id: _Optional[str] = ..., time_range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ...) -> None: ...
+
+class ListSpendResponse(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[SpendEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[SpendEntry, _Mapping]]] = ...) -> None: ...
+
+class RunJobRequest(_message.Message):
+    __slots__ = ("job", "site_id", "days")
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    job: Job
+    site_id: str
+    days: int
+    def __init__(self, job: _Optional[_Union[Job, str]] = ..., site_id: _Optional[str] = ..., days: _Optional[int] = ...) -> None: ...
+
+class JobRun(_message.Message):
+    __slots__ = ("job", "scope", "started_at", "duration_seconds", "outcome", "counts")
+    class CountsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    DURATION_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    job: Job
+    scope: str
+    started_at: _timestamp_pb2.Timestamp
+    duration_seconds: float
+    outcome: str
+    counts: _containers.ScalarMap[str, int]
+    def __init__(self, job: _Optional[_Union[Job, str]] = ..., scope: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., duration_seconds: _Optional[float] = ..., outcome: _Optional[str] = ..., counts: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class RunJobResponse(_message.Message):
+    __slots__ = ("run",)
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    run: JobRun
+    def __init__(self, run: _Optional[_Union[JobRun, _Mapping]] = ...) -> None: ...
+
+class ListJobsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListJobsResponse(_message.Message):
+    __slots__ = ("runs",)
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    runs: _containers.RepeatedCompositeFieldContainer[JobRun]
+    def __init__(self, runs: _Optional[_Iterable[_Union[JobRun, _Mapping]]] = ...) -> None: ...
 
 class AnalyzePathsRequest(_message.Message):
     __slots__ = ("site_id", "time_range", "group_by", "max_path_length", "top_n")

@@ -65,6 +65,26 @@ class AttributionServiceStub:
                 request_serializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.GetRoasRequest.SerializeToString,
                 response_deserializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.GetRoasResponse.FromString,
                 _registered_method=True)
+        self.RecordExchangeRates = channel.unary_unary(
+                '/convhub.attribution.v1.AttributionService/RecordExchangeRates',
+                request_serializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.RecordExchangeRatesRequest.SerializeToString,
+                response_deserializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.RecordExchangeRatesResponse.FromString,
+                _registered_method=True)
+        self.ListSpend = channel.unary_unary(
+                '/convhub.attribution.v1.AttributionService/ListSpend',
+                request_serializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.ListSpendRequest.SerializeToString,
+                response_deserializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.ListSpendResponse.FromString,
+                _registered_method=True)
+        self.RunJob = channel.unary_unary(
+                '/convhub.attribution.v1.AttributionService/RunJob',
+                request_serializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.RunJobRequest.SerializeToString,
+                response_deserializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.RunJobResponse.FromString,
+                _registered_method=True)
+        self.ListJobs = channel.unary_unary(
+                '/convhub.attribution.v1.AttributionService/ListJobs',
+                request_serializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.ListJobsRequest.SerializeToString,
+                response_deserializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.ListJobsResponse.FromString,
+                _registered_method=True)
         self.AnalyzePaths = channel.unary_unary(
                 '/convhub.attribution.v1.AttributionService/AnalyzePaths',
                 request_serializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.AnalyzePathsRequest.SerializeToString,
@@ -117,7 +137,36 @@ class AttributionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetRoas(self, request, context):
-        """Attributed revenue over spend per channel or campaign under one model.
+        """Attributed revenue over spend per channel or campaign under one model, and blended.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordExchangeRates(self, request, context):
+        """Daily exchange rates into the site's reporting currency (upsert per site, day, currency).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSpend(self, request, context):
+        """Recorded spend per day and channel or campaign, in each account's currency.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunJob(self, request, context):
+        """Runs one scheduled job now (what the CronJobs call). Every job is safe to run twice and
+        to run late.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListJobs(self, request, context):
+        """Each job's last run: when, how long, what came of it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -170,6 +219,26 @@ def add_AttributionServiceServicer_to_server(servicer, server):
                     servicer.GetRoas,
                     request_deserializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.GetRoasRequest.FromString,
                     response_serializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.GetRoasResponse.SerializeToString,
+            ),
+            'RecordExchangeRates': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordExchangeRates,
+                    request_deserializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.RecordExchangeRatesRequest.FromString,
+                    response_serializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.RecordExchangeRatesResponse.SerializeToString,
+            ),
+            'ListSpend': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSpend,
+                    request_deserializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.ListSpendRequest.FromString,
+                    response_serializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.ListSpendResponse.SerializeToString,
+            ),
+            'RunJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunJob,
+                    request_deserializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.RunJobRequest.FromString,
+                    response_serializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.RunJobResponse.SerializeToString,
+            ),
+            'ListJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJobs,
+                    request_deserializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.ListJobsRequest.FromString,
+                    response_serializer=convhub_dot_attribution_dot_v1_dot_attribution__pb2.ListJobsResponse.SerializeToString,
             ),
             'AnalyzePaths': grpc.unary_unary_rpc_method_handler(
                     servicer.AnalyzePaths,
@@ -345,6 +414,114 @@ class AttributionService:
             '/convhub.attribution.v1.AttributionService/GetRoas',
             convhub_dot_attribution_dot_v1_dot_attribution__pb2.GetRoasRequest.SerializeToString,
             convhub_dot_attribution_dot_v1_dot_attribution__pb2.GetRoasResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordExchangeRates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convhub.attribution.v1.AttributionService/RecordExchangeRates',
+            convhub_dot_attribution_dot_v1_dot_attribution__pb2.RecordExchangeRatesRequest.SerializeToString,
+            convhub_dot_attribution_dot_v1_dot_attribution__pb2.RecordExchangeRatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSpend(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convhub.attribution.v1.AttributionService/ListSpend',
+            convhub_dot_attribution_dot_v1_dot_attribution__pb2.ListSpendRequest.SerializeToString,
+            convhub_dot_attribution_dot_v1_dot_attribution__pb2.ListSpendResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convhub.attribution.v1.AttributionService/RunJob',
+            convhub_dot_attribution_dot_v1_dot_attribution__pb2.RunJobRequest.SerializeToString,
+            convhub_dot_attribution_dot_v1_dot_attribution__pb2.RunJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convhub.attribution.v1.AttributionService/ListJobs',
+            convhub_dot_attribution_dot_v1_dot_attribution__pb2.ListJobsRequest.SerializeToString,
+            convhub_dot_attribution_dot_v1_dot_attribution__pb2.ListJobsResponse.FromString,
             options,
             channel_credentials,
             insecure,

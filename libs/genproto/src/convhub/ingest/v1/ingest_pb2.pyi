@@ -267,3 +267,25 @@ class EraseUserResponse(_message.Message):
     conversions_erased: int
     erased_at: _timestamp_pb2.Timestamp
     def __init__(self, erasure_id: _Optional[str] = ..., conversions_erased: _Optional[int] = ..., erased_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListConversionsRequest(_message.Message):
+    __slots__ = ("site_id", "time_range", "page_size", "page_token", "ids_only")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_RANGE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    IDS_ONLY_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    time_range: _common_pb2.TimeRange
+    page_size: int
+    page_token: str
+    ids_only: bool
+    def __init__(self, site_id: _Optional[str] = ..., time_range: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., ids_only: _Optional[bool] = ...) -> None: ...
+
+class ListConversionsResponse(_message.Message):
+    __slots__ = ("conversions", "next_page_token")
+    CONVERSIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    conversions: _containers.RepeatedCompositeFieldContainer[_common_pb2.HashedConversion]
+    next_page_token: str
+    def __init__(self, conversions: _Optional[_Iterable[_Union[_common_pb2.HashedConversion, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

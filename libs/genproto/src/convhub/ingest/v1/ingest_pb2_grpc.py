@@ -65,6 +65,11 @@ class IngestServiceStub:
                 request_serializer=convhub_dot_ingest_dot_v1_dot_ingest__pb2.SyncSourceRequest.SerializeToString,
                 response_deserializer=convhub_dot_ingest_dot_v1_dot_ingest__pb2.SyncSourceResponse.FromString,
                 _registered_method=True)
+        self.ListConversions = channel.unary_unary(
+                '/convhub.ingest.v1.IngestService/ListConversions',
+                request_serializer=convhub_dot_ingest_dot_v1_dot_ingest__pb2.ListConversionsRequest.SerializeToString,
+                response_deserializer=convhub_dot_ingest_dot_v1_dot_ingest__pb2.ListConversionsResponse.FromString,
+                _registered_method=True)
 
 
 class IngestServiceServicer:
@@ -119,6 +124,14 @@ class IngestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListConversions(self, request, context):
+        """A site's accepted conversions by time received, oldest first, page by page (scope read):
+        what attribution's reconciliation compares with its own.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IngestServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -151,6 +164,11 @@ def add_IngestServiceServicer_to_server(servicer, server):
                     servicer.SyncSource,
                     request_deserializer=convhub_dot_ingest_dot_v1_dot_ingest__pb2.SyncSourceRequest.FromString,
                     response_serializer=convhub_dot_ingest_dot_v1_dot_ingest__pb2.SyncSourceResponse.SerializeToString,
+            ),
+            'ListConversions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConversions,
+                    request_deserializer=convhub_dot_ingest_dot_v1_dot_ingest__pb2.ListConversionsRequest.FromString,
+                    response_serializer=convhub_dot_ingest_dot_v1_dot_ingest__pb2.ListConversionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -316,6 +334,33 @@ class IngestService:
             '/convhub.ingest.v1.IngestService/SyncSource',
             convhub_dot_ingest_dot_v1_dot_ingest__pb2.SyncSourceRequest.SerializeToString,
             convhub_dot_ingest_dot_v1_dot_ingest__pb2.SyncSourceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListConversions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/convhub.ingest.v1.IngestService/ListConversions',
+            convhub_dot_ingest_dot_v1_dot_ingest__pb2.ListConversionsRequest.SerializeToString,
+            convhub_dot_ingest_dot_v1_dot_ingest__pb2.ListConversionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -77,7 +77,7 @@ class GoogleDestination(_message.Message):
     def __init__(self, enabled: _Optional[bool] = ..., customer_id: _Optional[str] = ..., login_customer_id: _Optional[str] = ..., conversion_actions: _Optional[_Mapping[str, str]] = ..., credentials_ref: _Optional[str] = ..., api: _Optional[_Union[_common_pb2.GoogleApi, str]] = ..., validate_only: _Optional[bool] = ...) -> None: ...
 
 class MetaDestination(_message.Message):
-    __slots__ = ("enabled", "pixel_id", "credentials_ref", "test_event_code", "event_names")
+    __slots__ = ("enabled", "pixel_id", "credentials_ref", "test_event_code", "event_names", "ad_account_id")
     class EventNamesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -90,15 +90,17 @@ class MetaDestination(_message.Message):
     CREDENTIALS_REF_FIELD_NUMBER: _ClassVar[int]
     TEST_EVENT_CODE_FIELD_NUMBER: _ClassVar[int]
     EVENT_NAMES_FIELD_NUMBER: _ClassVar[int]
+    AD_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     enabled: bool
     pixel_id: str
     credentials_ref: str
     test_event_code: str
     event_names: _containers.ScalarMap[str, str]
-    def __init__(self, enabled: _Optional[bool] = ..., pixel_id: _Optional[str] = ..., credentials_ref: _Optional[str] = ..., test_event_code: _Optional[str] = ..., event_names: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    ad_account_id: str
+    def __init__(self, enabled: _Optional[bool] = ..., pixel_id: _Optional[str] = ..., credentials_ref: _Optional[str] = ..., test_event_code: _Optional[str] = ..., event_names: _Optional[_Mapping[str, str]] = ..., ad_account_id: _Optional[str] = ...) -> None: ...
 
 class TikTokDestination(_message.Message):
-    __slots__ = ("enabled", "pixel_code", "credentials_ref", "test_event_code", "event_names")
+    __slots__ = ("enabled", "pixel_code", "credentials_ref", "test_event_code", "event_names", "advertiser_id")
     class EventNamesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -111,12 +113,14 @@ class TikTokDestination(_message.Message):
     CREDENTIALS_REF_FIELD_NUMBER: _ClassVar[int]
     TEST_EVENT_CODE_FIELD_NUMBER: _ClassVar[int]
     EVENT_NAMES_FIELD_NUMBER: _ClassVar[int]
+    ADVERTISER_ID_FIELD_NUMBER: _ClassVar[int]
     enabled: bool
     pixel_code: str
     credentials_ref: str
     test_event_code: str
     event_names: _containers.ScalarMap[str, str]
-    def __init__(self, enabled: _Optional[bool] = ..., pixel_code: _Optional[str] = ..., credentials_ref: _Optional[str] = ..., test_event_code: _Optional[str] = ..., event_names: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    advertiser_id: str
+    def __init__(self, enabled: _Optional[bool] = ..., pixel_code: _Optional[str] = ..., credentials_ref: _Optional[str] = ..., test_event_code: _Optional[str] = ..., event_names: _Optional[_Mapping[str, str]] = ..., advertiser_id: _Optional[str] = ...) -> None: ...
 
 class Destinations(_message.Message):
     __slots__ = ("google", "meta", "tiktok")
@@ -217,14 +221,20 @@ class HubSpotSource(_message.Message):
     def __init__(self, app_secret_ref: _Optional[str] = ..., access_token_ref: _Optional[str] = ..., portal_id: _Optional[int] = ..., won_stages: _Optional[_Iterable[str]] = ..., event_type: _Optional[str] = ..., default_currency: _Optional[str] = ...) -> None: ...
 
 class AttributionSettings(_message.Message):
-    __slots__ = ("lookback_days", "half_life_days", "click_only")
+    __slots__ = ("lookback_days", "half_life_days", "click_only", "reporting_currency", "exclude_surveys", "view_through_days")
     LOOKBACK_DAYS_FIELD_NUMBER: _ClassVar[int]
     HALF_LIFE_DAYS_FIELD_NUMBER: _ClassVar[int]
     CLICK_ONLY_FIELD_NUMBER: _ClassVar[int]
+    REPORTING_CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDE_SURVEYS_FIELD_NUMBER: _ClassVar[int]
+    VIEW_THROUGH_DAYS_FIELD_NUMBER: _ClassVar[int]
     lookback_days: int
     half_life_days: float
     click_only: bool
-    def __init__(self, lookback_days: _Optional[int] = ..., half_life_days: _Optional[float] = ..., click_only: _Optional[bool] = ...) -> None: ...
+    reporting_currency: str
+    exclude_surveys: bool
+    view_through_days: int
+    def __init__(self, lookback_days: _Optional[int] = ..., half_life_days: _Optional[float] = ..., click_only: _Optional[bool] = ..., reporting_currency: _Optional[str] = ..., exclude_surveys: _Optional[bool] = ..., view_through_days: _Optional[int] = ...) -> None: ...
 
 class UpsertSiteRequest(_message.Message):
     __slots__ = ("site", "expected_revision", "validate_only")
