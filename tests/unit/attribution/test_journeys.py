@@ -111,6 +111,27 @@ def test_click_only_drops_views_and_impressions_but_keeps_surveys() -> None:
     assert len(eligible(touches, CONVERTED_AT, Settings())) == 4
 
 
+def test_view_through_window_and_surveys_per_site() -> None:
+    touches = [
+        touch("click", interaction=Interaction.CLICK, days_before=4),
+        touch("old-view", interaction=Interaction.VIEW, days_before=3),
+        touch("view", interaction=Interaction.VIEW, days_before=0.5),
+        touch("impression", interaction=Interaction.IMPRESSION, days_before=1),
+        touch("survey", interaction=Interaction.SURVEY, days_before=0.1),
+    ]
+    one_day = Settings(view_through=timedelta(days=1))
+    assert ids(eligible(touches, CONVERTED_AT, one_day)) == [
+        "click",
+        "impression",  # exactly 1 day before: the window's edge counts
+        "view",
+        "survey",
+    ]
+    no_surveys = Settings(exclude_surveys=True, view_through=timedelta(days=1))
+    assert ids(eligible(touches, CONVERTED_AT, no_surveys)) == ["click", "impression", "view"]
+    both = Settings(click_only=True, view_through=timedelta(days=1))  # click_only wins
+    assert ids(eligible(touches, CONVERTED_AT, both)) == ["click", "survey"]
+
+
 def test_duplicates_by_touchpoint_id_are_removed_keeping_the_first_arrival() -> None:
     touches = [
         touch("a", "social", days_before=3, seq=5),

@@ -49,6 +49,8 @@ def settings_from_site(site: router_pb2.Site) -> Settings:
         lookback=defaults.lookback if a.lookback_days <= 0 else timedelta(days=a.lookback_days),
         half_life=defaults.half_life if a.half_life_days <= 0 else timedelta(days=a.half_life_days),
         click_only=a.click_only,
+        exclude_surveys=a.exclude_surveys,
+        view_through=timedelta(days=a.view_through_days) if a.view_through_days > 0 else None,
     )
 
 

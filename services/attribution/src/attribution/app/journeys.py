@@ -82,6 +82,8 @@ def build(
         kept = [t for t in theirs if since is None or t.occurred_at >= since]
         if settings.click_only:
             kept = [t for t in kept if t.interaction.value in ("click", "survey")]
+        if settings.exclude_surveys:
+            kept = [t for t in kept if t.interaction.value != "survey"]
         if kept:
             # A journey that did not convert spans the lookback window up to its last touch,
             # as a converting one spans it up to the conversion.

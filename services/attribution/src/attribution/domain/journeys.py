@@ -25,6 +25,8 @@ def eligible(touches: Iterable[Touch], converted_at: datetime, settings: Setting
     - Then kept: touches in `converted_at - lookback <= occurred_at <= converted_at` (both ends
       inclusive: a touch at the very instant of the conversion counts).
     - With `click_only`, views and impressions are dropped; clicks and survey answers stay.
+      Otherwise views and impressions older than the `view_through` window are dropped.
+    - With `exclude_surveys`, survey answers are dropped.
     """
     require_aware(converted_at, "converted_at")
     first: dict[str, Touch] = {}
@@ -33,11 +35,19 @@ def eligible(touches: Iterable[Touch], converted_at: datetime, settings: Setting
         if kept is None or touch.seq < kept.seq:
             first[touch.touchpoint_id] = touch
     start = converted_at - settings.lookback
+    views_from = converted_at - (settings.view_through or settings.lookback)
     journey = [
         t
         for t in first.values()
-        if start <= t.occurred_at <= converted_at
-        and not (settings.click_only and t.interaction in _VIEWS)
+        if start <= t.occurred_at <= converted_at and _counts(t, views_from, settings)
     ]
     journey.sort(key=order_key)
     return journey
+
+
+def _counts(t: Touch, views_from: datetime, settings: Settings) -> bool:
+    if t.interaction in _VIEWS:
+        return not settings.click_only and t.occurred_at >= views_from
+    if t.interaction is Interaction.SURVEY:
+        return not settings.exclude_surveys
+    return True

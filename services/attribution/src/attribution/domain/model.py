@@ -72,11 +72,14 @@ class Touch:
 @dataclass(frozen=True, slots=True)
 class Settings:
     """How a conversion's journey is read: the lookback window (inclusive), the time-decay
-    half-life, and whether views/impressions count."""
+    half-life, whether views/impressions count (and within which view-through window), and
+    whether survey answers do."""
 
     lookback: timedelta = timedelta(days=30)
     half_life: timedelta = timedelta(days=7)
     click_only: bool = False
+    exclude_surveys: bool = False
+    view_through: timedelta | None = None  # None: views count over the whole lookback
 
     def __post_init__(self) -> None:
         if self.lookback <= timedelta(0):
