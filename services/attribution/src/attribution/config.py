@@ -12,3 +12,8 @@ class Settings(BaseSettings):
     service_name: str = dataclasses.field(
         default="attribution", metadata={"env": "OTEL_SERVICE_NAME"}
     )
+    # Ingest's gRPC address: the reconciliation job compares its conversions with ours.
+    ingest_address: str = "ingest:50051"
+    # Where the export job writes its files (a volume, or a bucket mounted as one); empty: the
+    # export job fails saying so.
+    export_dir: str = ""
