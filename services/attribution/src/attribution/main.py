@@ -1,17 +1,28 @@
 """Composition root of attribution: storage, the site settings mirror, the NATS inputs and
-AttributionService, served until SIGTERM."""
+AttributionService (with spend, ROAS and the scheduled jobs), served until SIGTERM."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 
+from attribution.adapters.export_files import CsvExport
 from attribution.adapters.grpc_api import AttributionServicer
+from attribution.adapters.ingest_client import GrpcAcceptedConversions
 from attribution.adapters.nats_consumers import consumers
+from attribution.adapters.sql_spend import SqlSpendStore
 from attribution.adapters.sql_store import SqlAttributionStore
-from attribution.app.attribute import Attribute, settings_from_site
+from attribution.app.attribute import Attribute
+from attribution.app.jobs import Jobs
 from attribution.app.queries import Queries
+from attribution.app.roas import GetRoas
+from attribution.app.sites import SiteView, site_view
+from attribution.app.spend import SyncSpend
 from attribution.config import Settings
 from attribution.domain.model import Settings as ModelSettings
+from hubkit.auth import resolve_jwt_secret
 from hubkit.bus.site_mirror import SiteMirror
 from hubkit.config import load
 from hubkit.service import ServiceRuntime, run
@@ -20,15 +31,44 @@ from hubkit.service import ServiceRuntime, run
 async def main(settings: Settings | None = None, stop: asyncio.Event | None = None) -> None:
     settings = settings or load(Settings)
     async with ServiceRuntime(settings) as rt:
+        clock = partial(datetime.now, UTC)
         store = SqlAttributionStore(rt.engine)
-        sites = SiteMirror(rt.js, settings_from_site, ModelSettings(), name="attribution-sites")
-        attribute = Attribute(store, sites.get)
-        queries = Queries(store, sites.get, attribute)
-        AttributionServicer(store, queries).register(rt.server)
+        spend = SqlSpendStore(rt.engine)
+        sites = SiteMirror(rt.js, site_view, SiteView(), name="attribution-sites")
+
+        def settings_of(site_id: str) -> ModelSettings:
+            return sites.get(site_id).settings
+
+        attribute = Attribute(store, settings_of)
+        queries = Queries(store, settings_of, attribute)
+        accepted = GrpcAcceptedConversions(
+            settings.ingest_address,
+            resolve_jwt_secret(settings.jwt_secret, settings.jwt_secret_file),
+        )
+        rt.on_close(accepted.close)
+        jobs = Jobs(
+            spend,
+            attribute,
+            settings_of,
+            store,
+            SyncSpend(spend, {}, sites.get, clock=clock),
+            accepted,
+            CsvExport(rt.engine, Path(settings.export_dir)) if settings.export_dir else _NoExport(),
+            clock=clock,
+            site_ids=sites.site_ids,
+        )
+        AttributionServicer(
+            store, queries, spend, GetRoas(spend, queries, sites.get), jobs
+        ).register(rt.server)
         rt.add_worker(sites)  # first: no conversion is credited under default settings
         for consumer in consumers(rt.js, store, attribute):
             rt.add_worker(consumer)
         await rt.serve(stop)
+
+
+class _NoExport:
+    async def export(self, site_id: str, after: datetime | None, until: datetime) -> int:
+        raise RuntimeError("no export directory: set CONVHUB_EXPORT_DIR")
 
 
 if __name__ == "__main__":

@@ -10,10 +10,15 @@ from typing import Any
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from attribution.adapters.sql_spend import SqlSpendStore
 from attribution.adapters.sql_store import SqlAttributionStore
+from attribution.app.jobs import Job, JobRun, Jobs
 from attribution.app.queries import Queries, Row
+from attribution.app.roas import GetRoas
+from attribution.app.spend import check_rates, check_spend
 from attribution.app.touchpoints import check
 from attribution.domain.model import RULE_MODELS, Model
+from attribution.domain.roas import RoasRow
 from convhub.attribution.v1 import attribution_pb2 as pb
 from convhub.attribution.v1 import attribution_pb2_grpc
 from convhub.common.v1 import common_pb2
@@ -39,16 +44,34 @@ KEY = {
 }
 
 
+JOBS = {
+    pb.JOB_ROLLUP: Job.ROLLUP,
+    pb.JOB_SPEND_SYNC: Job.SPEND_SYNC,
+    pb.JOB_RECALCULATE: Job.RECALCULATE,
+    pb.JOB_RETRY_UNATTRIBUTED: Job.RETRY_UNATTRIBUTED,
+    pb.JOB_RECONCILE: Job.RECONCILE,
+    pb.JOB_EXPORT: Job.EXPORT,
+}
+JOB_PB = {job: value for value, job in JOBS.items()}
+MAX_SPEND_ENTRIES = 10_000
+
+
 class AttributionServicer(attribution_pb2_grpc.AttributionServiceServicer):
     def __init__(
         self,
         store: SqlAttributionStore,
         queries: Queries,
+        spend: SqlSpendStore,
+        get_roas: GetRoas,
+        jobs: Jobs,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
         self._queries = queries
+        self._spend = spend
+        self._get_roas = get_roas
+        self._jobs = jobs
         self._clock = clock
 
     def register(self, server: Any) -> None:
@@ -219,6 +242,85 @@ class AttributionServicer(attribution_pb2_grpc.AttributionServiceServicer):
             conversions_recalculated=count, completed_at=_ts(self._clock())
         )
 
+    async def RecordSpend(
+        self, request: pb.RecordSpendRequest, context: Any
+    ) -> pb.RecordSpendResponse:
+        if not request.site_id:
+            raise InvalidArgument("site_id is required", [_required("site_id")])
+        current_principal().require(Scope.INGEST, request.site_id)
+        _at_most("entries", len(request.entries), MAX_SPEND_ENTRIES)
+        records, errors = check_spend(request.entries)
+        recorded = await self._spend.record_spend(request.site_id, records) if records else 0
+        return pb.RecordSpendResponse(recorded=recorded, errors=[_field(e) for e in errors])
+
+    async def RecordExchangeRates(
+        self, request: pb.RecordExchangeRatesRequest, context: Any
+    ) -> pb.RecordExchangeRatesResponse:
+        if not request.site_id:
+            raise InvalidArgument("site_id is required", [_required("site_id")])
+        current_principal().require(Scope.INGEST, request.site_id)
+        _at_most("rates", len(request.rates), MAX_SPEND_ENTRIES)
+        rates, errors = check_rates(request.rates)
+        recorded = await self._spend.record_rates(request.site_id, rates)
+        return pb.RecordExchangeRatesResponse(recorded=recorded, errors=[_field(e) for e in errors])
+
+    async def ListSpend(self, request: pb.ListSpendRequest, context: Any) -> pb.ListSpendResponse:
+        site, _, start, end = self._scope(
+            request.site_id, pb.ATTRIBUTION_MODEL_UNSPECIFIED, request.time_range
+        )
+        records = await self._spend.spend_in(
+            site, start.date() if start else None, end.date() if end else None
+        )
+        return pb.ListSpendResponse(
+            entries=[
+                pb.SpendEntry(
+                    channel=r.channel,
+                    campaign=r.campaign,
+                    date=r.day.isoformat(),
+                    amount=common_pb2.Money(value=_plain(r.amount), currency=r.currency),
+                    platform=r.platform,
+                    account_id=r.account_id,
+                )
+                for r in records
+            ]
+        )
+
+    async def GetRoas(self, request: pb.GetRoasRequest, context: Any) -> pb.GetRoasResponse:
+        site, model, start, end = self._scope(request.site_id, request.model, request.time_range)
+        result = await self._get_roas(site, model, start, end, KEY[request.group_by])
+        return pb.GetRoasResponse(
+            rows=[_roas_row(r, result.currency) for r in result.rows],
+            total=_roas_row(result.total, result.currency),
+            currency=result.currency,
+        )
+
+    async def RunJob(self, request: pb.RunJobRequest, context: Any) -> pb.RunJobResponse:
+        current_principal().require(Scope.ADMIN, request.site_id or None)
+        job = JOBS.get(request.job)
+        if job is None:
+            raise InvalidArgument(
+                "job is required", [FieldError("job", "REQUIRED", "one of the JOB_* values")]
+            )
+        if not 0 <= request.days <= 400:
+            raise InvalidArgument(
+                "days is 0 to 400", [FieldError("days", "OUT_OF_RANGE", "0 (default) to 400")]
+            )
+        return pb.RunJobResponse(run=_run(await self._jobs.run(job, request.site_id, request.days)))
+
+    async def ListJobs(self, request: pb.ListJobsRequest, context: Any) -> pb.ListJobsResponse:
+        current_principal().require(Scope.READ)
+        response = pb.ListJobsResponse()
+        for r in await self._spend.runs():
+            run = response.runs.add(
+                job=JOB_PB[Job(r.job)],
+                scope=r.scope,
+                duration_seconds=r.duration_seconds,
+                outcome=r.outcome,
+                counts=r.counts,
+            )
+            run.started_at.FromDatetime(r.started_at)
+        return response
+
     def _scope(
         self, site_id: str, model: pb.AttributionModel, time_range: common_pb2.TimeRange
     ) -> tuple[str, Model, datetime | None, datetime | None]:
@@ -242,6 +344,41 @@ def _range(r: common_pb2.TimeRange) -> tuple[datetime | None, datetime | None]:
             "empty time range", [FieldError("time_range", "INVALID_RANGE", "end must follow start")]
         )
     return start, end
+
+
+def _roas_row(r: RoasRow, currency: str) -> pb.RoasRow:
+    row = pb.RoasRow(
+        key=r.key,
+        spend=common_pb2.Money(value=_plain(r.spend), currency=currency),
+        revenue=common_pb2.Money(value=_plain(r.revenue), currency=currency),
+        conversions=common_pb2.Decimal(value=_plain(r.conversions)),
+    )
+    if r.roas is not None:
+        row.roas.value = _plain(r.roas)
+    if r.cost_per_conversion is not None:
+        row.cost_per_conversion.CopyFrom(
+            common_pb2.Money(value=_plain(r.cost_per_conversion), currency=currency)
+        )
+    return row
+
+
+def _run(r: JobRun) -> pb.JobRun:
+    run = pb.JobRun(
+        job=JOB_PB[r.job],
+        scope=r.scope,
+        duration_seconds=r.seconds,
+        outcome=r.outcome,
+        counts=r.counts,
+    )
+    run.started_at.FromDatetime(r.started_at)
+    return run
+
+
+def _at_most(field: str, n: int, limit: int) -> None:
+    if n > limit:
+        raise InvalidArgument(
+            f"too many {field}", [FieldError(field, "TOO_MANY", f"at most {limit:,}")]
+        )
 
 
 def _row(r: Row) -> pb.CreditRow:

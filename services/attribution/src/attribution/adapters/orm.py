@@ -6,7 +6,9 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
+    Float,
     Identity,
     Index,
     Integer,
@@ -16,7 +18,7 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 SCHEMA = "attribution"
 metadata = MetaData(schema=SCHEMA)
@@ -103,4 +105,67 @@ Index(
     credits.c.model,
     credits.c.event_time,
     postgresql_include=["channel", "campaign", "credit", "revenue", "currency", "event_type"],
+)
+
+# Advertising spend per (site, platform, ad account, channel, campaign, day), in the account's
+# currency: a sync or RecordSpend of the same key replaces the amount.
+spend = Table(
+    "spend",
+    metadata,
+    Column("site_id", Text, primary_key=True),
+    Column("platform", Text, primary_key=True),  # "" for spend recorded by hand
+    Column("account_id", Text, primary_key=True),
+    Column("channel", Text, primary_key=True),
+    Column("campaign", Text, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("amount", Numeric(21, 6), nullable=False),
+    Column("currency", Text, nullable=False),
+    _ts("recorded_at"),
+)
+Index("spend_site_day", spend.c.site_id, spend.c.day)
+
+# 1 `currency` = `rate` of the site's reporting currency on `day`.
+exchange_rates = Table(
+    "exchange_rates",
+    metadata,
+    Column("site_id", Text, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("currency", Text, primary_key=True),
+    Column("rate", Numeric(24, 12), nullable=False),
+)
+
+# The hourly rollup: per site and day, each rule-based model's credited conversions and revenue
+# per channel and campaign, in the conversions' currency (dashboards read this, not credits).
+daily_metrics = Table(
+    "daily_metrics",
+    metadata,
+    Column("site_id", Text, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("model", Text, primary_key=True),
+    Column("channel", Text, primary_key=True),
+    Column("campaign", Text, primary_key=True),
+    Column("currency", Text, primary_key=True),
+    Column("conversions", Numeric(30, 20), nullable=False),
+    Column("revenue", Numeric(27, 12), nullable=False),
+)
+
+# The latest run of each scheduled job per scope (a site, or "*" for every site).
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("job", Text, primary_key=True),
+    Column("scope", Text, primary_key=True),
+    _ts("started_at"),
+    Column("duration_seconds", Float, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("counts", JSONB, nullable=False),
+)
+
+# Where a job left off per site (the export's and the rollup's watermark).
+job_marks = Table(
+    "job_marks",
+    metadata,
+    Column("job", Text, primary_key=True),
+    Column("site_id", Text, primary_key=True),
+    _ts("mark"),
 )
