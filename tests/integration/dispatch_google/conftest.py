@@ -21,12 +21,12 @@ from convhub.dispatch.v1 import dispatch_pb2_grpc
 from convhub.events.v1 import events_pb2
 from convhub_sim.google import GoogleSimulator
 from dispatch_google.adapters.ads_client import AdsClient
-from dispatch_google.adapters.credentials import GoogleCredentialFiles
 from dispatch_google.adapters.dm_client import DataManagerClient
-from dispatch_google.adapters.oauth import OAuthClient
 from dispatch_google.app.platform import GOOGLE_POLICY, GooglePlatform
 from hubkit.auth import Scope, issue_token
 from hubkit.dispatch import CredentialStore, DispatchPolicy
+from hubkit.dispatch.google_credentials import GoogleCredentialFiles
+from hubkit.dispatch.google_oauth import OAuthClient
 from hubkit.dispatch.testing import (
     DispatchHarness,
     HarnessFactory,

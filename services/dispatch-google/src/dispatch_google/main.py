@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dispatch_google.adapters.ads_client import AdsClient
-from dispatch_google.adapters.credentials import GoogleCredentialFiles
 from dispatch_google.adapters.dm_client import DataManagerClient
-from dispatch_google.adapters.oauth import OAuthClient
 from dispatch_google.app.platform import GOOGLE_POLICY, GooglePlatform
 from dispatch_google.config import Settings
 from dispatch_google.domain.rules import MAX_EVENTS_PER_REQUEST
 from hubkit.dispatch import CredentialStore, serve_dispatcher
+from hubkit.dispatch.google_credentials import GoogleCredentialFiles
+from hubkit.dispatch.google_oauth import OAuthClient
 from hubkit.dispatch.tokens import TokenProvider
 from hubkit.service import run
 
@@ -19,7 +19,12 @@ def build_platform(settings: Settings) -> GooglePlatform:
     policy = settings.policy(GOOGLE_POLICY, hard_max_batch=MAX_EVENTS_PER_REQUEST)
     timeout = settings.http_timeout_seconds
     credentials = GoogleCredentialFiles(CredentialStore(settings.credentials_dir))
-    oauth = OAuthClient(settings.google_oauth_url, credentials.credentials, timeout=timeout)
+    oauth = OAuthClient(
+        settings.google_oauth_url,
+        credentials.credentials,
+        timeout=timeout,
+        user_agent="convhub-dispatch-google",
+    )
     return GooglePlatform(
         DataManagerClient(settings.google_data_manager_url, timeout=timeout),
         AdsClient(

@@ -18,13 +18,9 @@ from convhub.common.v1 import common_pb2
 from convhub.events.v1 import events_pb2
 from dispatch_google.app import mapper
 from dispatch_google.domain import rules
-from dispatch_google.domain.model import (
-    GoogleCredentials,
-    IngestRequest,
-    UploadRequest,
-    parse_action,
-)
+from dispatch_google.domain.model import IngestRequest, UploadRequest, parse_action
 from hubkit.dispatch.credentials import CredentialsMissing
+from hubkit.dispatch.google_credentials import GoogleCredentials
 from hubkit.dispatch.model import (
     Lane,
     Platform,

@@ -60,17 +60,3 @@ def parse_action(resource: str) -> tuple[str, str] | None:
     if match is not None:
         return match.group(1), match.group(2)
     return ("", text) if _BARE_ID.match(text) else None
-
-
-@dataclass(frozen=True, repr=False)
-class GoogleCredentials:
-    """An OAuth client and its refresh token (`adapters.credentials` reads them from a file)."""
-
-    client_id: str
-    client_secret: str
-    refresh_token: str
-    project: str
-    developer_token: str = ""
-
-    def __repr__(self) -> str:  # never print a secret
-        return f"GoogleCredentials(project={self.project!r})"
