@@ -1,6 +1,7 @@
-"""Every platform request goes out through `post`: a CLIENT span (destination, host, status,
-event count) under the current batch span, and the W3C `traceparent` on the request, so a
-conversion's trace shows where its time went for every destination alike."""
+"""Every platform request goes out through `post` (or `get`, for the reporting APIs): a CLIENT
+span (destination, host, status, event count) under the current batch span, and the W3C
+`traceparent` on the request, so a conversion's trace shows where its time went for every
+destination alike."""
 
 from __future__ import annotations
 
@@ -51,17 +52,54 @@ async def post(
     """POST `content`; network errors and timeouts raise httpx's exceptions as usual.
 
     The span never records the URL's query (a GA4 api_secret travels there) nor any body."""
+    return await _send(
+        client,
+        "POST",
+        url,
+        destination=destination,
+        events=events,
+        content=content,
+        headers=headers,
+        params=params,
+    )
+
+
+async def get(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    destination: str,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
+) -> httpx.Response:
+    """GET `url` (a path under the client's base URL, or absolute) with `params` added to its
+    query; errors as for `post`. The span records the path only, never the query."""
+    return await _send(client, "GET", url, destination=destination, headers=headers, params=params)
+
+
+async def _send(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    destination: str,
+    events: int | None = None,
+    content: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
+) -> httpx.Response:
     with tracer.start_as_current_span(
-        f"POST {destination}", kind=SpanKind.CLIENT, record_exception=False
+        f"{method} {destination}", kind=SpanKind.CLIENT, record_exception=False
     ) as span:
         # Built inside the span: the traceparent sent names this CLIENT span.
         request = client.build_request(
-            "POST", url, content=content, params=params, headers=inject_headers(headers)
+            method, url, content=content, params=params, headers=inject_headers(headers)
         )
         span.set_attribute("convhub.destination", destination)
         span.set_attribute("server.address", request.url.host)
         span.set_attribute("url.path", request.url.path)
-        span.set_attribute("convhub.event_count", events)
+        if events is not None:
+            span.set_attribute("convhub.event_count", events)
         try:
             response = await client.send(request)
         except httpx.HTTPError as exc:
