@@ -17,3 +17,5 @@ class Settings(BaseSettings):
     # Where the export job writes its files (a volume, or a bucket mounted as one); empty: the
     # export job fails saying so.
     export_dir: str = ""
+    # The jobs' watermarks stay this far behind now: a write in flight is never passed over.
+    jobs_settle_seconds: float = 5.0

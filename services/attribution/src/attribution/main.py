@@ -4,7 +4,7 @@ AttributionService (with spend, ROAS and the scheduled jobs), served until SIGTE
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -56,6 +56,7 @@ async def main(settings: Settings | None = None, stop: asyncio.Event | None = No
             CsvExport(rt.engine, Path(settings.export_dir)) if settings.export_dir else _NoExport(),
             clock=clock,
             site_ids=sites.site_ids,
+            settle=timedelta(seconds=settings.jobs_settle_seconds),
         )
         AttributionServicer(
             store, queries, spend, GetRoas(spend, queries, sites.get), jobs

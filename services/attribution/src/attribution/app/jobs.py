@@ -33,7 +33,7 @@ class Job(enum.StrEnum):
 # Each job's window when RunJob gives none: days back from today.
 DEFAULT_DAYS = {Job.SPEND_SYNC: 7, Job.RECALCULATE: 3, Job.RECONCILE: 2}
 # Writes commit within this; a watermark stays this far behind now so none is passed over.
-SETTLE = timedelta(minutes=1)
+SETTLE = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,9 @@ class Jobs:
         *,
         clock: Callable[[], datetime],
         site_ids: Callable[[], list[str]] = list,
+        settle: timedelta = SETTLE,
     ) -> None:
+        self._settle = settle
         self._store = store
         self._attribute = attribute
         self._settings_of = settings_of
@@ -159,7 +161,9 @@ class Jobs:
     async def _rollup(self, site: str, days: int, now: datetime) -> Counter[str]:
         """The days whose credits changed since the last run are recomputed whole."""
         since = await self._store.mark(Job.ROLLUP, site)
-        changed = await self._store.days_attributed_since(site, since - SETTLE if since else None)
+        changed = await self._store.days_attributed_since(
+            site, since - self._settle if since else None
+        )
         rows = await self._store.roll_up(site, changed)
         await self._store.set_mark(Job.ROLLUP, site, now)
         return Counter(days=len(changed), rows=rows)
@@ -199,7 +203,7 @@ class Jobs:
 
     async def _export_results(self, site: str, days: int, now: datetime) -> Counter[str]:
         after = await self._store.mark(Job.EXPORT, site)
-        until = now - SETTLE
+        until = now - self._settle
         if after is not None and until <= after:
             return Counter()
         rows = await self._export.export(site, after, until)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from attribution.domain.model import UNATTRIBUTED
+
 MONEY = Decimal("0.000001")
 RATIO = Decimal("0.000001")
 
@@ -105,11 +107,13 @@ def roas(
         )
         for key in sorted({*spent, *earned})
     ]
+    # Blended: attributed revenue over all spend; revenue no touch earned is listed, not added.
+    attributed = [r for r in rows if r.key != UNATTRIBUTED]
     total = RoasRow(
         "total",
         sum((r.spend for r in rows), Decimal(0)),
-        sum((r.revenue for r in rows), Decimal(0)),
-        sum((r.conversions for r in rows), Decimal(0)),
+        sum((r.revenue for r in attributed), Decimal(0)),
+        sum((r.conversions for r in attributed), Decimal(0)),
     )
     return Roas(currency, rows, total)
 

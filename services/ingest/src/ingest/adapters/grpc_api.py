@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -14,7 +15,7 @@ from convhub.ingest.v1 import ingest_pb2, ingest_pb2_grpc
 from hubkit.auth import Scope, current_principal
 from hubkit.errors import FailedPrecondition, FieldError, InvalidArgument, NotFound
 from ingest.adapters import mappers
-from ingest.adapters.sql_status import SqlStatusStore, list_sources
+from ingest.adapters.sql_status import SqlStatusStore, list_conversions, list_sources
 from ingest.app.admission import RateLimits
 from ingest.app.erasure import EraseUser
 from ingest.app.hubspot import SyncHubSpot
@@ -127,6 +128,35 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                 entry.configured = True
         return ingest_pb2.ListSourcesResponse(sources=[found[k] for k in sorted(found)])
 
+    async def ListConversions(
+        self, request: ingest_pb2.ListConversionsRequest, context: grpc.aio.ServicerContext
+    ) -> ingest_pb2.ListConversionsResponse:
+        if not request.site_id:
+            raise InvalidArgument(
+                "site_id is required", [FieldError("site_id", "REQUIRED", "site_id is required")]
+            )
+        current_principal().require(Scope.READ, request.site_id)
+        if not 0 <= request.page_size <= MAX_PAGE:
+            raise InvalidArgument(
+                "page_size is 0 to 5,000",
+                [FieldError("page_size", "OUT_OF_RANGE", "0 (default 1,000) to 5,000")],
+            )
+        r = request.time_range
+        size = request.page_size or 1000
+        found = await list_conversions(
+            self._status.engine,
+            request.site_id,
+            r.start.ToDatetime(tzinfo=UTC) if r.HasField("start") else None,
+            r.end.ToDatetime(tzinfo=UTC) if r.HasField("end") else None,
+            _after(request.page_token),
+            size,
+            request.ids_only,
+        )
+        return ingest_pb2.ListConversionsResponse(
+            conversions=found,
+            next_page_token=_page_token(found[-1]) if len(found) == size else "",
+        )
+
     async def SyncSource(
         self, request: ingest_pb2.SyncSourceRequest, context: grpc.aio.ServicerContext
     ) -> ingest_pb2.SyncSourceResponse:
@@ -161,6 +191,27 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         if result.watermark is not None:
             response.watermark.FromDatetime(result.watermark)
         return response
+
+
+MAX_PAGE = 5000
+
+
+def _page_token(c: common_pb2.HashedConversion) -> str:
+    at = c.received_at.ToDatetime(tzinfo=UTC).isoformat()
+    return base64.urlsafe_b64encode(f"{at}|{c.conversion_id}".encode()).decode()
+
+
+def _after(token: str) -> tuple[datetime, str] | None:
+    if not token:
+        return None
+    try:
+        at, conversion_id = base64.urlsafe_b64decode(token.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(at), str(uuid.UUID(conversion_id))
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidArgument(
+            "page_token is not one this API gave",
+            [FieldError("page_token", "INVALID_VALUE", "use next_page_token as given")],
+        ) from None
 
 
 def _configured(policy: SitePolicy) -> list[str]:

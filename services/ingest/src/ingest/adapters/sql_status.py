@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import BindParameter, bindparam, func, select, text
+from sqlalchemy import BindParameter, bindparam, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT, BYTEA, TEXT, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -195,6 +195,39 @@ class SqlStatusStore:
             )
             response.match_keys.extend(match_keys(response.conversion, r.destinations))
         return response
+
+
+async def list_conversions(
+    engine: AsyncEngine,
+    site_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+    ids_only: bool,
+) -> list[common_pb2.HashedConversion]:
+    """The site's conversions by (received_at, conversion_id), from just past `after`."""
+    c = conversions.c
+    columns = [c.conversion_id, c.received_at] + ([] if ids_only else [c.record])
+    query = select(*columns).where(c.site_id == site_id)
+    if start is not None:
+        query = query.where(c.received_at >= start)
+    if end is not None:
+        query = query.where(c.received_at < end)
+    if after is not None:
+        query = query.where(tuple_(c.received_at, c.conversion_id) > tuple_(*after))
+    query = query.order_by(c.received_at, c.conversion_id).limit(limit)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    found = []
+    for row in rows:
+        if ids_only:
+            item = common_pb2.HashedConversion(conversion_id=str(row.conversion_id))
+            item.received_at.FromDatetime(row.received_at)
+        else:
+            item = common_pb2.HashedConversion.FromString(row.record)
+        found.append(item)
+    return found
 
 
 SOURCE_WINDOW = timedelta(days=7)
