@@ -5,6 +5,7 @@ them one at a time: one site failing never stops the others (tenant isolation)."
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 import time
@@ -34,6 +35,8 @@ class Job(enum.StrEnum):
 DEFAULT_DAYS = {Job.SPEND_SYNC: 7, Job.RECALCULATE: 3, Job.RECONCILE: 2}
 # Writes commit within this; a watermark stays this far behind now so none is passed over.
 SETTLE = timedelta(seconds=5)
+# Conversions credited at once by a job (each is its own transaction: half the DB pool).
+CONCURRENCY = 5
 
 
 @dataclass(frozen=True)
@@ -171,18 +174,26 @@ class Jobs:
     async def _spend_sync(self, site: str, days: int, now: datetime) -> Counter[str]:
         return await self._sync_spend(site, days)
 
+    async def _credit_all(self, found: Sequence[StoredConversion]) -> None:
+        """Each conversion credited on its own (a transaction each), a few at a time."""
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(c: StoredConversion) -> None:
+            async with gate:
+                await self._attribute.credit(c)
+
+        await asyncio.gather(*(one(c) for c in found))
+
     async def _recalculate(self, site: str, days: int, now: datetime) -> Counter[str]:
         found = await self._conversions.conversions_in(site, now - timedelta(days=days), None, ())
-        for c in found:
-            await self._attribute.credit(c)
+        await self._credit_all(found)
         return Counter(conversions=len(found))
 
     async def _retry_unattributed(self, site: str, days: int, now: datetime) -> Counter[str]:
         """Conversions no touch was found for, within the lookback: touchpoints arrive late."""
         window = timedelta(days=days) if days else self._settings_of(site).lookback
         found = await self._store.unattributed(site, now - window)
-        for c in found:
-            await self._attribute.credit(c)
+        await self._credit_all(found)
         still = len(await self._store.unattributed(site, now - window))
         return Counter(conversions=len(found), attributed=len(found) - still)
 
@@ -193,12 +204,10 @@ class Jobs:
         async for page in self._accepted.ids(site, now - timedelta(days=days), now):
             counts["checked"] += len(page)
             missing = sorted(set(page) - await self._store.known(page))
-            for conversion_id in missing:
-                c = await self._accepted.get(conversion_id)
-                if c is None:  # erased meanwhile
-                    continue
-                await self._attribute.credit(c)
-                counts["repaired"] += 1
+            fetched = [await self._accepted.get(conversion_id) for conversion_id in missing]
+            repaired = [c for c in fetched if c is not None]  # None: erased meanwhile
+            await self._credit_all(repaired)
+            counts["repaired"] += len(repaired)
         return counts
 
     async def _export_results(self, site: str, days: int, now: datetime) -> Counter[str]:
