@@ -17,6 +17,15 @@ checklists §2.12 and §2B.14).
   failure; order ids and (action, click, time) persist across requests.
 - Conversion actions: any numeric id in any account until `add_conversion_action` is called;
   from then on only registered ones (and only their accounts are accessible).
+- Reporting: `POST /{version}/customers/{customer}/googleAds:searchStream` answers a GAQL query
+  FROM campaign (the fields in `SEARCH_FIELDS`; WHERE conditions joined by AND on
+  segments.date, metrics.cost_micros, campaign.id and campaign.name; ORDER BY ignored, LIMIT
+  kept) from the spend `seed_spend` recorded: a JSON array of batches of `report_page_size`
+  rows (10,000 at Google), each with `results`, `fieldMask` and `requestId`, camelCase keys,
+  int64 values as strings (`costMicros`, `campaign.id`). Selecting segments.date needs a
+  finite date range (queryError EXPECTED_FILTERS_ON_DATE_RANGE). Auth, throttles, 5xx and
+  the `quota` knob apply as on the other routes; `deny_customer` refuses a customer with an
+  authorizationError (403).
 
 Knobs work in-process or over HTTP (`POST /_sim/google/faults`); `GET /_sim/google/stats` gives
 counts and request statuses. Scripted faults hit the three API routes, never `/token` (only
@@ -40,17 +49,19 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from http import HTTPStatus
 from typing import Any, NamedTuple
 
 from aiohttp import web
 
 from convhub_sim.base import Fault, Simulator
+from convhub_sim.reporting import SeededSpend, SpendRow
 
 ADWORDS_SCOPE = "https://www.googleapis.com/auth/adwords"
 DATAMANAGER_SCOPE = "https://www.googleapis.com/auth/datamanager"
 ADS_VERSIONS = range(23, 27)  # active versions (§2)
+STREAM_BATCH_SIZE = 10_000  # rows per searchStream batch, as Google sends them
 TOKEN_LIFETIME = 3599
 STATUS_DELAY = 2.0  # Google says wait 30 min (§2B.10); tests and `make run` want seconds
 MAX_EVENTS = 2000
@@ -143,7 +154,20 @@ ADS_ERROR_TEXT = {
     "CLICK_CONVERSION_ALREADY_EXISTS": "A conversion for this click, action and time exists.",
     "CLICK_NOT_FOUND": "The email address or phone number for this event can't be matched to a"
     " click.",
+    "USER_PERMISSION_DENIED": "User doesn't have permission to access customer. Note: If you're"
+    " accessing a client customer, the manager's customer id must be set in the"
+    " 'login-customer-id' header. See"
+    " https://developers.google.com/google-ads/api/docs/concepts/call-structure#cid",
+    "CUSTOMER_NOT_ENABLED": "The customer account can't be accessed because it is not yet"
+    " enabled or has been deactivated.",
+    "DEVELOPER_TOKEN_NOT_APPROVED": "The developer token is not approved. Non-approved developer"
+    " tokens can only be used with test accounts.",
+    "UNRECOGNIZED_FIELD": "Unrecognized field in the query.",
 }
+# authorizationError codes `deny_customer` answers with (403 PERMISSION_DENIED)
+DENIALS = frozenset(
+    {"USER_PERMISSION_DENIED", "CUSTOMER_NOT_ENABLED", "DEVELOPER_TOKEN_NOT_APPROVED"}
+)
 
 
 def _messages(**specs: str) -> dict[str, dict[str, str]]:
@@ -211,8 +235,11 @@ ADS_MESSAGES = _messages(
     UserIdentifier="userIdentifierSource:enum:UserIdentifierSource hashedEmail"
     " hashedPhoneNumber mobileId thirdPartyUserId addressInfo:any",
     Consent="adUserData:enum:ConsentStatus adPersonalization:enum:ConsentStatus",
+    SearchGoogleAdsStreamRequest="customerId query summaryRowSetting:enum:SummaryRowSetting",
 )
 ADS_ENUMS = {
+    "SummaryRowSetting": "UNSPECIFIED UNKNOWN NO_SUMMARY_ROW SUMMARY_ROW_WITH_RESULTS"
+    " SUMMARY_ROW_ONLY",
     "ConsentStatus": "UNSPECIFIED UNKNOWN GRANTED DENIED",
     "ConversionEnvironment": "UNSPECIFIED UNKNOWN APP WEB",
     "UserIdentifierSource": "UNSPECIFIED UNKNOWN FIRST_PARTY THIRD_PARTY",
@@ -265,6 +292,67 @@ def ads_api(version: str) -> Api:
         f"google.ads.googleads.{version}.services.ConversionUploadService.UploadClickConversions"
     )
     return Api(ADWORDS_SCOPE, "googleads.googleapis.com", method, version)
+
+
+def search_api(version: str) -> Api:
+    method = f"google.ads.googleads.{version}.services.GoogleAdsService.SearchStream"
+    return Api(ADWORDS_SCOPE, "googleads.googleapis.com", method, version)
+
+
+# GAQL fields served FROM campaign: name -> (row resource, camelCase field)
+SEARCH_FIELDS = {
+    "campaign.id": ("campaign", "id"),
+    "campaign.name": ("campaign", "name"),
+    "campaign.resource_name": ("campaign", "resourceName"),
+    "segments.date": ("segments", "date"),
+    "metrics.cost_micros": ("metrics", "costMicros"),
+    "customer.id": ("customer", "id"),
+    "customer.currency_code": ("customer", "currencyCode"),
+    "customer.resource_name": ("customer", "resourceName"),
+}
+_GAQL = re.compile(
+    r"\s*SELECT\s+(?P<select>.+?)\s+FROM\s+(?P<resource>\w+)"
+    r"(?:\s+WHERE\s+(?P<where>.+?))?(?:\s+ORDER\s+BY\s+(?P<order>.+?))?"
+    r"(?:\s+LIMIT\s+(?P<limit>\d+))?\s*",
+    re.IGNORECASE | re.DOTALL,
+)
+_CONDITION = re.compile(
+    r"(?P<field>[a-z_.]+)\s+(?:BETWEEN\s+'(?P<low>[^']*)'\s+AND\s+'(?P<high>[^']*)'"
+    r"|(?P<op>>=|<=|!=|=|>|<)\s*(?P<value>'[^']*'|-?\d+))",
+    re.IGNORECASE,
+)
+_AND = re.compile(r"\s+AND\s+", re.IGNORECASE)
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+}
+
+
+@dataclass
+class SearchQuery:
+    """A parsed GAQL query the simulator can answer."""
+
+    fields: list[str]
+    since: date | None = None
+    until: date | None = None
+    filters: list[tuple[str, str, Any]] = field(default_factory=list)  # (field, op, value)
+    limit: int | None = None
+
+    def keep(self, row: SpendRow) -> bool:
+        if self.since is not None and row.day < self.since:
+            return False
+        if self.until is not None and row.day > self.until:
+            return False
+        values = {
+            "metrics.cost_micros": row.micros,
+            "campaign.id": int(row.campaign_id),
+            "campaign.name": row.campaign,
+        }
+        return all(_COMPARE[op](values[name], value) for name, op, value in self.filters)
 
 
 @dataclass
@@ -367,6 +455,9 @@ class GoogleSimulator(Simulator):
         self.order_ids: set[tuple[str, str]] = set()  # (action id, order id)
         self.click_conversions: set[tuple[str, str, str]] = set()  # (action id, click, time)
         self.uploads: deque[UploadedConversion] = deque(maxlen=max_received)
+        self.spend = SeededSpend()  # what searchStream reports
+        self.stream_batch_size = STREAM_BATCH_SIZE
+        self.denied_customers: dict[str, str] = {}  # customer -> authorizationError code
         super().__init__()
 
     def routes(self, app: web.Application) -> None:
@@ -375,6 +466,9 @@ class GoogleSimulator(Simulator):
         app.router.add_post("/v1/events:ingest", self._ingest)
         app.router.add_get("/v1/requestStatus:retrieve", self._retrieve)
         app.router.add_post("/{version}/customers/{customer}:uploadClickConversions", self._upload)
+        app.router.add_post(
+            "/{version}/customers/{customer}/googleAds:searchStream", self._search_stream
+        )
         app.router.add_get("/_sim/google/stats", self._get_stats)
         app.router.add_get("/_sim/google/events", self._get_events)
         app.router.add_post("/_sim/google/faults", self._post_google_faults)
@@ -409,10 +503,14 @@ class GoogleSimulator(Simulator):
         *,
         seconds: float | None = None,
         retry_delay: float | None = RETRY_DELAY,
+        retry_info: bool = False,
     ) -> None:
         """429 RESOURCE_EXHAUSTED in each surface's shape (retryDelay omitted when None), to the
-        next `count` requests or to every request for `seconds`."""
-        body = functools.partial(_throttled, retry_delay=retry_delay, limit=PROJECT_QUOTA)
+        next `count` requests or to every request for `seconds`. The Ads API gives its delay in
+        quotaErrorDetails (§2.8); `retry_info` adds a google.rpc.RetryInfo detail as well."""
+        body = functools.partial(
+            _throttled, retry_delay=retry_delay, limit=PROJECT_QUOTA, retry_info=retry_info
+        )
         self._inject(count, seconds, Fault(status=429, body=body))
 
     def server_error(
@@ -452,6 +550,29 @@ class GoogleSimulator(Simulator):
         (PROCESSING_ERROR_REASON_ added when absent) and as an Ads conversionUploadError."""
         self.scripted_gclids[gclid] = reason.removeprefix("PROCESSING_ERROR_REASON_")
 
+    def seed_spend(
+        self,
+        account_id: str,
+        rows: Iterable[dict[str, Any]] = (),
+        currency: str = "EUR",
+    ) -> None:
+        """Spend searchStream reports for customer `account_id`: rows {"campaign", "date",
+        "amount", "campaign_id"?} in `currency` (convhub_sim.reporting)."""
+        self.spend.seed(account_id, rows, currency)
+
+    def report_page_size(self, rows: int) -> None:
+        """Rows per searchStream batch (Google: 10,000); small ones prove a client reads all."""
+        if rows < 1:
+            raise ValueError("rows must be at least 1")
+        self.stream_batch_size = int(rows)
+
+    def deny_customer(self, customer_id: str, code: str = "USER_PERMISSION_DENIED") -> None:
+        """searchStream refuses `customer_id`: 403 with authorizationError `code`
+        (USER_PERMISSION_DENIED, CUSTOMER_NOT_ENABLED or DEVELOPER_TOKEN_NOT_APPROVED)."""
+        if code not in DENIALS:
+            raise ValueError(f"code must be one of {sorted(DENIALS)}")
+        self.denied_customers[str(customer_id)] = code
+
     def fail_rows(self, indexes: Iterable[int], code: str = "CLICK_NOT_FOUND") -> None:
         """The next uploadClickConversions request fails these rows with conversionUploadError
         `code` (calls queue up for the requests after it)."""
@@ -472,6 +593,9 @@ class GoogleSimulator(Simulator):
         self.allowlisted = None
         self.scripted_gclids.clear()
         self._row_faults.clear()
+        self.spend.clear()
+        self.stream_batch_size = STREAM_BATCH_SIZE
+        self.denied_customers.clear()
         self.transactions.clear()
         self.received.clear()
         self.statuses.clear()
@@ -545,11 +669,18 @@ class GoogleSimulator(Simulator):
             return _not_found_page(request.path)
         return await self._serve(request, ads_api(version), self._upload_answer)
 
+    async def _search_stream(self, request: web.Request) -> web.Response:
+        version = request.match_info["version"]
+        known = _ADS_VERSION.fullmatch(version)
+        if known is None or int(known.group(1)) not in self.ads_versions:
+            return _not_found_page(request.path)
+        return await self._serve(request, search_api(version), self._search_answer)
+
     async def _serve(
         self,
         request: web.Request,
         api: Api,
-        answer: Callable[[web.Request, Api], Awaitable[dict[str, Any]]],
+        answer: Callable[[web.Request, Api], Awaitable[Any]],
     ) -> web.Response:
         """Scripted fault, then auth, then quota, then the route's own answer."""
         fault = self.take_fault()
@@ -827,6 +958,36 @@ class GoogleSimulator(Simulator):
             self.uploads.append(UploadedConversion(customer, job_id, i, now, raw["conversions"][i]))
         return {**answer, "results": results, "jobId": str(job_id)}
 
+    async def _search_answer(self, request: web.Request, api: Api) -> list[dict[str, Any]]:
+        _, body = ADS_SCHEMA.read(await request.read(), "SearchGoogleAdsStreamRequest")
+        customer = request.match_info["customer"]
+        version = api.ads_version
+        if not customer.isdigit():
+            raise _ads_rpc_error(400, version, [_ads_error("requestError", "INVALID_CUSTOMER_ID")])
+        login = request.headers.get("login-customer-id")
+        if login is not None and not login.isdigit():
+            code = "INVALID_LOGIN_CUSTOMER_ID"
+            raise _ads_rpc_error(400, version, [_ads_error("headerError", code)])
+        if customer in self.denied_customers:
+            error = _ads_error("authorizationError", self.denied_customers[customer])
+            failure = _ads_failure(version, [error])
+            raise Rejected(403, _status(403, "The caller does not have permission", [failure]))
+        query = parse_search(body.get("query", ""), version)
+        since, until = query.since or date.min, query.until or date.max
+        currency = self.spend.currency(customer)
+        rows = [r for r in self.spend.rows(customer, since, until) if query.keep(r)]
+        if query.limit is not None:
+            rows = rows[: query.limit]
+        results = [search_row(query, customer, currency, r) for r in rows]
+        mask, request_id = field_mask(query), secrets.token_urlsafe(16)
+        size = self.stream_batch_size
+        batches: list[dict[str, Any]] = [
+            {"results": results[i : i + size], "fieldMask": mask, "requestId": request_id}
+            for i in range(0, len(results), size)
+        ] or [{"fieldMask": mask, "requestId": request_id}]
+        batches[-1]["queryResourceConsumption"] = str(len(results) + 1)
+        return batches
+
     def _row_problem(
         self,
         customer: str,
@@ -919,6 +1080,9 @@ class GoogleSimulator(Simulator):
             "add_refresh_token": self.add_refresh_token,
             "revoke_refresh_token": self.revoke_refresh_token,
             "add_conversion_action": self.add_conversion_action,
+            "seed_spend": self.seed_spend,
+            "report_page_size": self.report_page_size,
+            "deny_customer": self.deny_customer,
         }
         return await self._call_knob(request, knobs)
 
@@ -1162,6 +1326,126 @@ def _ads_result(conversion: dict[str, Any]) -> dict[str, Any]:
     return {k: conversion[k] for k in _RESULT_KEYS if k in conversion}
 
 
+# --- searchStream --------------------------------------------------------------------------------
+
+
+def parse_search(query: str, version: str) -> SearchQuery:
+    """The GAQL `query` the simulator answers, or a queryError Rejected (400) the way Google
+    names it; rules the simulator does not know Google's code for say "(simulator)"."""
+    match = _GAQL.fullmatch(query or "")
+    if match is None:
+        raise _query_error(version, "QUERY_ERROR", "The query is not SELECT ... FROM ...")
+    if match.group("resource").lower() != "campaign":
+        resource = match.group("resource")
+        raise _query_error(
+            version,
+            "BAD_RESOURCE_TYPE_IN_FROM_CLAUSE",
+            f"The simulator serves FROM campaign only, not {resource!r} (simulator).",
+        )
+    fields = [f.strip().lower() for f in match.group("select").split(",")]
+    for name in fields:
+        if name not in SEARCH_FIELDS:
+            raise _query_error(version, "UNRECOGNIZED_FIELD", trigger=name)
+    found = SearchQuery(fields)
+    if match.group("limit"):
+        found.limit = int(match.group("limit"))
+    where = match.group("where") or ""
+    at = 0
+    while where:
+        condition = _CONDITION.match(where, at)
+        if condition is None:
+            raise _query_error(version, "UNEXPECTED_INPUT", trigger=where[at:][:40])
+        _apply_condition(found, condition, version)
+        at = condition.end()
+        if at == len(where):
+            break
+        joined = _AND.match(where, at)
+        if joined is None:
+            raise _query_error(version, "EXPECTED_AND", trigger=where[at:][:40])
+        at = joined.end()
+    dated = "segments.date" in fields or found.since is not None or found.until is not None
+    if dated and (found.since is None or found.until is None):
+        raise _query_error(version, "EXPECTED_FILTERS_ON_DATE_RANGE")
+    return found
+
+
+def _apply_condition(found: SearchQuery, condition: re.Match[str], version: str) -> None:
+    name = condition.group("field").lower()
+    if name == "segments.date":
+        if condition.group("low") is not None:
+            found.since = _gaql_date(condition.group("low"), version)
+            found.until = _gaql_date(condition.group("high"), version)
+            return
+        op, text = condition.group("op"), condition.group("value")
+        day = _gaql_date(text.strip("'"), version)
+        if op in (">=", ">", "="):
+            found.since = day if op != ">" else date.fromordinal(day.toordinal() + 1)
+        if op in ("<=", "<", "="):
+            found.until = day if op != "<" else date.fromordinal(day.toordinal() - 1)
+        if op == "!=":
+            raise _query_error(version, "BAD_OPERATOR", trigger=op)
+        return
+    if name not in ("metrics.cost_micros", "campaign.id", "campaign.name"):
+        raise _query_error(
+            version, "QUERY_ERROR", f"The simulator cannot filter on {name} (simulator)."
+        )
+    op, text = condition.group("op"), condition.group("value")
+    if op is None:
+        raise _query_error(version, "BAD_OPERATOR", trigger="BETWEEN")
+    quoted = text.startswith("'")
+    if (name == "campaign.name") != quoted:
+        raise _query_error(version, "BAD_VALUE", trigger=text)
+    found.filters.append((name, op, text.strip("'") if quoted else int(text)))
+
+
+def _gaql_date(text: str, version: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _query_error(version, "INVALID_ARGUMENT_TYPE", trigger=text) from None
+
+
+def _query_error(
+    version: str, code: str, message: str | None = None, *, trigger: str | None = None
+) -> Rejected:
+    error = _ads_error("queryError", code)
+    if message is not None:
+        error["message"] = message
+    if trigger is not None:
+        error["trigger"] = {"stringValue": trigger}
+        if code == "UNRECOGNIZED_FIELD":
+            error["message"] = f"Unrecognized field in the query: '{trigger}'."
+    return _ads_rpc_error(400, version, [error])
+
+
+def search_row(query: SearchQuery, customer: str, currency: str, row: SpendRow) -> dict[str, Any]:
+    """One GoogleAdsRow: the selected fields, camelCase, with the resource names Google adds
+    (campaign always: it is the FROM resource; customer when a customer field is selected)."""
+    values = {
+        "campaign.id": row.campaign_id,  # int64: a JSON string
+        "campaign.name": row.campaign,
+        "campaign.resource_name": f"customers/{customer}/campaigns/{row.campaign_id}",
+        "segments.date": row.day.isoformat(),
+        "metrics.cost_micros": str(row.micros),
+        "customer.id": customer,
+        "customer.currency_code": currency,
+        "customer.resource_name": f"customers/{customer}",
+    }
+    out: dict[str, Any] = {
+        "campaign": {"resourceName": values["campaign.resource_name"]},
+    }
+    if any(f.startswith("customer.") for f in query.fields):
+        out["customer"] = {"resourceName": values["customer.resource_name"]}
+    for name in query.fields:
+        resource, key = SEARCH_FIELDS[name]
+        out.setdefault(resource, {})[key] = values[name]
+    return out
+
+
+def field_mask(query: SearchQuery) -> str:
+    return ",".join(f"{SEARCH_FIELDS[f][0]}.{SEARCH_FIELDS[f][1]}" for f in query.fields)
+
+
 # --- error bodies --------------------------------------------------------------------------------
 
 _TYPE = "type.googleapis.com/"
@@ -1250,7 +1534,9 @@ def _auth_error(kind: str, api: Api) -> Rejected:
     return Rejected(status, _status(status, message, details))
 
 
-def _throttled(api: Api, *, retry_delay: float | None, limit: int) -> dict[str, Any]:
+def _throttled(
+    api: Api, *, retry_delay: float | None, limit: int, retry_info: bool = False
+) -> dict[str, Any]:
     """429 RESOURCE_EXHAUSTED: QuotaError with quotaErrorDetails for the Ads API (§2.8); ErrorInfo
     RATE_LIMIT_EXCEEDED and RetryInfo for Data Manager (§2B.9). Quota names are (simulator)."""
     delay = {} if retry_delay is None else {"retryDelay": _duration(retry_delay)}
@@ -1261,7 +1547,10 @@ def _throttled(api: Api, *, retry_delay: float | None, limit: int) -> dict[str, 
             "message": "Too many requests in a short amount of time.",
             "details": {"quotaErrorDetails": details},
         }
-        return _status(429, "Too many requests.", [_ads_failure(api.ads_version, [error])])
+        ads_details = [_ads_failure(api.ads_version, [error])]
+        if retry_info and delay:
+            ads_details.append({"@type": _TYPE + "google.rpc.RetryInfo", **delay})
+        return _status(429, "Too many requests.", ads_details)
     metric = f"{api.service}/ingestion_requests"
     metadata = {
         "consumer": "projects/000000000000",

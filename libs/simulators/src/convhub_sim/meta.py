@@ -4,10 +4,24 @@ POST /{version}/{pixel_id}/events validates like Graph does and rejects the WHOL
 one bad event; accepted events go through a 48 h dedupe store keyed (pixel, event_name,
 event_id), whose decisions tests inspect (`received`, `duplicates()`). Knobs answer throttles,
 5xx, token errors and slow responses, in-process or over HTTP (`POST /_sim/meta/faults`).
+
+Reporting: `GET /{version}/act_{account}/insights` (Marketing API Ads Insights) serves the spend
+`seed_spend` recorded at level=campaign, per day with time_increment=1 (else one row per
+campaign over the range), only the requested `fields` (Meta adds date_start and date_stop),
+`spend` as a decimal string in `account_currency`; pages of `limit` rows (at most
+`report_page_size`), `paging.cursors` and `paging.next` (the same query with `after`) while
+rows remain. The token comes in the `access_token` parameter or an `Authorization: Bearer` (or
+`OAuth`) header; `next` repeats a token only when it came as a parameter. Every answer carries
+`X-Business-Use-Case-Usage` (type ads_insights, `estimated_time_to_regain_access` in minutes)
+and `x-fb-ads-insights-throttle` (percentages) from `insights_usage`. `expire_token` answers
+190/463, `deny_account` 200 (or 10, or 100/33 "does not exist"), `throttle(code=80000, ...)`
+the BUC throttle with its headers.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -17,12 +31,14 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 from urllib.parse import parse_qs
 
 from aiohttp import web
 
 from convhub_sim.base import Fault, Simulator, apply_fault
+from convhub_sim.reporting import SeededSpend, SpendRow
 
 MAX_EVENTS = 1000
 MAX_AGE = 7 * 24 * 3600
@@ -62,6 +78,20 @@ USER_KEYS = frozenset(
         "ig_sid",
     }
 )
+INSIGHTS_FIELDS = frozenset(
+    {
+        "account_id",
+        "account_currency",
+        "campaign_id",
+        "campaign_name",
+        "spend",
+        "date_start",
+        "date_stop",
+    }
+)
+INSIGHTS_LEVELS = ("account", "campaign", "adset", "ad")
+DEFAULT_LIMIT = 25  # Graph's page size when `limit` is absent
+MAX_LIMIT = 5000  # the simulator's own bound
 _VERSION = re.compile(r"^v\d+\.\d+$")
 _PIXEL = re.compile(r"^\d+$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -99,6 +129,21 @@ def graph_error(
     if is_transient is not None:
         error["is_transient"] = is_transient
     return {"error": error}
+
+
+def throttle_message(code: int) -> str:
+    """Graph's wording for its rate-limit codes (§1.10)."""
+    if 80000 <= code <= 80014:
+        return (
+            f"(#{code}) There have been too many calls from this ad-account. Wait a bit and try"
+            " again. For more info, please refer to"
+            " https://developers.facebook.com/docs/graph-api/overview/rate-limiting."
+        )
+    return {
+        4: "(#4) Application request limit reached",
+        32: "(#32) Page request limit reached",
+        613: "(#613) Calls to this api have exceeded the rate limit.",
+    }.get(code, f"(#{code}) User request limit reached")
 
 
 def _trace_id() -> str:
@@ -154,10 +199,17 @@ class MetaSimulator(Simulator):
         self.received: list[ReceivedEvent] = []
         self.max_received = 500_000  # the log a long `make run` keeps; the dedupe store is whole
         self.poison_event_ids: set[str] = set()  # events "Meta" refuses (to test isolation)
+        self.spend = SeededSpend()  # what insights reports
+        self.insights_page_size = MAX_LIMIT
+        self.expired_tokens: set[str] = set()
+        self.denied_accounts: dict[str, int] = {}  # account -> Graph error code
+        self.usage = {"call_count": 1.0, "total_cputime": 1.0, "total_time": 1.0}
+        self.regain_minutes = 0
         super().__init__()
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/{version}/{pixel}/events", self._events)
+        app.router.add_get("/{version}/act_{account}/insights", self._insights)
         app.router.add_get("/_sim/meta/events", self._get_events)
         app.router.add_post("/_sim/meta/faults", self._post_meta_faults)
 
@@ -174,9 +226,12 @@ class MetaSimulator(Simulator):
         regain_minutes: int | None = None,
         is_transient: bool | None = None,
         seconds: float | None = None,
+        usage_type: str = "ads_management",
     ) -> None:
-        """Rate-limit answers: 4 / 17 (subcode 2446079) / 32 / 613 / 80004 ... (§1.10), to the
-        next `count` requests, or to every request for `seconds` (a storm)."""
+        """Rate-limit answers: 4 / 17 (subcode 2446079) / 32 / 613 / 80000 (ads_insights) /
+        80004 (ads_management) ... (§1.10), to the next `count` requests, or to every request
+        for `seconds` (a storm). `regain_minutes` adds X-Business-Use-Case-Usage (type
+        `usage_type`) at 100 % with that estimated_time_to_regain_access."""
         headers: dict[str, str] = {}
         if retry_after is not None:
             headers["Retry-After"] = str(retry_after)
@@ -184,7 +239,7 @@ class MetaSimulator(Simulator):
             usage = {
                 "1": [
                     {
-                        "type": "ads_management",
+                        "type": usage_type,
                         "call_count": 100,
                         "estimated_time_to_regain_access": regain_minutes,
                     }
@@ -192,10 +247,7 @@ class MetaSimulator(Simulator):
             }
             headers["X-Business-Use-Case-Usage"] = json.dumps(usage)
         body = graph_error(
-            f"(#{code}) User request limit reached",
-            code=code,
-            subcode=subcode,
-            is_transient=is_transient,
+            throttle_message(code), code=code, subcode=subcode, is_transient=is_transient
         )
         self._inject(count, seconds, Fault(status=http_status, body=body, headers=headers))
 
@@ -231,12 +283,59 @@ class MetaSimulator(Simulator):
         else:
             self.fail_next(count, Fault(delay=seconds, passthrough=True))
 
+    def seed_spend(
+        self, account_id: str, rows: Iterable[dict[str, Any]] = (), currency: str = "EUR"
+    ) -> None:
+        """Spend insights reports for ad account `account_id` (digits, or act_<digits>): rows
+        {"campaign", "date", "amount", "campaign_id"?} in `currency` (convhub_sim.reporting)."""
+        self.spend.seed(account_id, rows, currency)
+
+    def report_page_size(self, rows: int) -> None:
+        """At most `rows` insights rows per page, whatever `limit` asks."""
+        if rows < 1:
+            raise ValueError("rows must be at least 1")
+        self.insights_page_size = int(rows)
+
+    def insights_usage(
+        self,
+        call_count: float,
+        *,
+        total_cputime: float | None = None,
+        total_time: float | None = None,
+        regain_minutes: int = 0,
+    ) -> None:
+        """The usage every insights answer reports from now on, in percent (cputime and time
+        default to call_count): X-Business-Use-Case-Usage (ads_insights) and
+        x-fb-ads-insights-throttle."""
+        self.usage = {
+            "call_count": float(call_count),
+            "total_cputime": float(call_count if total_cputime is None else total_cputime),
+            "total_time": float(call_count if total_time is None else total_time),
+        }
+        self.regain_minutes = int(regain_minutes)
+
+    def expire_token(self, token: str) -> None:
+        """`token` has expired: 190 subcode 463 from now on (insights)."""
+        self.expired_tokens.add(token)
+
+    def deny_account(self, account_id: str, code: int = 200) -> None:
+        """Insights of `account_id` refused: 200 (permission), 10 (app permission) or 100
+        subcode 33 (no such object, or no access)."""
+        if code not in (200, 10, 100):
+            raise ValueError("code must be 200, 10 or 100")
+        self.denied_accounts[str(account_id).removeprefix("act_")] = code
+
     def reset(self) -> None:
         self.clear_faults()
         self.requests.clear()
         self.received.clear()
         self.dedupe.clear()
         self.poison_event_ids.clear()
+        self.spend.clear()
+        self.insights_page_size = MAX_LIMIT
+        self.expired_tokens.clear()
+        self.denied_accounts.clear()
+        self.insights_usage(1)
 
     # --- what tests read -------------------------------------------------------------------------
 
@@ -283,6 +382,150 @@ class MetaSimulator(Simulator):
         return web.json_response(
             {"events_received": len(events), "messages": [], "fbtrace_id": _trace_id()}
         )
+
+    async def _insights(self, request: web.Request) -> web.Response:
+        usage = self._usage_headers()
+        fault = self.take_fault()
+        if fault is not None:
+            served = await apply_fault(fault)
+            if served is not None:
+                return served
+        try:
+            token = self._insights_token(request)
+            account = self._insights_account(request)
+            answer = self._insights_answer(request, account, token)
+        except Rejected as exc:
+            return web.json_response(exc.body, status=exc.status, headers=usage)
+        return web.json_response(answer, headers=usage)
+
+    def _usage_headers(self) -> dict[str, str]:
+        buc = {
+            "type": "ads_insights",
+            **{k: _number(v) for k, v in self.usage.items()},
+            "estimated_time_to_regain_access": self.regain_minutes,
+            "ads_api_access_tier": "standard_access",
+        }
+        util = _number(self.usage["call_count"])
+        throttle = {
+            "app_id_util_pct": util,
+            "acc_id_util_pct": util,
+            "ads_api_access_tier": "standard_access",
+        }
+        return {
+            "X-Business-Use-Case-Usage": json.dumps({"1": [buc]}),
+            "x-fb-ads-insights-throttle": json.dumps(throttle),
+        }
+
+    def _insights_token(self, request: web.Request) -> str:
+        version = request.match_info["version"]
+        if not _VERSION.match(version):
+            raise Rejected(graph_error(f"Unknown path components: /{version}", code=2500))
+        token = request.query.get("access_token", "")
+        scheme, _, value = request.headers.get("Authorization", "").strip().partition(" ")
+        if not token and scheme.lower() in ("bearer", "oauth"):
+            token = value.strip()
+        if not token:
+            raise Rejected(
+                graph_error("An access token is required to request this resource.", code=104)
+            )
+        if self.tokens is not None and token not in self.tokens:
+            raise Rejected(
+                graph_error("Invalid OAuth access token - Cannot parse access token", code=190)
+            )
+        if token in self.expired_tokens:
+            raise Rejected(
+                graph_error(
+                    "Error validating access token: Session has expired.", code=190, subcode=463
+                )
+            )
+        secret = self.app_secrets.get(token)
+        if secret is not None:
+            expected = hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+            if request.query.get("appsecret_proof") != expected:
+                raise Rejected(
+                    graph_error(
+                        "Invalid appsecret_proof provided in the API argument",
+                        code=100,
+                        type_="GraphMethodException",
+                    )
+                )
+        return token
+
+    def _insights_account(self, request: web.Request) -> str:
+        account = request.match_info["account"]
+        code = self.denied_accounts.get(account)
+        if code == 200:
+            message = "(#200) Ad account owner has NOT grant ads_management or ads_read permission"
+            raise Rejected(graph_error(message, code=200))
+        if code == 10:
+            message = "(#10) Application does not have permission for this action"
+            raise Rejected(graph_error(message, code=10))
+        if code == 100 or not account.isdigit():
+            raise Rejected(
+                graph_error(
+                    f"Unsupported get request. Object with ID 'act_{account}' does not exist,"
+                    " cannot be loaded due to missing permissions, or does not support this"
+                    " operation. Please read the Graph API documentation at"
+                    " https://developers.facebook.com/docs/graph-api",
+                    code=100,
+                    subcode=33,
+                    type_="GraphMethodException",
+                )
+            )
+        return account
+
+    def _insights_answer(self, request: web.Request, account: str, token: str) -> dict[str, Any]:
+        query = request.query
+        level = query.get("level", "account")
+        if level not in INSIGHTS_LEVELS:
+            raise Rejected(graph_error(f"(#100) level must be one of {INSIGHTS_LEVELS}", code=100))
+        if level != "campaign":
+            raise Rejected(
+                graph_error("(#100) the simulator serves level=campaign only (simulator)", code=100)
+            )
+        fields = [f.strip() for f in query.get("fields", "spend").split(",") if f.strip()]
+        for name in fields:
+            if name not in INSIGHTS_FIELDS:
+                raise Rejected(
+                    graph_error(
+                        f"(#100) {name} is not valid for fields param. please check"
+                        " https://developers.facebook.com/docs/marketing-api/reference/ads-insights/"
+                        " for all valid values",
+                        code=100,
+                    )
+                )
+        since, until = _time_range(query.get("time_range"))
+        increment = query.get("time_increment", "all_days")
+        if increment not in ("1", "all_days"):
+            raise Rejected(
+                graph_error("(#100) time_increment 1 or all_days only (simulator)", code=100)
+            )
+        limit = _int_param(query.get("limit"), DEFAULT_LIMIT, "limit")
+        size = max(1, min(limit, MAX_LIMIT, self.insights_page_size))
+        offset = _cursor(query.get("after"))
+        if "before" in query:  # the page ending just before that row
+            offset = max(0, _cursor(query["before"]) - 1 - size)
+        currency = self.spend.currency(account)
+        rows = self.spend.rows(account, since, until)
+        entries = (
+            [_daily(row) for row in rows] if increment == "1" else _over_range(rows, since, until)
+        )
+        page = entries[offset : offset + size]
+        data = [_insight(entry, fields, account, currency) for entry in page]
+        answer: dict[str, Any] = {"data": data}
+        if page:
+            paging: dict[str, Any] = {
+                "cursors": {"before": _encode(offset), "after": _encode(offset + len(page) - 1)}
+            }
+            if offset + len(page) < len(entries):
+                following = {**query, "after": _encode(offset + len(page) - 1)}
+                paging["next"] = str(request.url.with_query(following))
+            if offset > 0:
+                before = {k: v for k, v in query.items() if k != "after"}
+                before["before"] = _encode(offset)
+                paging["previous"] = str(request.url.with_query(before))
+            answer["paging"] = paging
+        return answer
 
     def _authorize(self, request: web.Request, body: dict[str, Any]) -> tuple[str, str]:
         version, pixel = request.match_info["version"], request.match_info["pixel"]
@@ -449,8 +692,103 @@ class MetaSimulator(Simulator):
             "server_error": self.server_error,
             "token_error": self.token_error,
             "slow": self.slow,
+            "seed_spend": self.seed_spend,
+            "report_page_size": self.report_page_size,
+            "insights_usage": self.insights_usage,
+            "expire_token": self.expire_token,
+            "deny_account": self.deny_account,
         }
         return await self._call_knob(request, knobs)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One insights row before its fields are chosen."""
+
+    campaign_id: str
+    campaign: str
+    start: date
+    stop: date
+    spend: str
+
+
+def _daily(row: SpendRow) -> _Entry:
+    return _Entry(row.campaign_id, row.campaign, row.day, row.day, row.text())
+
+
+def _over_range(rows: list[SpendRow], since: date, until: date) -> list[_Entry]:
+    """time_increment=all_days: one row per campaign, spend summed over the range."""
+    totals: dict[str, list[Any]] = {}
+    for row in rows:
+        total = totals.setdefault(row.campaign_id, [row.campaign, 0])
+        total[1] += row.amount
+    return [
+        _Entry(ident, name, since, until, format(amount, "f"))
+        for ident, (name, amount) in sorted(totals.items())
+    ]
+
+
+def _insight(entry: _Entry, fields: list[str], account: str, currency: str) -> dict[str, Any]:
+    values = {
+        "account_id": account,
+        "account_currency": currency,
+        "campaign_id": entry.campaign_id,
+        "campaign_name": entry.campaign,
+        "spend": entry.spend,
+    }
+    out = {name: values[name] for name in fields if name in values}
+    out["date_start"] = entry.start.isoformat()  # Graph adds the row's range to every row
+    out["date_stop"] = entry.stop.isoformat()
+    return out
+
+
+def _time_range(raw: str | None) -> tuple[date, date]:
+    if raw is None:
+        raise Rejected(graph_error("(#100) time_range is required (simulator)", code=100))
+    try:
+        spec = json.loads(raw)
+        since = date.fromisoformat(spec["since"])
+        until = date.fromisoformat(spec["until"])
+    except (ValueError, TypeError, KeyError):
+        raise Rejected(
+            graph_error(
+                "(#100) time_range must be a JSON object with since and until as YYYY-MM-DD",
+                code=100,
+            )
+        ) from None
+    if until < since:
+        raise Rejected(graph_error("(#100) time_range: since must not be after until", code=100))
+    return since, until
+
+
+def _int_param(raw: str | None, default: int, name: str) -> int:
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise Rejected(graph_error(f"(#100) {name} must be a positive integer", code=100))
+    return int(raw)
+
+
+def _encode(offset: int) -> str:
+    """An opaque cursor, as Graph's look (base64 of the row's position)."""
+    return base64.urlsafe_b64encode(str(offset).encode()).decode().rstrip("=")
+
+
+def _cursor(raw: str | None) -> int:
+    """The position after the row an `after` cursor names (0 without one)."""
+    if not raw:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        text = ""
+    if not text.isdigit():
+        raise Rejected(graph_error("(#100) Invalid cursor (simulator)", code=100))
+    return int(text) + 1
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
 
 
 def _is_currency(value: object) -> bool:

@@ -9,7 +9,19 @@ dedupe store keyed (event_source_id, event, event_id) (§3.4): a duplicate is ac
 and recorded in `duplicates()`, not in `processed()`; events without an event_id are never
 deduplicated (TikTok's `_ttp` fallback is not simulated).
 
-Knobs (`throttle`, `server_error`, `token_error`, `reject_code`, `slow`, `poison_event_ids`) work
+Reporting: `GET /open_api/v1.3/report/integrated/get/` (synchronous BASIC reports at
+data_level AUCTION_CAMPAIGN, dimensions ["campaign_id", "stat_time_day"], the metrics in
+`REPORT_METRICS`, JSON-encoded list parameters like TikTok's) serves the spend `seed_spend`
+recorded: `data.list` rows `{"dimensions": {...}, "metrics": {...}}` (values as strings,
+stat_time_day as "YYYY-MM-DD 00:00:00"), `data.page_info` {page, page_size, total_number,
+total_page}; a daily report spans at most 30 days (40002 beyond), page_size 1..1000 (served
+at most `report_page_size`). The `currency` attribute metric is the advertiser's currency, or
+"-" after `report_currency(False)` (TikTok's placeholder for an attribute it cannot give);
+`GET /open_api/v1.3/advertiser/info/` gives it too. `revoke_token` answers 40105,
+`deny_advertiser` 40001, `throttle` 40100 on every route.
+
+Knobs (`throttle`, `server_error`, `token_error`, `reject_code`, `slow`, `poison_event_ids`,
+`seed_spend`, `report_page_size`, `report_currency`, `revoke_token`, `deny_advertiser`) work
 in-process or over HTTP (`POST /_sim/tiktok/faults`); every answer's envelope code is recorded
 (`Recorded.code`, `answers()`). Wording: "Not a valid string" is captured from TikTok; the other
 reasons follow the same (marshmallow) style; rules the contract does not give are marked
@@ -27,16 +39,24 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from http import HTTPStatus
 from typing import Any, NamedTuple
 
 from aiohttp import web
 
 from convhub_sim.base import RECORD_KEY, Fault, Recorded, Simulator
+from convhub_sim.reporting import SeededSpend, SpendRow
 
 TRACK_PATH = "/open_api/v1.3/event/track/"
 TRACK_PATHS = frozenset({TRACK_PATH, TRACK_PATH.rstrip("/")})
+REPORT_PATH = "/open_api/v1.3/report/integrated/get/"
+ADVERTISER_PATH = "/open_api/v1.3/advertiser/info/"
+REPORT_METRICS = frozenset({"spend", "campaign_name", "currency"})
+REPORT_DIMENSIONS = ("campaign_id", "stat_time_day")
+MAX_REPORT_DAYS = 30  # a report with stat_time_day spans at most 30 days
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 10
 MAX_EVENTS = 1000
 DEDUPE_WINDOW = 48 * 3600
 MAX_RECEIVED = 500_000  # the log a long `make run` keeps; the dedupe store is bounded by time
@@ -101,6 +121,13 @@ def pixel_permission_message(code: str) -> str:
     return (
         f"No permission to operate pixel code: {code}. You must be an admin or operator of this"
         " advertiser account."
+    )
+
+
+def advertiser_permission_message(advertiser_id: str) -> str:
+    return (
+        f"No permission to operate advertiser: {advertiser_id}. You must be an admin or operator"
+        " of this advertiser account (simulator)."
     )
 
 
@@ -172,11 +199,20 @@ class TikTokSimulator(Simulator):
         self.dedupe: dict[tuple[str, str, str], float] = {}
         self.received: deque[ReceivedEvent] = deque(maxlen=max_received)
         self.poison_event_ids: set[str] = set()  # events "TikTok" refuses (to test isolation)
+        self.spend = SeededSpend()  # what the reports give
+        self.page_size_cap = MAX_PAGE_SIZE
+        self.currency_metric = True
+        self.revoked_tokens: set[str] = set()
+        self.denied_advertisers: set[str] = set()
         super().__init__()
 
     def routes(self, app: web.Application) -> None:
         for path in sorted(TRACK_PATHS):
             app.router.add_post(path, self._track)
+        for path in (REPORT_PATH, REPORT_PATH.rstrip("/")):
+            app.router.add_get(path, self._report)
+        for path in (ADVERTISER_PATH, ADVERTISER_PATH.rstrip("/")):
+            app.router.add_get(path, self._advertiser_info)
         app.router.add_get("/_sim/tiktok/events", self._get_events)
         app.router.add_post("/_sim/tiktok/faults", self._post_tiktok_faults)
 
@@ -226,12 +262,42 @@ class TikTokSimulator(Simulator):
         else:
             self.fail_for(seconds, fault)
 
+    def seed_spend(
+        self, account_id: str, rows: Iterable[dict[str, Any]] = (), currency: str = "EUR"
+    ) -> None:
+        """Spend the reports give for advertiser `account_id`: rows {"campaign", "date",
+        "amount", "campaign_id"?} in `currency` (convhub_sim.reporting)."""
+        self.spend.seed(account_id, rows, currency)
+
+    def report_page_size(self, rows: int) -> None:
+        """Serve at most `rows` report rows per page, whatever page_size asks."""
+        if rows < 1:
+            raise ValueError("rows must be at least 1")
+        self.page_size_cap = int(rows)
+
+    def report_currency(self, enabled: bool = True) -> None:
+        """False: reports give the currency attribute as "-" (advertiser/info still has it)."""
+        self.currency_metric = bool(enabled)
+
+    def revoke_token(self, token: str) -> None:
+        """`token` answers 40105 from now on (reports and advertiser info)."""
+        self.revoked_tokens.add(token)
+
+    def deny_advertiser(self, advertiser_id: str) -> None:
+        """Reports and advertiser info of `advertiser_id` answer 40001."""
+        self.denied_advertisers.add(str(advertiser_id))
+
     def reset(self) -> None:
         self.clear_faults()
         self.requests.clear()
         self.received.clear()
         self.dedupe.clear()
         self.poison_event_ids.clear()
+        self.spend.clear()
+        self.page_size_cap = MAX_PAGE_SIZE
+        self.currency_metric = True
+        self.revoked_tokens.clear()
+        self.denied_advertisers.clear()
 
     # --- what tests read -------------------------------------------------------------------------
 
@@ -307,6 +373,108 @@ class TikTokSimulator(Simulator):
                 )
             )
         return self._envelope(CODE_OK, MESSAGE_OK, request_id), CODE_OK
+
+    async def _report(self, request: web.Request) -> web.Response:
+        return await self._reporting(request, self._report_data)
+
+    async def _advertiser_info(self, request: web.Request) -> web.Response:
+        return await self._reporting(request, self._advertiser_data)
+
+    async def _reporting(
+        self,
+        request: web.Request,
+        answer: Callable[[web.Request], dict[str, Any]],
+    ) -> web.Response:
+        """Fault, token, then the route's data in the envelope; the code recorded."""
+        fault = self.take_fault()
+        response: web.Response | None = None
+        code: int | None = None
+        if fault is not None:
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if not fault.passthrough:
+                response, code = self._fault_response(fault)
+        if response is None:
+            try:
+                self._check_token(request.headers.get("Access-Token", ""))
+                if request.headers.get("Access-Token", "") in self.revoked_tokens:
+                    raise Rejected(CODE_INVALID_TOKEN, MESSAGE_INVALID_TOKEN)
+                data = answer(request)
+            except Rejected as exc:
+                response, code = self._envelope(exc.code, exc.message), exc.code
+            else:
+                body = envelope(CODE_OK, MESSAGE_OK, self.request_id())
+                response, code = web.json_response({**body, "data": data}), CODE_OK
+        record = request.get(RECORD_KEY)
+        if record is not None:
+            record.code = code
+        return response
+
+    def _advertiser(self, value: object, name: str) -> str:
+        if not isinstance(value, str) or not value:
+            raise _invalid(name, REQUIRED)
+        if not value.isdigit():
+            raise _invalid(name, NOT_INTEGER)
+        if value in self.denied_advertisers:
+            raise Rejected(CODE_NO_PERMISSION, advertiser_permission_message(value))
+        return value
+
+    def _report_data(self, request: web.Request) -> dict[str, Any]:
+        query = request.query
+        advertiser = self._advertiser(query.get("advertiser_id"), "advertiser_id")
+        if query.get("report_type") != "BASIC":
+            raise _invalid("report_type", "Only BASIC reports are simulated (simulator)")
+        if query.get("data_level") != "AUCTION_CAMPAIGN":
+            raise _invalid("data_level", "Only AUCTION_CAMPAIGN is simulated (simulator)")
+        dimensions = _json_list(query.get("dimensions"), "dimensions")
+        if sorted(dimensions) != sorted(REPORT_DIMENSIONS):
+            raise _invalid("dimensions", 'Only ["campaign_id", "stat_time_day"] (simulator)')
+        metrics = _json_list(query.get("metrics"), "metrics")
+        for metric in metrics:
+            if metric not in REPORT_METRICS:
+                raise _invalid("metrics", f"Invalid metric: {metric} (simulator)")
+        start = _report_date(query.get("start_date"), "start_date")
+        end = _report_date(query.get("end_date"), "end_date")
+        if end < start:
+            raise _invalid("end_date", "end_date must not be earlier than start_date")
+        if (end - start).days + 1 > MAX_REPORT_DAYS:
+            raise _invalid(
+                "end_date",
+                f"The time span between start_date and end_date must not exceed"
+                f" {MAX_REPORT_DAYS} days when stat_time_day is a dimension (simulator)",
+            )
+        page = _page_param(query.get("page"), 1, "page", None)
+        page_size = _page_param(query.get("page_size"), DEFAULT_PAGE_SIZE, "page_size", 1000)
+        size = min(page_size, self.page_size_cap)
+        rows = self.spend.rows(advertiser, start, end)
+        currency = self.spend.currency(advertiser) if self.currency_metric else "-"
+        chosen = rows[(page - 1) * size : page * size]
+        return {
+            "list": [_report_row(row, metrics, currency) for row in chosen],
+            "page_info": {
+                "page": page,
+                "page_size": size,
+                "total_number": len(rows),
+                "total_page": math.ceil(len(rows) / size),
+            },
+        }
+
+    def _advertiser_data(self, request: web.Request) -> dict[str, Any]:
+        ids = _json_list(request.query.get("advertiser_ids"), "advertiser_ids")
+        fields = _json_list(
+            request.query.get("fields") or '["advertiser_id", "currency"]', "fields"
+        )
+        found = []
+        for value in ids:
+            advertiser = self._advertiser(value, "advertiser_ids")
+            info = {
+                "advertiser_id": advertiser,
+                "name": f"Advertiser {advertiser} (simulator)",
+                "currency": self.spend.currency(advertiser),
+                "timezone": "Etc/GMT",
+            }
+            found.append({k: v for k, v in info.items() if k in fields or k == "advertiser_id"})
+        return {"list": found}
 
     def request_id(self) -> str:
         """A UTC timestamp (YYYYmmddHHMMSS) and upper-case hex, as TikTok's request ids look."""
@@ -451,6 +619,11 @@ class TikTokSimulator(Simulator):
             "reject_code": self.reject_code,
             "slow": self.slow,
             "poison": self._poison,
+            "seed_spend": self.seed_spend,
+            "report_page_size": self.report_page_size,
+            "report_currency": self.report_currency,
+            "revoke_token": self.revoke_token,
+            "deny_advertiser": self.deny_advertiser,
         }
         return await self._call_knob(request, knobs)
 
@@ -460,6 +633,51 @@ class TikTokSimulator(Simulator):
     async def _post_reset(self, request: web.Request) -> web.Response:
         self.reset()
         return web.json_response({})
+
+
+def _json_list(raw: str | None, name: str) -> list[str]:
+    """A list parameter the way TikTok takes it in a GET: JSON text, e.g. ["a","b"]."""
+    if raw is None:
+        raise _invalid(name, REQUIRED)
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise _invalid(name, NOT_LIST) from None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _invalid(name, NOT_LIST)
+    return value
+
+
+def _report_date(raw: str | None, name: str) -> date:
+    if raw is None:
+        raise _invalid(name, REQUIRED)
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise _invalid(name, "Not a valid date (YYYY-MM-DD)") from None
+
+
+def _page_param(raw: str | None, default: int, name: str, most: int | None) -> int:
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        raise _invalid(name, NOT_INTEGER)
+    value = int(raw)
+    if value < 1 or (most is not None and value > most):
+        bound = f"between 1 and {most}" if most is not None else "at least 1"
+        raise _invalid(name, f"Must be {bound}")
+    return value
+
+
+def _report_row(row: SpendRow, metrics: list[str], currency: str) -> dict[str, Any]:
+    values = {"spend": row.text(), "campaign_name": row.campaign, "currency": currency}
+    return {
+        "dimensions": {
+            "campaign_id": row.campaign_id,
+            "stat_time_day": f"{row.day.isoformat()} 00:00:00",
+        },
+        "metrics": {m: values[m] for m in metrics},
+    }
 
 
 def _decode(raw: bytes) -> dict[str, Any]:
