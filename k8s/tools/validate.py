@@ -11,12 +11,14 @@ Two layers, both without a cluster or a network:
 2. Policy: what docs/operations.md promises of the manifests, checked on the rendered objects:
    per service a Deployment, Service, ServiceAccount, HPA, PDB and migration Job, all with one
    name; native gRPC probes; resources; the restricted pod security context (CronJobs' pods
-   too); ingest's webhook port; each CronJob's guards against piling up (Forbid, a starting
-   deadline, a backoff limit, an active deadline); every
-   Secret/ConfigMap reference resolving; the dashboard's and the alerts' queries naming metrics
-   the code exports (read from the OpenTelemetry instruments in libs/ and services/); every
-   alert's runbook a section of docs/operations.md; every service under services/ deployed, with
-   the entry points the root Dockerfile needs; and the overlay's own rules (--profile).
+   too); ingest's webhook port; attribution's ingest address, credentials and exports volume;
+   each CronJob's guards against piling up (Forbid, a starting deadline, a backoff limit, an
+   active deadline), and the base's CronJobs by name, command and schedule; egress left open;
+   every Secret/ConfigMap/PersistentVolumeClaim reference resolving; the dashboard's and the
+   alerts' queries naming metrics the code exports (read from the OpenTelemetry instruments in
+   libs/ and services/); every alert's runbook a section of docs/operations.md; every service
+   under services/ deployed, with the entry points the root Dockerfile needs; and the overlay's
+   own rules (--profile).
 
 Usage: validate.py --profile {base,dev,prod} [--kube-versions 1.30,1.37] RENDERED.yaml
 Exit status 1 and one line per problem when anything fails.
@@ -47,13 +49,41 @@ SERVICES = (
     "dispatch-tiktok",
     "attribution",
 )
-WITH_CREDENTIALS = {"ingest", "router", "dispatch-google", "dispatch-meta", "dispatch-tiktok"}
+WITH_CREDENTIALS = {
+    "ingest",
+    "router",
+    "dispatch-google",
+    "dispatch-meta",
+    "dispatch-tiktok",
+    "attribution",  # the spend sync reads the ad platforms' reporting APIs
+}
 GRPC_PORT = 50051
 WEBHOOK_PORT = 8080  # ingest's webhook receiver (HTTP)
-# CronJobs of the base: name -> (the service whose image it runs, its command).
-CRONJOBS = {"hubspot-sync": ("ingest", ["convhub", "sources", "sync", "hubspot"])}
+# CronJobs of the base: name -> (the service whose image it runs, how its command starts, its
+# schedule). attribution's scheduled jobs: `convhub attribution jobs run <job>` (README).
+ATTRIBUTION_JOBS = {
+    "rollup": "5 * * * *",
+    "spend-sync": "30 3 * * *",
+    "recalculate": "0 4 * * *",
+    "retry-unattributed": "20 * * * *",
+    "reconcile": "0 5 * * *",
+    "export": "*/15 * * * *",
+}
+CRONJOBS = {
+    "hubspot-sync": ("ingest", ["convhub", "sources", "sync", "hubspot"], "17 * * * *"),
+    **{
+        f"attribution-{job}": (
+            "attribution",
+            ["convhub", "attribution", "jobs", "run", job],
+            schedule,
+        )
+        for job, schedule in ATTRIBUTION_JOBS.items()
+    },
+}
 # Secrets production (and the bare base) leave to the cluster: created outside git.
 EXTERNAL_SECRETS = {"convhub-db", "convhub-jwt"} | {f"{s}-credentials" for s in WITH_CREDENTIALS}
+# PersistentVolumeClaims likewise (prod renders no state): attribution's export files.
+EXTERNAL_CLAIMS = {"attribution-exports"}
 # Metric names the dashboard must chart (Prometheus names of the OTel instruments).
 DASHBOARD_METRICS = (
     "events_routed_sgtm_total",
@@ -286,12 +316,15 @@ def check_security(obj: dict[str, Any], spec: dict[str, Any], p: Problems) -> No
                 p.check(resource in res.get(kind, {}), obj, f"{name}: no {kind}.{resource}")
 
 
-def check_references(objects: list[dict[str, Any]], external: set[str], p: Problems) -> None:
-    """Every ConfigMap/Secret a pod names exists in the render (with the key), or is external."""
+def check_references(
+    objects: list[dict[str, Any]], external: set[str], claims: set[str], p: Problems
+) -> None:
+    """Every ConfigMap/Secret a pod names exists in the render (with the key), or is external;
+    every PersistentVolumeClaim is rendered or one of the external `claims`."""
     found = {
         (o["kind"], o["metadata"]["name"]): set(o.get("data", {})) | set(o.get("stringData", {}))
         for o in objects
-        if o["kind"] in ("ConfigMap", "Secret")
+        if o["kind"] in ("ConfigMap", "Secret", "PersistentVolumeClaim")
     }
 
     def need(obj: dict[str, Any], kind: str, name: str, key: str | None, optional: bool) -> None:
@@ -326,6 +359,14 @@ def check_references(objects: list[dict[str, Any]], external: set[str], p: Probl
             if "configMap" in v:
                 cm = v["configMap"]
                 need(obj, "ConfigMap", cm["name"], None, bool(cm.get("optional")))
+            if "persistentVolumeClaim" in v:
+                claim = v["persistentVolumeClaim"]["claimName"]
+                p.check(
+                    ("PersistentVolumeClaim", claim) in found or claim in claims,
+                    obj,
+                    f"references PersistentVolumeClaim {claim}, which is neither rendered nor"
+                    " external",
+                )
         p.check(
             spec.get("serviceAccountName") is None
             or ("ServiceAccount", spec["serviceAccountName"])
@@ -415,6 +456,24 @@ def check_service(name: str, index: dict[tuple[str, str], dict[str, Any]], p: Pr
             f"{var}={path} is not on a Secret volume",
         )
 
+    if name == "attribution":  # the reconcile job's ingest; the export job's files
+        p.check(
+            env.get("CONVHUB_INGEST_ADDRESS", {}).get("value") == f"ingest:{GRPC_PORT}",
+            dep,
+            f"env CONVHUB_INGEST_ADDRESS is not 'ingest:{GRPC_PORT}'",
+        )
+        path = env.get("CONVHUB_EXPORT_DIR", {}).get("value", "")
+        mount = next(
+            (m for m in c.get("volumeMounts", []) if path and path == m["mountPath"]), None
+        )
+        p.check(
+            mount is not None
+            and not mount.get("readOnly")
+            and "persistentVolumeClaim" in volumes.get(mount["name"], {}),
+            dep,
+            "CONVHUB_EXPORT_DIR is not a writable PersistentVolumeClaim mount",
+        )
+
     svc = index[("Service", name)]
     p.check(matches(svc["spec"].get("selector", {}), pod_labels), svc, "selects no pod of " + name)
     for port in svc["spec"]["ports"]:
@@ -477,14 +536,20 @@ def check_cronjobs(
 ) -> None:
     """Every CronJob: runs at most once at a time, gives up on a run it missed by long, retries a
     little and never forever, keeps its failed Jobs (ConvhubScheduledJobFailed reads them), runs
-    a service's image and matches no Service or PDB. The base's own (CRONJOBS) exist as listed."""
-    for name, (service, command) in CRONJOBS.items():
+    a service's image and matches no Service or PDB. The base's own (CRONJOBS) exist as listed,
+    each on its schedule, its command starting as listed (options may follow)."""
+    for name, (service, command, schedule) in CRONJOBS.items():
         cron = index.get(("CronJob", name))
         if cron is None:
             p.add(None, f"no CronJob {name}")
             continue
         (c,) = pod_spec(cron)["containers"]  # type: ignore[index]
-        p.check(c.get("command") == command, cron, f"command is not {' '.join(command)}")
+        p.check(
+            c.get("command", [])[: len(command)] == command,
+            cron,
+            f"command is not {' '.join(command)}",
+        )
+        p.check(cron["spec"].get("schedule") == schedule, cron, f"schedule is not {schedule!r}")
         p.check(
             re.search(rf"(^|/)convhub/{re.escape(service)}([:@]|$)", c["image"]) is not None,
             cron,
@@ -516,6 +581,19 @@ def check_cronjobs(
                 cron,
                 f"its pods match {owner['kind']}/{owner['metadata']['name']}",
             )
+
+
+def check_egress(objects: list[dict[str, Any]], p: Problems) -> None:
+    """Egress stays open (networkpolicy.yaml): the dispatchers and attribution call the ad
+    platforms, attribution calls ingest, every service NATS, PostgreSQL and the collector."""
+    for policy in (o for o in objects if o["kind"] == "NetworkPolicy"):
+        spec = policy["spec"]
+        p.check(
+            "Egress" not in spec.get("policyTypes", []) and "egress" not in spec,
+            policy,
+            "restricts egress: the services must reach the platforms' APIs, ingest, NATS,"
+            " PostgreSQL and the collector",
+        )
 
 
 # --- metrics the code exports -----------------------------------------------------------------
@@ -812,7 +890,11 @@ def main() -> int:
         if spec is not None:
             what = f"{o['kind']}/{o['metadata']['name']}"
             policies.append((what, functools.partial(check_security, o, spec, p)))
-    policies.append(("references", functools.partial(check_references, objects, external, p)))
+    claims = set() if args.profile == "dev" else EXTERNAL_CLAIMS
+    policies.append(
+        ("references", functools.partial(check_references, objects, external, claims, p))
+    )
+    policies.append(("egress", functools.partial(check_egress, objects, p)))
     policies.append(("cronjobs", functools.partial(check_cronjobs, objects, index, p)))
     policies.append((args.profile, functools.partial(check_profile, args.profile, objects, p)))
     for what, policy in policies:
