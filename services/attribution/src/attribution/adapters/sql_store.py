@@ -76,40 +76,47 @@ class SqlAttributionStore:
         )
 
     async def replace_credits(
-        self, c: StoredConversion, rows: Sequence[CreditRow], *, unattributed: bool
+        self, items: Sequence[tuple[StoredConversion, Sequence[CreditRow], bool]]
     ) -> None:
-        """The conversion and its rule-based credits, replaced whole, in one transaction
+        """Each conversion (as first received) with its rule-based credits replaced whole and
+        its unattributed flag, all in one transaction with one version bump per site
         (idempotent, recalculable)."""
+        if not items:
+            return
+        ids = [c.conversion_id for c, _, _ in items]
         async with self._engine.begin() as conn:
-            await self.store_conversion(conn, c)
-            await _bump(conn, {c.site_id})
-            await conn.execute(delete(credits).where(credits.c.conversion_id == c.conversion_id))
-            if rows:
-                await conn.execute(
-                    insert(credits),
-                    [
-                        {
-                            "conversion_id": c.conversion_id,
-                            "model": r.model,
-                            "position": r.position,
-                            "site_id": c.site_id,
-                            "event_time": c.event_time,
-                            "event_type": c.event_type,
-                            "touchpoint_id": r.touchpoint_id,
-                            "channel": r.channel,
-                            "campaign": r.campaign,
-                            "credit": r.credit,
-                            "revenue": r.revenue,
-                            "currency": c.currency,
-                        }
-                        for r in rows
-                    ],
-                )
-            await conn.execute(
-                update(conversions)
-                .where(conversions.c.conversion_id == c.conversion_id)
-                .values(unattributed=unattributed, attributed_at=func.now())
-            )
+            for c, _, _ in items:
+                await self.store_conversion(conn, c)
+            await _bump(conn, {c.site_id for c, _, _ in items})
+            await conn.execute(delete(credits).where(credits.c.conversion_id.in_(ids)))
+            rows = [
+                {
+                    "conversion_id": c.conversion_id,
+                    "model": r.model,
+                    "position": r.position,
+                    "site_id": c.site_id,
+                    "event_time": c.event_time,
+                    "event_type": c.event_type,
+                    "touchpoint_id": r.touchpoint_id,
+                    "channel": r.channel,
+                    "campaign": r.campaign,
+                    "credit": r.credit,
+                    "revenue": r.revenue,
+                    "currency": c.currency,
+                }
+                for c, credit_rows, _ in items
+                for r in credit_rows
+            ]
+            for start in range(0, len(rows), CHUNK):
+                await conn.execute(insert(credits), rows[start : start + CHUNK])
+            for flag in (True, False):
+                flagged = [c.conversion_id for c, _, unattributed in items if unattributed is flag]
+                if flagged:
+                    await conn.execute(
+                        update(conversions)
+                        .where(conversions.c.conversion_id.in_(flagged))
+                        .values(unattributed=flag, attributed_at=func.now())
+                    )
 
     async def erase(
         self,

@@ -3,6 +3,7 @@ credited under every rule-based model and stored with it, exact to the stored pr
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -35,8 +36,10 @@ class Store(Protocol):
     ) -> list[Touch]: ...
 
     async def replace_credits(
-        self, c: StoredConversion, rows: Sequence[CreditRow], *, unattributed: bool
-    ) -> None: ...
+        self, items: Sequence[tuple[StoredConversion, Sequence[CreditRow], bool]]
+    ) -> None:
+        """(conversion, its credit rows, unattributed) each, in one transaction."""
+        ...
 
 
 SettingsOf = Callable[[str], Settings]
@@ -85,19 +88,35 @@ class Attribute:
 
     async def accepted(self, conversions: Sequence[StoredConversion]) -> None:
         """Conversions as ingest accepted them: stored with their credits (idempotent)."""
-        for c in conversions:
-            await self.credit(c)
+        await self.credit_many(conversions)
 
     async def credit(self, c: StoredConversion) -> None:
         """(Re)compute and store the conversion's credits from the touches known now."""
-        settings = self._settings_of(c.site_id)
-        touches = await self._store.touches_of(
-            c.site_id, c.visitor_id, c.user_keys, c.event_time - settings.lookback, c.event_time
-        )
-        journey = eligible(touches, c.event_time, settings)
-        await self._store.replace_credits(
-            c, credit_rows(journey, c, settings), unattributed=not journey
-        )
+        await self.credit_many([c])
+
+    async def credit_many(
+        self, conversions: Sequence[StoredConversion], *, readers: int = 1, chunk: int = 500
+    ) -> None:
+        """Each conversion's journey read (`readers` at a time), then the credits of each
+        `chunk` of them stored in one transaction: thousands cost a handful of commits."""
+        gate = asyncio.Semaphore(readers)
+
+        async def credited(c: StoredConversion) -> tuple[StoredConversion, list[CreditRow], bool]:
+            settings = self._settings_of(c.site_id)
+            async with gate:
+                touches = await self._store.touches_of(
+                    c.site_id,
+                    c.visitor_id,
+                    c.user_keys,
+                    c.event_time - settings.lookback,
+                    c.event_time,
+                )
+            journey = eligible(touches, c.event_time, settings)
+            return c, credit_rows(journey, c, settings), not journey
+
+        for start in range(0, len(conversions), chunk):
+            part = conversions[start : start + chunk]
+            await self._store.replace_credits(await asyncio.gather(*(credited(c) for c in part)))
 
 
 def credit_rows(

@@ -5,7 +5,6 @@ them one at a time: one site failing never stops the others (tenant isolation)."
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import logging
 import time
@@ -35,8 +34,8 @@ class Job(enum.StrEnum):
 DEFAULT_DAYS = {Job.SPEND_SYNC: 7, Job.RECALCULATE: 3, Job.RECONCILE: 2}
 # Writes commit within this; a watermark stays this far behind now so none is passed over.
 SETTLE = timedelta(seconds=5)
-# Conversions credited at once by a job (each is its own transaction: half the DB pool).
-CONCURRENCY = 5
+# Journeys a job reads at once (half the database pool); credits commit 500 at a time.
+READERS = 5
 
 
 @dataclass(frozen=True)
@@ -175,14 +174,7 @@ class Jobs:
         return await self._sync_spend(site, days)
 
     async def _credit_all(self, found: Sequence[StoredConversion]) -> None:
-        """Each conversion credited on its own (a transaction each), a few at a time."""
-        gate = asyncio.Semaphore(CONCURRENCY)
-
-        async def one(c: StoredConversion) -> None:
-            async with gate:
-                await self._attribute.credit(c)
-
-        await asyncio.gather(*(one(c) for c in found))
+        await self._attribute.credit_many(found, readers=READERS)
 
     async def _recalculate(self, site: str, days: int, now: datetime) -> Counter[str]:
         found = await self._conversions.conversions_in(site, now - timedelta(days=days), None, ())

@@ -229,8 +229,7 @@ class Queries:
 
     async def recalculate(self, site_id: str, start: datetime | None, end: datetime | None) -> int:
         conversions = await self._reader.conversions_in(site_id, start, end, ())
-        for c in conversions:
-            await self._attribute.credit(c)
+        await self._attribute.credit_many(conversions, readers=5)
         return len(conversions)
 
 
