@@ -476,3 +476,40 @@ async def test_an_unusable_identifier_is_a_warning_on_an_accepted_conversion(
     )
     assert not got.conversion.user_data.meta.phone and got.conversion.user_data.meta.email
     assert not got.conversion.click_ids.gclid
+
+
+async def test_list_conversions_pages_through_a_site_in_order(
+    ingest_service: RunningIngest,
+) -> None:
+    batch = [conversion(f"list-{n}") for n in range(5)]
+    answers = await ingest_service.stub.IngestBatch(
+        ingest_pb2.IngestBatchRequest(conversions=batch), metadata=token(["shop-1"])
+    )
+    accepted = {r.conversion_id for r in answers.results}
+    request = ingest_pb2.ListConversionsRequest(site_id="shop-1", page_size=2, ids_only=True)
+    pages = []
+    while True:
+        page = await ingest_service.stub.ListConversions(request, metadata=token(["shop-1"]))
+        pages.append([c.conversion_id for c in page.conversions])
+        assert all(not c.order_id for c in page.conversions)  # ids only
+        if not page.next_page_token:
+            break
+        request.page_token = page.next_page_token
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert {i for p in pages for i in p} == accepted
+    full = await ingest_service.stub.ListConversions(
+        ingest_pb2.ListConversionsRequest(site_id="shop-1"), metadata=token(["shop-1"])
+    )
+    assert {c.order_id for c in full.conversions} == {f"list-{n}" for n in range(5)}
+    assert all(c.user_data.meta.email for c in full.conversions)  # hashed, never raw
+    with pytest.raises(grpc.aio.AioRpcError) as bad:
+        await ingest_service.stub.ListConversions(
+            ingest_pb2.ListConversionsRequest(site_id="shop-1", page_token="nope"),
+            metadata=token(["shop-1"]),
+        )
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.aio.AioRpcError) as other:
+        await ingest_service.stub.ListConversions(
+            ingest_pb2.ListConversionsRequest(site_id="shop-2"), metadata=token(["shop-1"])
+        )
+    assert other.value.code() == grpc.StatusCode.PERMISSION_DENIED

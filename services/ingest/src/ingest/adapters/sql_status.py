@@ -215,7 +215,14 @@ async def list_conversions(
     if end is not None:
         query = query.where(c.received_at < end)
     if after is not None:
-        query = query.where(tuple_(c.received_at, c.conversion_id) > tuple_(*after))
+        at, conversion_id = after
+        query = query.where(
+            tuple_(c.received_at, c.conversion_id)
+            > tuple_(
+                bindparam("after_at", at, type_=c.received_at.type),
+                bindparam("after_id", conversion_id, type_=c.conversion_id.type),
+            )
+        )
     query = query.order_by(c.received_at, c.conversion_id).limit(limit)
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).all()
