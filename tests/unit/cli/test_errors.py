@@ -85,6 +85,53 @@ CLOSED = f"127.0.0.1:{free_port()}"  # nothing listens there
         (["dlq", "list", "--target", CLOSED], {}, 2, "--target needs --platform"),
         (["stats"], {"CONVHUB_JWT_SECRET": SECRET}, 2, "no dispatcher address"),
         (["attribution", "credit"], {}, 2, "the following arguments are required: --site"),
+        (["attribution", "roas"], {}, 2, "the following arguments are required: --site"),
+        (
+            ["attribution", "roas", "--site", "s", "--days", "7", "--since", "2026-01-01"],
+            {},
+            2,
+            "argument --since: not allowed with argument --days",
+        ),
+        (
+            [
+                "attribution",
+                "roas",
+                "--site",
+                "s",
+                "--since",
+                "2026-02-01",
+                "--until",
+                "2026-01-01",
+            ],
+            {},
+            2,
+            "--until must come after the start of the range",
+        ),
+        (
+            ["attribution", "spend", "--token", "t"],
+            {},
+            2,
+            "the following arguments are required: --site",
+        ),
+        (
+            ["attribution", "spend", "record", "--site", "s", "--file", "/nonexistent"],
+            {},
+            2,
+            "cannot read /nonexistent: No such file or directory",
+        ),
+        (
+            ["attribution", "rates", "record", "--site", "s"],
+            {},
+            2,
+            "the following arguments are required: --file",
+        ),
+        (["attribution", "jobs", "run", "cleanup"], {}, 2, "invalid choice: 'cleanup'"),
+        (
+            ["attribution", "jobs", "run", "spend-sync", "--days", "401"],
+            {},
+            2,
+            "argument --days: expected 1 to 400 days, got '401'",
+        ),
         (["sites", "upsert", "--google-action", "x"], {}, 2, "expects EVENT=VALUE"),
         (["sources"], {"CONVHUB_JWT_SECRET": SECRET}, 2, "no address for ingest"),
         (["sources", "sync"], {}, 2, "the following arguments are required: source"),
@@ -146,6 +193,24 @@ CLOSED = f"127.0.0.1:{free_port()}"  # nothing listens there
             1,
             f"cannot reach ingest at {CLOSED}",
         ),
+        (
+            ["attribution", "jobs", "--target", CLOSED, "--token", "t"],
+            {},
+            1,
+            f"cannot reach attribution at {CLOSED} (address from --target): Connection refused",
+        ),
+        (
+            ["attribution", "jobs", "run", "rollup", "--site", "s"],
+            {"CONVHUB_JWT_SECRET": SECRET, "CONVHUB_ATTRIBUTION_ADDR": CLOSED},
+            1,
+            f"cannot reach attribution at {CLOSED} (address from CONVHUB_ATTRIBUTION_ADDR)",
+        ),
+        (
+            ["attribution", "roas", "--site", "s"],
+            {"CONVHUB_TOKEN": "t", "CONVHUB_ATTRIBUTION_ADDR": CLOSED},
+            1,
+            f"cannot reach attribution at {CLOSED}",
+        ),
         (["health", "--target", f"ingest={CLOSED}"], {}, 1, "1 of 1 services not serving"),
     ],
 )
@@ -201,8 +266,8 @@ def test_debug_shows_the_traceback(
 def test_bare_convhub_and_bare_groups_show_help(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = convhub(capsys)
     assert code == 0 and out.startswith("usage: convhub") and "send" in out and not err
-    for group in ("sites", "dlq", "attribution"):
-        code, out, _ = convhub(capsys, group)
+    for group in ("sites", "dlq", "attribution", "attribution rates"):
+        code, out, _ = convhub(capsys, *group.split())
         assert code == 0 and out.startswith(f"usage: convhub {group}")
 
 
