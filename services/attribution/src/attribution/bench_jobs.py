@@ -45,7 +45,7 @@ INSERT INTO {SCHEMA}.conversions
   (conversion_id, site_id, visitor_id, event_type, event_time, value, currency, unattributed,
    attributed_at)
 SELECT 'c' || n, '{SITE}', 'v' || n, 'purchase',
-       :end - (((n * 7919) % ({DAYS} * 86400)) * interval '1 second'), 50, 'EUR', n % 100 = 0, :loaded
+       :end - (((n::bigint * 7919) % ({DAYS} * 86400)) * interval '1 second'), 50, 'EUR', n % 100 = 0, :loaded
 FROM generate_series(1, :n) AS n
 """
 # The unattributed 1 % get their touchpoint only now ("late"): the retry finds it.
@@ -53,7 +53,7 @@ _TOUCHPOINTS = f"""
 INSERT INTO {SCHEMA}.touchpoints
   (site_id, touchpoint_id, visitor_id, channel, campaign, interaction, occurred_at)
 SELECT '{SITE}', 't' || n, 'v' || n, 'channel_' || (n % 8), 'campaign_' || (n % 40), 'click',
-       :end - (((n * 7919) % ({DAYS} * 86400)) * interval '1 second') - interval '1 hour'
+       :end - (((n::bigint * 7919) % ({DAYS} * 86400)) * interval '1 second') - interval '1 hour'
 FROM generate_series(1, :n) AS n
 """
 _CREDITS = f"""
