@@ -8,13 +8,17 @@ import os
 import subprocess
 import sys
 import threading
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from convhub_cli import up
+from convhub.attribution.v1 import attribution_pb2
+from convhub.common.v1 import common_pb2
+from convhub_cli import demo, sites, up
 from convhub_cli.demo import Summary
 from convhub_cli.stackfile import StackInfo
+from convhub_sim.reporting import SeededSpend
 
 
 def test_one_up_per_folder_and_a_leftover_lock_file_blocks_nothing(
@@ -106,3 +110,67 @@ def test_the_banner_names_the_webhook_urls_and_convhub_sources(
         in out
     )
     assert " sources " in out
+
+
+def test_the_banner_shows_the_exports_and_the_roas_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    info = StackInfo("db", "nats", "secret", services={"attribution": "127.0.0.1:50003"})
+    up._print_banner(info, {}, [])
+    out = capsys.readouterr().out
+    assert "  exports          .run/exports/<site_id>/" in out
+    assert "attribution roas --site demo-direct --by campaign" in out
+    assert "attribution jobs " in out
+
+
+def test_the_demo_site_has_ad_accounts_and_a_reporting_currency() -> None:
+    (direct,) = sites.demo_sites(None, ["google", "meta", "tiktok"])
+    d = direct.destinations
+    assert (d.meta.ad_account_id, d.meta.credentials_ref) == (
+        sites.DEMO_META_AD_ACCOUNT,
+        "demo-meta",
+    )
+    assert d.tiktok.advertiser_id == sites.DEMO_TIKTOK_ADVERTISER and d.tiktok.credentials_ref
+    assert d.google.customer_id and d.google.credentials_ref  # Google's spend: the same account
+    assert direct.attribution.reporting_currency == "EUR"
+
+
+def test_the_seeded_spend_is_a_week_the_simulators_take_and_the_touchpoints_name() -> None:
+    today = date(2026, 11, 30)
+    knobs = demo.seeded_spend(today)
+    assert set(knobs) == {"google", "meta", "tiktok"}
+    for platform, knob in knobs.items():
+        assert knob["kind"] == "seed_spend"
+        arguments = {k: v for k, v in knob.items() if k != "kind"}
+        SeededSpend().seed(**arguments)  # what the simulators' knob does with it: no ValueError
+        days = {row["date"] for row in knob["rows"]}
+        assert days == {(today - timedelta(days=n)).isoformat() for n in range(7)}, platform
+    assert knobs["tiktok"]["currency"] == "USD" and knobs["google"]["currency"] == "EUR"
+    # Every seeded campaign is one the demo's touchpoints carry, on the channel its spend gets.
+    touched = {(channel, campaign) for channel, _, _, campaign in demo._CHANNELS}
+    channel = {"google": "paid_search", "meta": "paid_social", "tiktok": "paid_social"}
+    for platform, knob in knobs.items():
+        for row in knob["rows"]:
+            assert (channel[platform], row["campaign"]) in touched
+
+
+def test_the_roas_line_reads_the_blended_total() -> None:
+    answer = attribution_pb2.GetRoasResponse(
+        currency="EUR",
+        total=attribution_pb2.RoasRow(
+            key="total",
+            spend=common_pb2.Money(value="1234.5", currency="EUR"),
+            revenue=common_pb2.Money(value="4938", currency="EUR"),
+            roas=common_pb2.Decimal(value="4"),
+        ),
+    )
+    assert demo.roas_line(answer, "demo-direct") == (
+        "ROAS of demo-direct, last click, 7 days: spend 1234.50 EUR, attributed revenue"
+        " 4938.00 EUR, blended ROAS 4.00 (`convhub attribution roas --site demo-direct"
+        " --by campaign`)"
+    )
+    answer.total.ClearField("roas")
+    answer.total.spend.value = "0"
+    assert "spend 0.00 EUR" in demo.roas_line(answer, "demo-direct")
+    assert "blended ROAS - (no spend)" in demo.roas_line(answer, "demo-direct")

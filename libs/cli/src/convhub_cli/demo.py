@@ -1,9 +1,11 @@
 """Demo traffic for `make run`: a few conversions now and then, and where earlier ones went;
-and, once, one signed webhook of each source (Shopify, WooCommerce, HubSpot) through ingest's
-webhook receiver, and what became of each.
+once, one signed webhook of each source (Shopify, WooCommerce, HubSpot) through ingest's
+webhook receiver, and what became of each; and, once, a week of ad spend seeded into the Google,
+Meta and TikTok simulators, read by attribution's spend sync, and the blended ROAS.
 
 Its output is one summary line: rewritten in place on a terminal (the banner above stays put),
-otherwise printed every `report_every` seconds. The webhooks' outcomes are lines of their own.
+otherwise printed every `report_every` seconds. The webhooks' outcomes, the spend sync and the
+ROAS are lines of their own.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, TextIO
 
 import grpc
@@ -145,6 +148,9 @@ async def _loop(info: StackInfo, stop: threading.Event, every: float, summary: S
         if info.webhooks:  # alongside the traffic: HubSpot's deal is read a moment later
             webhooks = asyncio.create_task(_webhooks(info, stub, metadata, summary))
             webhooks.add_done_callback(lambda t: t.cancelled() or t.exception())
+        if "attribution" in info.services:  # alongside too: ROAS once revenue has come in
+            roas = asyncio.create_task(_spend_and_roas(info, metadata, summary))
+            roas.add_done_callback(lambda t: t.cancelled() or t.exception())
         while not stop.is_set():
             try:
                 if previous:
@@ -188,10 +194,14 @@ async def _outcomes(
     return outcomes
 
 
-# Each demo visitor's ad interactions before it converts, so attribution shows real numbers.
+# Each demo visitor's ad interactions before it converts, so attribution shows real numbers. The
+# paid campaigns are those whose spend the demo seeds (DEMO_SPEND): ROAS per campaign has both.
 _CHANNELS = [
     ("paid_search", "google", "cpc", "brand-search"),
+    ("paid_search", "google", "cpc", "generic-search"),
     ("paid_social", "facebook", "paid_social", "retargeting"),
+    ("paid_social", "facebook", "paid_social", "prospecting"),
+    ("paid_social", "tiktok", "paid_social", "spring-launch"),
     ("email", "newsletter", "email", "weekly"),
     ("organic_search", "google", "organic", ""),
     ("display", "programmatic", "display", "awareness"),
@@ -396,3 +406,131 @@ async def _hubspot_counts(
                 "pending": s.pending,
             }
     return {}
+
+
+# --- spend and ROAS: a week of spend in the simulators, synced, and the blended ROAS ------------
+
+# platform -> (the demo site's ad account, its currency, each campaign's daily spend). TikTok's
+# account is in USD: the site reports in EUR, so its spend is converted at each day's rate.
+DEMO_SPEND = {
+    "google": (
+        demo_config.DEMO_GOOGLE_CUSTOMER,
+        "EUR",
+        {"brand-search": "42.50", "generic-search": "65.00"},
+    ),
+    "meta": (
+        demo_config.DEMO_META_AD_ACCOUNT,
+        "EUR",
+        {"retargeting": "38.00", "prospecting": "55.00"},
+    ),
+    "tiktok": (demo_config.DEMO_TIKTOK_ADVERTISER, "USD", {"spring-launch": "30.00"}),
+}
+DEMO_DAYS = 7
+USD_IN_EUR = "0.92"
+ROAS_AFTER = 15.0  # seconds of demo traffic before the ROAS line: revenue to set spend against
+
+
+def seeded_spend(today: date) -> dict[str, dict[str, Any]]:
+    """Each simulated platform's seed_spend knob: the last DEMO_DAYS days (today included), each
+    campaign's daily amount varied by the day so the week does not look flat."""
+    knobs = {}
+    for platform, (account, currency, campaigns) in DEMO_SPEND.items():
+        rows = [
+            {
+                "campaign": campaign,
+                "date": (today - timedelta(days=back)).isoformat(),
+                "amount": str(_varied(Decimal(daily), back)),
+            }
+            for campaign, daily in campaigns.items()
+            for back in range(DEMO_DAYS)
+        ]
+        knobs[platform] = {
+            "kind": "seed_spend",
+            "account_id": account,
+            "rows": rows,
+            "currency": currency,
+        }
+    return knobs
+
+
+def _varied(daily: Decimal, back: int) -> Decimal:
+    """85 % to 115 % of `daily`, by the day, in cents."""
+    return (daily * (Decimal("0.85") + Decimal(back % 4) / 10)).quantize(Decimal("0.01"))
+
+
+async def _spend_and_roas(info: StackInfo, metadata: Metadata, summary: Summary) -> None:
+    try:
+        await _spend(info, metadata, summary)
+    except Exception as exc:  # the demo's own trouble: a note, and the traffic goes on
+        summary.note(f"spend and ROAS: stopped by {type(exc).__name__}: {exc}")
+
+
+async def _spend(info: StackInfo, metadata: Metadata, summary: Summary) -> None:
+    from convhub.attribution.v1 import attribution_pb2 as apb
+    from convhub.attribution.v1 import attribution_pb2_grpc
+
+    started = time.monotonic()
+    site, today = demo_config.DEMO_DIRECT, datetime.now(UTC).date()
+    simulated = [p for p in DEMO_SPEND if p in info.simulators]
+    async with httpx.AsyncClient(timeout=10) as http:
+        for platform, knob in seeded_spend(today).items():
+            if platform in simulated:
+                url = f"{info.simulators[platform]}/_sim/{platform}/faults"
+                (await http.post(url, json=knob)).raise_for_status()
+    async with grpc.aio.insecure_channel(info.services["attribution"]) as channel:
+        stub = attribution_pb2_grpc.AttributionServiceStub(channel)
+        # USD into EUR for every day the sync or a ROAS query may touch.
+        rates = [
+            apb.ExchangeRate(
+                date=(today - timedelta(days=back)).isoformat(),
+                currency="USD",
+                rate=common_pb2.Decimal(value=USD_IN_EUR),
+            )
+            for back in range(-1, DEMO_DAYS + 1)
+        ]
+        await stub.RecordExchangeRates(
+            apb.RecordExchangeRatesRequest(site_id=site, rates=rates), metadata=metadata
+        )
+        # attribution learns the site's ad accounts from the router a moment after start-up.
+        deadline = time.monotonic() + 20
+        while True:
+            answer = await stub.RunJob(
+                apb.RunJobRequest(job=apb.JOB_SPEND_SYNC, site_id=site, days=DEMO_DAYS),
+                metadata=metadata,
+                timeout=600,
+            )
+            run = answer.run
+            if run.counts.get("accounts", 0) >= len(DEMO_SPEND) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(1)
+        outcome = " ".join(run.outcome.split())
+        summary.note(
+            f"spend sync of {site}: {outcome}, {run.counts.get('rows', 0)} rows from"
+            f" {run.counts.get('accounts', 0)} ad accounts"
+            f" ({', '.join(simulated) or 'no'} simulators; `convhub attribution jobs`)"
+        )
+        await asyncio.sleep(max(0.0, ROAS_AFTER - (time.monotonic() - started)))
+        range_ = common_pb2.TimeRange()
+        range_.start.FromDatetime(datetime.now(UTC) - timedelta(days=DEMO_DAYS))
+        roas = await stub.GetRoas(
+            apb.GetRoasRequest(
+                site_id=site,
+                model=apb.ATTRIBUTION_MODEL_LAST_CLICK,
+                time_range=range_,
+                group_by=apb.GROUP_BY_CAMPAIGN,
+            ),
+            metadata=metadata,
+        )
+    summary.note(roas_line(roas, site))
+
+
+def roas_line(roas: Any, site: str) -> str:
+    """The demo's ROAS line from a GetRoasResponse."""
+    total, currency = roas.total, roas.currency
+    blended = f"{Decimal(total.roas.value):.2f}" if total.HasField("roas") else "- (no spend)"
+    return (
+        f"ROAS of {site}, last click, {DEMO_DAYS} days: spend"
+        f" {Decimal(total.spend.value or 0):.2f} {currency}, attributed revenue"
+        f" {Decimal(total.revenue.value or 0):.2f} {currency}, blended ROAS {blended}"
+        f" (`convhub attribution roas --site {site} --by campaign`)"
+    )

@@ -297,6 +297,11 @@ DEMO_SGTM = "demo-sgtm"
 DEMO_GOOGLE_CUSTOMER = "1234567890"
 DEMO_META_PIXEL = "1234567890123456"
 DEMO_TIKTOK_PIXEL = "CDEMOPIXEL00000000000"
+# The ad accounts attribution's spend sync reads (the simulators serve the spend the demo seeds),
+# and the currency ROAS is reported in.
+DEMO_META_AD_ACCOUNT = "1029384756"
+DEMO_TIKTOK_ADVERTISER = "7012345678901234567"
+DEMO_REPORTING_CURRENCY = "EUR"
 DISPATCHERS = {"dispatch-google": "google", "dispatch-meta": "meta", "dispatch-tiktok": "tiktok"}
 # The demo direct site's sources: webhook secrets and the HubSpot token are credentials references
 # (files `convhub up` writes); the HubSpot account is the simulator's, which takes any portal id.
@@ -333,8 +338,8 @@ def demo_sources(hubspot: bool) -> rpb.Sources:
 def demo_sites(
     sgtm_url: str | None, platforms: Iterable[str], *, hubspot: bool = False
 ) -> list[rpb.Site]:
-    """A direct site with every installed dispatcher's platform and the demo sources, and an
-    sGTM site."""
+    """A direct site with every installed dispatcher's platform, the ad accounts whose spend
+    attribution syncs, EUR as its reporting currency and the demo sources; and an sGTM site."""
     on = set(platforms)
     direct = rpb.Site(
         site_id=DEMO_DIRECT,
@@ -352,13 +357,20 @@ def demo_sites(
                 credentials_ref="demo-google",
             ),
             meta=rpb.MetaDestination(
-                enabled="meta" in on, pixel_id=DEMO_META_PIXEL, credentials_ref="demo-meta"
+                enabled="meta" in on,
+                pixel_id=DEMO_META_PIXEL,
+                credentials_ref="demo-meta",
+                ad_account_id=DEMO_META_AD_ACCOUNT,
             ),
             tiktok=rpb.TikTokDestination(
-                enabled="tiktok" in on, pixel_code=DEMO_TIKTOK_PIXEL, credentials_ref="demo-tiktok"
+                enabled="tiktok" in on,
+                pixel_code=DEMO_TIKTOK_PIXEL,
+                credentials_ref="demo-tiktok",
+                advertiser_id=DEMO_TIKTOK_ADVERTISER,
             ),
         ),
         sources=demo_sources(hubspot),
+        attribution=rpb.AttributionSettings(reporting_currency=DEMO_REPORTING_CURRENCY),
     )
     sites = [direct]
     if sgtm_url:

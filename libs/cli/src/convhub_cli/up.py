@@ -38,6 +38,7 @@ from convhub_sim import REGISTRY as SIMULATORS
 from hubkit.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 
 RUN_DIR = Path(".run")
+EXPORT_DIR = RUN_DIR / "exports"
 LOOPBACK = "127.0.0.1"
 
 
@@ -136,8 +137,10 @@ def _up(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
         # shows Data Manager deliveries going from SENT to CONFIRMED.
         "CONVHUB_GOOGLE_STATUS_DELAY_SECONDS": "5",
     }
-    # --- dispatchers and ingest: development credentials, one file per reference (as a
-    # Kubernetes Secret volume mounts them); the demo sites name these references ---
+    # --- dispatchers, ingest and attribution: development credentials, one file per reference
+    # (as a Kubernetes Secret volume mounts them); the demo sites name these references.
+    # attribution's spend sync reads the ad accounts with the dispatchers' references, from
+    # the same folder, at the same simulator URLs (base_env carries both to every service) ---
     credentials_dir = (RUN_DIR / "credentials").resolve()
     credentials_dir.mkdir(mode=0o700, exist_ok=True)
     for ref, content in {
@@ -176,6 +179,10 @@ def _up(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
             webhook_port = free_port()
             env["CONVHUB_WEBHOOK_PORT"] = str(webhook_port)
             info.webhooks = f"http://{LOOPBACK}:{webhook_port}/webhooks"
+        if spec.name == "attribution":
+            if "ingest" in info.services:  # the reconcile job reads what ingest accepted
+                env["CONVHUB_INGEST_ADDRESS"] = info.services["ingest"]
+            env["CONVHUB_EXPORT_DIR"] = str(EXPORT_DIR.resolve())  # the export job's CSV files
         pid = children.start(spec.name, [sys.executable, "-m", f"{spec.package}.main"], env)
         info.services[spec.name] = f"{LOOPBACK}:{port}"
         _step(spec.name, f"{'migrated, ' if spec.migrates() else ''}started (pid {pid})")
@@ -368,6 +375,8 @@ def _print_banner(info: StackInfo, env: dict[str, str], simulated: list[str]) ->
         print(f"  {name:<16} grpc {address:<21} log: {RUN_DIR}/{name}.log")
     if info.webhooks:
         print(f"  {'webhooks':<16} {info.webhooks}/<shopify|woocommerce|hubspot>/<site_id>")
+    if "attribution" in info.services:
+        print(f"  {'exports':<16} {EXPORT_DIR}/<site_id>/ (the attribution export job's files)")
     for name, url in info.simulators.items():
         print(f"  {name + ' sim':<16} {url}")
     for name, (_, urls) in SIMULATORS.items():
@@ -383,6 +392,9 @@ def _print_banner(info: StackInfo, env: dict[str, str], simulated: list[str]) ->
     print(f"  {cmd} status <conversion_id>")
     print(f"  {cmd} sites list")
     print(f"  {cmd} sources                  # webhooks from Shopify, WooCommerce and HubSpot")
+    if "attribution" in info.services:
+        print(f"  {cmd} attribution roas --site demo-direct --by campaign")
+        print(f"  {cmd} attribution jobs         # the scheduled jobs' last runs")
     print(f"  {cmd} dlq list")
     print("Ctrl-C stops everything.\n", flush=True)
 
