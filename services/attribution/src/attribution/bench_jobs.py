@@ -45,7 +45,8 @@ INSERT INTO {SCHEMA}.conversions
   (conversion_id, site_id, visitor_id, event_type, event_time, value, currency, unattributed,
    attributed_at)
 SELECT 'c' || n, '{SITE}', 'v' || n, 'purchase',
-       :end - (((n::bigint * 7919) % ({DAYS} * 86400)) * interval '1 second'), 50, 'EUR', n % 100 = 0, :loaded
+       :end - (((n::bigint * 7919) % ({DAYS} * 86400)) * interval '1 second'), 50, 'EUR',
+       n % 100 = 0, :loaded
 FROM generate_series(1, :n) AS n
 """
 # The unattributed 1 % get their touchpoint only now ("late"): the retry finds it.
