@@ -1,6 +1,7 @@
 """`make bench` figures for attribution: QueryCredit over 1,000,000 stored conversions (last
-touch: one credit row each; linear: 1-3 rows each), and the data-driven models over 100,000
-journeys (Markov, both Shapley values) and conversion-rate Shapley with 20 channels.
+touch: one credit row each; linear: 1-3 rows each), the data-driven models over 100,000
+journeys (Markov, both Shapley values) and conversion-rate Shapley with 20 channels, and each
+scheduled job on 1,000,000 conversions (`attribution.bench_jobs`).
 
     python -m attribution.bench
 """
@@ -86,7 +87,9 @@ async def run(seconds: float = 10.0) -> dict[str, Any]:
             "best_s"
         ],
     }
-    return {**models, **await query_credit_figures()}
+    from attribution import bench_jobs
+
+    return {**models, **await query_credit_figures(), "jobs": await bench_jobs.run()}
 
 
 if __name__ == "__main__":
