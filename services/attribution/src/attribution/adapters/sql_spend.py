@@ -22,7 +22,7 @@ from attribution.adapters.orm import (
     spend,
     versions,
 )
-from attribution.adapters.sql_store import _conversion
+from attribution.adapters.sql_store import conversion_of
 from attribution.domain.model import RULE_MODELS, StoredConversion
 from attribution.domain.roas import Amount
 from attribution.domain.spend import ExchangeRate, SpendRecord
@@ -250,7 +250,7 @@ class SqlSpendStore:
             c.site_id == site_id, c.unattributed.is_(True), c.event_time >= since
         )
         async with self._engine.connect() as conn:
-            return [_conversion(r) for r in await conn.execute(query)]
+            return [conversion_of(r) for r in await conn.execute(query)]
 
     async def known(self, conversion_ids: Sequence[str]) -> set[str]:
         c = conversions.c

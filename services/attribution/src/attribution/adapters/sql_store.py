@@ -232,7 +232,7 @@ class SqlAttributionStore:
     ) -> list[StoredConversion]:
         query = select(conversions).where(*_range(conversions, site_id, start, end, event_types))
         async with self._engine.connect() as conn:
-            return [_conversion(r) for r in await conn.execute(query)]
+            return [conversion_of(r) for r in await conn.execute(query)]
 
     async def sightings(
         self, site_id: str, since: datetime, until: datetime | None
@@ -314,7 +314,7 @@ def _touch(r: Any) -> Touch:
     )
 
 
-def _conversion(r: Any) -> StoredConversion:
+def conversion_of(r: Any) -> StoredConversion:
     return StoredConversion(
         r.conversion_id,
         r.site_id,
