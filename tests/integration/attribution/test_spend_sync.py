@@ -120,3 +120,12 @@ async def test_a_spend_sync_run_twice_stores_each_account_campaign_and_day_once(
     jobs = await stub.ListJobs(pb.ListJobsRequest(), metadata=token())
     (run,) = [r for r in jobs.runs if r.job == pb.JOB_SPEND_SYNC]
     assert run.outcome == "ok" and run.scope == SITE
+
+    # Meta restates its spend: "retarget" spent nothing after all; "prospecting" did, today.
+    meta.spend.clear()
+    meta.seed_spend(AD_ACCOUNT, days(1, "7.25", "prospecting"), currency="EUR")
+    assert (await stub.RunJob(request, metadata=token())).run.outcome == "ok"
+    listed = await stub.ListSpend(pb.ListSpendRequest(site_id=SITE), metadata=token())
+    meta_rows = [(e.campaign, e.amount.value) for e in listed.entries if e.platform == "meta"]
+    assert meta_rows == [("prospecting", "7.25")]
+    assert len(listed.entries) == 2 * 7 + 1  # Google's and TikTok's untouched

@@ -38,6 +38,20 @@ class Store:
     async def record_rates(self, site_id: str, rates: Sequence[ExchangeRate]) -> int:
         return len(rates)
 
+    async def replace_account_spend(
+        self,
+        site_id: str,
+        platform: str,
+        account_id: str,
+        since: date,
+        until: date,
+        records: Sequence[SpendRecord],
+    ) -> int:
+        for key in [k for k in self.rows if k[:3] == (site_id, platform, account_id)]:
+            if since <= key[5] <= until:
+                del self.rows[key]
+        return await self.record_spend(site_id, records)
+
 
 class Reports:
     def __init__(self, platform: str, failures: list[Exception] | None = None) -> None:

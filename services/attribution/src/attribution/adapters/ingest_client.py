@@ -19,6 +19,14 @@ PAGE = 5000
 TOKEN_TTL = 3600
 
 
+class IngestUnavailable(Exception):
+    """Ingest answered with an error: one line, the status and its details."""
+
+    def __init__(self, exc: grpc.aio.AioRpcError) -> None:
+        details = " ".join((exc.details() or "").split())[:200]
+        super().__init__(f"ingest answered {exc.code().name}: {details}")
+
+
 class GrpcAcceptedConversions:
     def __init__(self, target: str, jwt_secret: str | None, *, timeout: float = 60.0) -> None:
         self._channel = grpc.aio.insecure_channel(target)
@@ -44,9 +52,12 @@ class GrpcAcceptedConversions:
         request.time_range.end.FromDatetime(until)
         metadata = self._metadata()
         while True:
-            page = await self._stub.ListConversions(
-                request, metadata=metadata, timeout=self._timeout
-            )
+            try:
+                page = await self._stub.ListConversions(
+                    request, metadata=metadata, timeout=self._timeout
+                )
+            except grpc.aio.AioRpcError as exc:
+                raise IngestUnavailable(exc) from None
             yield [c.conversion_id for c in page.conversions]
             if not page.next_page_token:
                 return
@@ -62,7 +73,7 @@ class GrpcAcceptedConversions:
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.NOT_FOUND:
                 return None
-            raise
+            raise IngestUnavailable(exc) from None
         return stored_conversion(found.conversion)
 
     async def close(self) -> None:

@@ -36,8 +36,36 @@ class SqlSpendStore:
 
     # --- spend and rates -----------------------------------------------------------------
 
+    async def replace_account_spend(
+        self,
+        site_id: str,
+        platform: str,
+        account_id: str,
+        since: date,
+        until: date,
+        records: Sequence[SpendRecord],
+    ) -> int:
+        """The account's spend of since..until (inclusive) becomes exactly `records`: a day or
+        campaign the platform no longer reports (restated to zero) goes too."""
+        s = spend.c
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                delete(spend).where(
+                    s.site_id == site_id,
+                    s.platform == platform,
+                    s.account_id == account_id,
+                    s.day >= since,
+                    s.day <= until,
+                )
+            )
+            return await self._upsert(conn, site_id, records)
+
     async def record_spend(self, site_id: str, records: Sequence[SpendRecord]) -> int:
-        """Upsert by (site, platform, account, channel, campaign, day): a re-sync replaces."""
+        """Upsert by (site, platform, account, channel, campaign, day)."""
+        async with self._engine.begin() as conn:
+            return await self._upsert(conn, site_id, records)
+
+    async def _upsert(self, conn: Any, site_id: str, records: Sequence[SpendRecord]) -> int:
         latest = {(r.platform, r.account_id, r.channel, r.campaign, r.day): r for r in records}
         rows = [
             {
@@ -53,26 +81,25 @@ class SqlSpendStore:
             }
             for _, r in sorted(latest.items())
         ]
-        async with self._engine.begin() as conn:
-            for start in range(0, len(rows), CHUNK):
-                stmt = insert(spend).values(rows[start : start + CHUNK])
-                await conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=[
-                            "site_id",
-                            "platform",
-                            "account_id",
-                            "channel",
-                            "campaign",
-                            "day",
-                        ],
-                        set_={
-                            "amount": stmt.excluded.amount,
-                            "currency": stmt.excluded.currency,
-                            "recorded_at": stmt.excluded.recorded_at,
-                        },
-                    )
+        for start in range(0, len(rows), CHUNK):
+            stmt = insert(spend).values(rows[start : start + CHUNK])
+            await conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[
+                        "site_id",
+                        "platform",
+                        "account_id",
+                        "channel",
+                        "campaign",
+                        "day",
+                    ],
+                    set_={
+                        "amount": stmt.excluded.amount,
+                        "currency": stmt.excluded.currency,
+                        "recorded_at": stmt.excluded.recorded_at,
+                    },
                 )
+            )
         return len(rows)
 
     async def record_rates(self, site_id: str, rates: Sequence[ExchangeRate]) -> int:

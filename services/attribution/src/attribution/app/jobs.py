@@ -146,7 +146,7 @@ class Jobs:
             except Exception as exc:
                 if isinstance(exc, SpendSyncFailed):
                     counts += exc.counts
-                failed.append(f"{site}: {exc}")
+                failed.append(f"{site}: {' '.join(str(exc).split())[:300]}")
                 log.warning("job failed for a site", extra={"job": job.value, "site_id": site})
         counts["sites"] = len(sites)
         outcome = (

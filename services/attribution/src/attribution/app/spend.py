@@ -35,6 +35,18 @@ MAX_TEXT = 256
 class SpendStore(Protocol):
     async def record_spend(self, site_id: str, records: Sequence[SpendRecord]) -> int: ...
 
+    async def replace_account_spend(
+        self,
+        site_id: str,
+        platform: str,
+        account_id: str,
+        since: date,
+        until: date,
+        records: Sequence[SpendRecord],
+    ) -> int:
+        """The account's stored spend of since..until (inclusive) becomes exactly `records`."""
+        ...
+
     async def record_rates(self, site_id: str, rates: Sequence[ExchangeRate]) -> int: ...
 
 
@@ -173,7 +185,9 @@ class SyncSpend:
             )
             for r in rows
         ]
-        return await self._store.record_spend(site_id, records)
+        return await self._store.replace_account_spend(
+            site_id, account.platform, account.account_id, since, until, records
+        )
 
 
 class SpendSyncFailed(Exception):
