@@ -171,6 +171,13 @@ async def test_woocommerce_orders_and_unpaid_orders(sources: Sources) -> None:
     assert (answer.status_code, answer.json()["outcome"]) == (202, "accepted")
     assert (unpaid.status_code, unpaid.json()["outcome"]) == (200, "ignored")
     assert (ping.status_code, ping.json()["outcome"]) == (200, "ping")
+    huge = await sources.post("woocommerce", b"{" + b" " * (3 * 1024 * 1024) + b"}", {})
+    assert (huge.status_code, huge.json()["outcome"]) == (413, "too_large")
+    listed = await sources.ingest.stub.ListSources(
+        ingest_pb2.ListSourcesRequest(site_id=SITE), metadata=token([SITE])
+    )
+    (woo,) = [s for s in listed.sources if s.source == common_pb2.CONVERSION_SOURCE_WOOCOMMERCE]
+    assert (woo.webhooks_accepted, woo.webhooks_ignored, woo.webhooks_refused) == (1, 1, 0)
     c = (await get_conversion(sources, answer.json()["conversion_id"])).conversion
     assert c.click_ids.fbclid == "IwAR_woo_click"
     assert c.page_url.startswith("https://shop.example/")
