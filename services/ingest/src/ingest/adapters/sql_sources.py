@@ -171,26 +171,31 @@ async def _record(
     conn: AsyncConnection, deliveries: dict[tuple[str, str, str], tuple[Delivery, datetime]]
 ) -> None:
     """Insert each delivery, or update its outcome (a pending HubSpot event that was read).
-    In key order, so concurrent writers never deadlock."""
-    stmt = insert(webhook_deliveries).values(
-        [
-            dict(
-                site_id=site_id,
-                source=source,
-                delivery_id=delivery_id,
-                received_at=at,
-                outcome=d.outcome,
-                conversion_id=d.conversion_id or None,
-            )
-            for (site_id, source, delivery_id), (d, at) in sorted(deliveries.items())
-        ]
-    )
+    In key order, so concurrent writers never deadlock. One cached statement whatever the
+    number of rows (a multi-row VALUES would be compiled anew for each count)."""
+    rows = sorted(deliveries.items())
     await conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["site_id", "source", "delivery_id"],
-            set_={"outcome": stmt.excluded.outcome, "conversion_id": stmt.excluded.conversion_id},
-        )
+        _RECORD,
+        {
+            "sites": [k[0] for k, _ in rows],
+            "sources": [k[1] for k, _ in rows],
+            "keys": [k[2] for k, _ in rows],
+            "ats": [at for _, (_, at) in rows],
+            "outcomes": [d.outcome for _, (d, _) in rows],
+            "ids": [d.conversion_id or None for _, (d, _) in rows],
+        },
     )
+
+
+_RECORD = text(f"""
+    INSERT INTO {SCHEMA}.webhook_deliveries AS w
+        (site_id, source, delivery_id, received_at, outcome, conversion_id)
+    SELECT * FROM unnest(CAST(:sites AS text[]), CAST(:sources AS text[]),
+                         CAST(:keys AS text[]), CAST(:ats AS timestamptz[]),
+                         CAST(:outcomes AS text[]), CAST(:ids AS uuid[]))
+    ON CONFLICT (site_id, source, delivery_id) DO UPDATE
+        SET outcome = EXCLUDED.outcome, conversion_id = EXCLUDED.conversion_id
+""")
 
 
 Key = tuple[str, str, str]  # (site_id, source, delivery id or object reference)
