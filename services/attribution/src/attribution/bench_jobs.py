@@ -189,8 +189,9 @@ async def _spend_sync(spend: SqlSpendStore, end: datetime) -> dict[str, Any]:
         (creds / "t").write_text("dev-tiktok-token")
         store = CredentialStore(creds)
         async with GoogleSimulator() as g, MetaSimulator() as m, TikTokSimulator() as t:
-            for sim, account in zip((g, m, t), accounts, strict=True):
-                sim.seed_spend(account.account_id, rows, currency="EUR")
+            g.seed_spend(accounts[0].account_id, rows, currency="EUR")
+            m.seed_spend(accounts[1].account_id, rows, currency="EUR")
+            t.seed_spend(accounts[2].account_id, rows, currency="EUR")
             clients: list[GoogleSpendReports | MetaSpendReports | TikTokSpendReports] = [
                 GoogleSpendReports(g.url, f"{g.url}/token", store),
                 MetaSpendReports(m.url, store),
