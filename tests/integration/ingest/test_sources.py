@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 import httpx
 import pytest
 from sqlalchemy import text
@@ -265,3 +266,28 @@ async def test_hubspot_webhook_events_become_conversions_and_a_sync_twice_stores
     hub = next(s for s in listed.sources if s.source == common_pb2.CONVERSION_SOURCE_HUBSPOT)
     assert hub.webhooks_accepted == 1 and hub.last_sync_outcome.startswith("ok: 3 deals")
     assert hub.sync_watermark.seconds > 0
+
+
+async def test_shopify_customers_redact_erases_the_customers_conversions(
+    sources: Sources,
+) -> None:
+    order = shopify_order(6_100_001, email="redact.me@example.com", phone="+4915199999999")
+    kept = shopify_order(6_100_002, email="someone.else@example.com", phone="+4915188888888")
+    accepted = []
+    for o in (order, kept):
+        body, headers = shopify_webhook(SECRETS["shop-shopify"], o)
+        accepted.append((await sources.post("shopify", body, headers)).json()["conversion_id"])
+    redact = {
+        "shop_id": 954889,
+        "shop_domain": "demo-shop.myshopify.com",
+        "customer": {"id": order["customer"]["id"], "email": "Redact.Me@example.com"},
+        "orders_to_redact": [order["id"]],
+    }
+    body, headers = shopify_webhook(SECRETS["shop-shopify"], redact, topic="customers/redact")
+    answer = await sources.post("shopify", body, headers)
+    assert (answer.status_code, answer.json()["outcome"]) == (200, "erased")
+    assert answer.json()["message"].startswith("1 conversion(s) erased by email, external_id")
+    with pytest.raises(grpc.aio.AioRpcError) as gone:
+        await get_conversion(sources, accepted[0])
+    assert gone.value.code() == grpc.StatusCode.NOT_FOUND
+    assert (await get_conversion(sources, accepted[1])).conversion.order_id == str(kept["id"])

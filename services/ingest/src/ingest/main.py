@@ -58,6 +58,7 @@ async def main(settings: Settings | None = None, stop: asyncio.Event | None = No
             ),
         )
         clock = partial(datetime.now, UTC)
+        erase = EraseUser(store, policies)
         ledger = SqlSourceLedger(rt.engine)
         secrets = CredentialFiles(CredentialStore(settings.credentials_dir or "/nonexistent"))
         crm = HttpHubSpotCrm(
@@ -84,7 +85,7 @@ async def main(settings: Settings | None = None, stop: asyncio.Event | None = No
             ingest_pb2_grpc.add_IngestServiceServicer_to_server,
             IngestServicer(
                 ingest,
-                EraseUser(store, policies),
+                erase,
                 status,
                 limits,
                 max_batch=settings.max_batch,
@@ -96,7 +97,13 @@ async def main(settings: Settings | None = None, stop: asyncio.Event | None = No
         )
         webhooks = WebhookServer(
             ReceiveWebhook(
-                shared, policies, secrets, ledger, clock=clock, on_pending=reader_loop.wake
+                shared,
+                policies,
+                secrets,
+                ledger,
+                clock=clock,
+                erase=erase,
+                on_pending=reader_loop.wake,
             ),
             limits,
             host=settings.grpc_host,

@@ -7,17 +7,24 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hubkit.errors import FieldError
+from hubkit.errors import FieldError, InvalidArgument
 from ingest.app.ingestion import Ingest
 from ingest.domain import hubspot, shopify, signatures, woocommerce
 from ingest.domain.model import ConversionInput, SitePolicy, Status
 from ingest.domain.sources import Mapped, NotAConversion, Unreadable
-from ingest.ports import Delivery, Secrets, SecretUnavailable, SitePolicies, SourceLedger
+from ingest.ports import (
+    Delivery,
+    Erasure,
+    Secrets,
+    SecretUnavailable,
+    SitePolicies,
+    SourceLedger,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +36,8 @@ SOURCES = {
 # WooCommerce pings a new webhook's URL with this form body and no signature.
 _WOO_PING = re.compile(rb"webhook_id=\d{1,20}")
 _COMMITTED = frozenset({"accepted", "duplicate", "pending"})
+# EraseUser: one of email, phone, external_id per call.
+Erase = Callable[..., Awaitable[Erasure]]
 
 
 @dataclass(frozen=True)
@@ -80,8 +89,10 @@ class ReceiveWebhook:
         ledger: SourceLedger,
         *,
         clock: Callable[[], datetime],
+        erase: Erase | None = None,
         on_pending: Callable[[], None] = lambda: None,
     ) -> None:
+        self._erase = erase  # Shopify's customers/redact
         self._ingest = ingest
         self._policies = policies
         self._secrets = secrets
@@ -184,7 +195,14 @@ class ReceiveWebhook:
                 if topic.startswith("order.")
                 else NotAConversion(f"topic {topic or 'missing'} reports no order")
             )
-        reply = await self._ingest_mapped(site_id, source, mapped)
+        if (
+            request.source == "shopify"
+            and topic == "customers/redact"
+            and isinstance(payload, dict)
+        ):
+            reply = await self._redact(site_id, payload)
+        else:
+            reply = await self._ingest_mapped(site_id, source, mapped)
         await self._ledger.record(
             site_id,
             source,
@@ -192,6 +210,26 @@ class ReceiveWebhook:
             self._clock(),
         )
         return reply
+
+    async def _redact(self, site_id: str, payload: dict[str, Any]) -> WebhookReply:
+        """Shopify's mandatory customers/redact: the customer's conversions are erased by each
+        identifier Shopify names (email, phone, and the customer id, which the order mapping
+        keeps as external_id), as EraseUser does."""
+        if self._erase is None:
+            return WebhookReply(200, "ignored", "erasure is not wired here")
+        identifiers = shopify.redact_identifiers(payload)
+        erased: set[str] = set()
+        for name, value in identifiers.items():
+            try:
+                done = await self._erase(site_id, **{name: value})
+            except InvalidArgument:  # not a usable email or phone: nothing stored under it
+                continue
+            erased.update(done.conversion_ids)
+        return WebhookReply(
+            200,
+            "erased",
+            f"{len(erased)} conversion(s) erased by {', '.join(sorted(identifiers)) or 'nothing'}",
+        )
 
     async def _ingest_mapped(self, site_id: str, source: str, mapped: Mapped) -> WebhookReply:
         if isinstance(mapped, NotAConversion):

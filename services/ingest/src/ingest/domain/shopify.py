@@ -117,3 +117,15 @@ def _page(shop_domain: str, landing_site: str) -> str:
 def _absolute(url: str) -> str:
     """Only absolute URLs are URLs to a platform; Shopify's landing_site is a bare path."""
     return url if url.startswith(("https://", "http://")) else ""
+
+
+def redact_identifiers(payload: dict[str, Any]) -> dict[str, str]:
+    """What Shopify's customers/redact names of the customer: email, phone, and its id (the
+    order mapping's external_id)."""
+    customer = obj(payload.get("customer"))
+    found = {
+        "email": text(customer.get("email")),
+        "phone": text(customer.get("phone")),
+        "external_id": text(customer.get("id")),
+    }
+    return {name: value for name, value in found.items() if value}
