@@ -20,8 +20,7 @@ from ingest.app.admission import RateLimits
 from ingest.app.erasure import EraseUser
 from ingest.app.hubspot import SyncHubSpot
 from ingest.app.ingestion import IngestConversions
-from ingest.app.webhooks import SOURCES
-from ingest.domain.model import SitePolicy
+from ingest.domain.sources import SOURCES
 from ingest.ports import SitePolicies, SyncBusy
 
 
@@ -122,7 +121,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
             for e in await list_sources(self._status.engine, sites, datetime.now(UTC))
         }
         for site in sites:
-            for name in _configured(self._policies.get(site)):
+            for name in (SOURCES[n] for n in self._policies.get(site).sources.configured()):
                 key = (site, common_pb2.ConversionSource.Value(name))
                 entry = found.setdefault(key, ingest_pb2.SiteSource(site_id=site, source=name))
                 entry.configured = True
@@ -212,16 +211,6 @@ def _after(token: str) -> tuple[datetime, str] | None:
             "page_token is not one this API gave",
             [FieldError("page_token", "INVALID_VALUE", "use next_page_token as given")],
         ) from None
-
-
-def _configured(policy: SitePolicy) -> list[str]:
-    s = policy.sources
-    refs = {
-        "shopify": s.shopify.secret_ref,
-        "woocommerce": s.woocommerce.secret_ref,
-        "hubspot": s.hubspot.app_secret_ref or s.hubspot.access_token_ref,
-    }
-    return [SOURCES[name] for name, ref in refs.items() if ref]
 
 
 def _uuid(value: str) -> str:

@@ -80,8 +80,8 @@ deliveries = Table(
     Index("deliveries_conversion", "conversion_id"),
 )
 
-# Who reported each conversion: its own source, and every source whose report was a duplicate
-# of it (a Shopify webhook and the shop's backend both reporting one order).
+# Every source whose report was a duplicate of a conversion (a Shopify webhook and the shop's
+# backend both reporting one order). The conversion's own source is in its record.
 conversion_sources = Table(
     "conversion_sources",
     metadata,
@@ -102,6 +102,7 @@ source_objects = Table(
     Column("reference", Text, primary_key=True),
     Column("conversion_id", UUID(as_uuid=False), nullable=False),
     Column("first_reported_at", DateTime(timezone=True), nullable=False),
+    Index("source_objects_conversion", "conversion_id"),
 )
 
 # Each verified webhook delivery (a HubSpot event counts as one) and what became of it: a

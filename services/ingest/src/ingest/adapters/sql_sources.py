@@ -18,9 +18,8 @@ from ingest.adapters.orm import (
     webhook_refusals,
 )
 from ingest.domain.hubspot import DealEvent
+from ingest.domain.sources import HUBSPOT
 from ingest.ports import Delivery, PendingDeal, SyncBusy
-
-HUBSPOT = "CONVERSION_SOURCE_HUBSPOT"
 
 
 class SqlSourceLedger:

@@ -26,10 +26,12 @@ from ingest.adapters.orm import (
     deliveries,
     hubspot_pending,
     routing,
+    source_objects,
     source_syncs,
     webhook_deliveries,
     webhook_refusals,
 )
+from ingest.domain.sources import API_SOURCE, HUBSPOT
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -169,15 +171,19 @@ class SqlStatusStore:
                     .order_by(cs.first_reported_at, cs.source)
                 )
             ).all()
+            o = source_objects.c
+            own_refs = dict(
+                (
+                    await conn.execute(
+                        select(o.source, o.reference).where(o.conversion_id == conversion_id)
+                    )
+                ).all()
+            )
         response = ingest_pb2.GetConversionResponse(
             conversion=common_pb2.HashedConversion.FromString(record),
             deliveries=[common_pb2.DeliveryState.FromString(s) for s in states],
         )
-        for row in reports:
-            report = response.sources.add(
-                source=row.source, reference=row.reference, reports=row.reports
-            )
-            report.first_reported_at.FromDatetime(row.first_reported_at)
+        response.sources.extend(_sources(response.conversion, reports, own_refs))
         if routed is not None:
             r = events_pb2.ConversionRouted.FromString(routed)
             response.routing.CopyFrom(
@@ -280,7 +286,7 @@ async def list_sources(
             select(p.site_id, func.count()).where(p.site_id.in_(site_ids)).group_by(p.site_id)
         )
         for site_id, pending in rows:
-            entry(site_id, "CONVERSION_SOURCE_HUBSPOT").pending = pending
+            entry(site_id, HUBSPOT).pending = pending
         rows = await conn.execute(
             select(s.site_id, s.source, s.watermark, s.last_run_at, s.last_outcome).where(
                 s.site_id.in_(site_ids)
@@ -294,6 +300,30 @@ async def list_sources(
             if watermark is not None:
                 e.sync_watermark.FromDatetime(watermark)
     return list(found.values())
+
+
+def _sources(
+    c: common_pb2.HashedConversion, duplicates: Sequence[Any], own_refs: dict[str, str]
+) -> list[ingest_pb2.SourceReport]:
+    """The conversion's own source first (from its record: stored without a row), folding in
+    that source's later duplicate reports, then every other source that reported it."""
+    own_source = common_pb2.ConversionSource.Name(c.source) if c.source else API_SOURCE
+    again = {r.source: r for r in duplicates}.get(own_source)
+    own = ingest_pb2.SourceReport(
+        source=own_source,
+        reference=own_refs.get(own_source, "") or (again.reference if again else ""),
+        reports=1 + (again.reports if again else 0),
+    )
+    own.first_reported_at.CopyFrom(c.received_at)
+    found = [own]
+    for r in duplicates:
+        if r.source != own_source:
+            report = ingest_pb2.SourceReport(
+                source=r.source, reference=r.reference, reports=r.reports
+            )
+            report.first_reported_at.FromDatetime(r.first_reported_at)
+            found.append(report)
+    return found
 
 
 def _with_uuid(items: Sequence[T]) -> list[T]:

@@ -31,6 +31,7 @@ from ingest.adapters.orm import (
     routing,
 )
 from ingest.domain.model import Claim, PreparedConversion
+from ingest.domain.sources import API_SOURCE
 from ingest.ports import Erasure
 
 # Keys are COPYed into a per-connection staging table (rows vanish at commit), then claimed
@@ -215,10 +216,10 @@ async def _copy_conversions(
             )
 
 
-API_SOURCE = "CONVERSION_SOURCE_API"  # a sender that names no source calls the API
-
-# Who reported what, in the claim's transaction: each conversion's own source, and each source
-# whose report was a duplicate of it. Rows in key order, so concurrent batches never deadlock.
+# Who else reported a conversion, in the claim's transaction: each source whose report was a
+# duplicate of it. (Its own source is its record's: an accepted conversion writes no row here,
+# so the common batch of new conversions pays nothing.) Key order: concurrent batches never
+# deadlock.
 _REPORT_SOURCES = text(f"""
     INSERT INTO {SCHEMA}.conversion_sources AS s
         (conversion_id, source, reference, first_reported_at, reports)
@@ -250,23 +251,26 @@ async def _record_sources(
     objects: dict[tuple[str, str, str], tuple[str, datetime]] = {}
     for p in batch:
         key = (p.site_id, p.dedupe_key)
-        conversion_id = p.conversion_id if key in winners else holders[key][0]
+        won = key in winners
+        conversion_id = p.conversion_id if won else holders[key][0]
         source, ref = p.input.source or API_SOURCE, p.input.source_ref
-        row = reports.setdefault((conversion_id, source), [ref, p.received_at, 0])
-        row[2] += 1
+        if not won:
+            row = reports.setdefault((conversion_id, source), [ref, p.received_at, 0])
+            row[2] += 1
         if ref:
             objects.setdefault((p.site_id, source, ref), (conversion_id, p.received_at))
-    rows = list(reports.values())
-    await uow.session.execute(
-        _REPORT_SOURCES,
-        {
-            "ids": [k[0] for k in reports],
-            "sources": [k[1] for k in reports],
-            "refs": [r[0] for r in rows],
-            "ats": [r[1] for r in rows],
-            "counts": [r[2] for r in rows],
-        },
-    )
+    if reports:
+        rows = list(reports.values())
+        await uow.session.execute(
+            _REPORT_SOURCES,
+            {
+                "ids": [k[0] for k in reports],
+                "sources": [k[1] for k in reports],
+                "refs": [r[0] for r in rows],
+                "ats": [r[1] for r in rows],
+                "counts": [r[2] for r in rows],
+            },
+        )
     if objects:
         await uow.session.execute(
             _CLAIM_OBJECTS,

@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from hubkit.errors import FailedPrecondition, Unavailable
 from hubkit.resilience import Backoff
 from ingest.app.ingestion import Ingest
-from ingest.app.webhooks import SOURCES, WebhookReply, ingest_from_source
+from ingest.app.webhooks import WebhookReply, ingest_from_source
 from ingest.domain.hubspot import Deal, deal_to_conversion
 from ingest.domain.model import ConversionInput, HubSpotSettings
-from ingest.domain.sources import NotAConversion, Unreadable
+from ingest.domain.sources import HUBSPOT, NotAConversion, Unreadable
 from ingest.ports import (
     CrmUnavailable,
     DealPage,
@@ -31,7 +31,6 @@ from ingest.ports import (
 )
 
 log = logging.getLogger(__name__)
-HUBSPOT = SOURCES["hubspot"]
 READ_CHUNK = 100  # HubSpot's batch read takes at most 100 ids
 
 

@@ -16,7 +16,7 @@ from hubkit.errors import FieldError, InvalidArgument
 from ingest.app.ingestion import Ingest
 from ingest.domain import hubspot, shopify, signatures, woocommerce
 from ingest.domain.model import ConversionInput, SitePolicy, Status
-from ingest.domain.sources import Mapped, NotAConversion, Unreadable
+from ingest.domain.sources import HUBSPOT, SOURCES, Mapped, NotAConversion, Unreadable
 from ingest.ports import (
     Delivery,
     Erasure,
@@ -28,11 +28,6 @@ from ingest.ports import (
 
 log = logging.getLogger(__name__)
 
-SOURCES = {
-    "shopify": "CONVERSION_SOURCE_SHOPIFY",
-    "woocommerce": "CONVERSION_SOURCE_WOOCOMMERCE",
-    "hubspot": "CONVERSION_SOURCE_HUBSPOT",
-}
 # WooCommerce pings a new webhook's URL with this form body and no signature.
 _WOO_PING = re.compile(rb"webhook_id=\d{1,20}")
 _COMMITTED = frozenset({"accepted", "duplicate", "pending"})
@@ -105,7 +100,7 @@ class ReceiveWebhook:
         if source is None:
             return WebhookReply(404, "unknown_source", f"no webhook source {request.source!r}")
         policy = self._policies.get(request.site_id)
-        secret_ref = _secret_ref(request.source, policy)
+        secret_ref = policy.sources.webhook_secret_ref(request.source)
         if not secret_ref:
             return WebhookReply(
                 404, "not_configured", f"site {request.site_id!r} has no {request.source} source"
@@ -252,7 +247,7 @@ class ReceiveWebhook:
         try:
             events, ignored = hubspot.deal_events(payload, policy.sources.hubspot)
         except hubspot.WrongAccount as exc:
-            await self._ledger.refused(site_id, SOURCES["hubspot"], self._clock())
+            await self._ledger.refused(site_id, HUBSPOT, self._clock())
             return WebhookReply(403, "refused", f"{exc}, not this site's account")
         new = await self._ledger.add_pending(site_id, events, self._clock())
         if new:
@@ -293,15 +288,6 @@ async def ingest_from_source(
                     200, "rejected", "not a valid conversion", errors=o.errors
                 )
     return replies
-
-
-def _secret_ref(source: str, policy: SitePolicy) -> str:
-    s = policy.sources
-    return {
-        "shopify": s.shopify.secret_ref,
-        "woocommerce": s.woocommerce.secret_ref,
-        "hubspot": s.hubspot.app_secret_ref,
-    }[source]
 
 
 def _is_woo_ping(request: WebhookRequest) -> bool:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ingest.domain.model import ConversionInput, HubSpotSettings
-from ingest.domain.sources import Mapped, NotAConversion, first, parse_time, text
+from ingest.domain.sources import HUBSPOT, Mapped, NotAConversion, first, parse_time, text
 
 # What the mapping reads of a deal and of its contacts (the CRM API returns only these).
 DEAL_PROPERTIES = (
@@ -120,7 +120,7 @@ def deal_to_conversion(site_id: str, deal: Deal, settings: HubSpotSettings) -> M
         currency=(text(p.get("deal_currency_code")) or settings.default_currency) if amount else "",
         click_ids=click_ids,
         user_data={k: v for k, v in user_data.items() if v},
-        source="CONVERSION_SOURCE_HUBSPOT",
+        source=HUBSPOT,
         source_ref=deal.deal_id,
         action_source="ACTION_SOURCE_SYSTEM_GENERATED",
     )

@@ -82,6 +82,23 @@ class SourceSettings:
     woocommerce: WooCommerceSettings = field(default_factory=WooCommerceSettings)
     hubspot: HubSpotSettings = field(default_factory=HubSpotSettings)
 
+    def webhook_secret_ref(self, source: str) -> str:
+        """The reference of the secret `source`'s webhooks are signed with; empty: off."""
+        return {
+            "shopify": self.shopify.secret_ref,
+            "woocommerce": self.woocommerce.secret_ref,
+            "hubspot": self.hubspot.app_secret_ref,
+        }.get(source, "")
+
+    def configured(self) -> list[str]:
+        """The sources (URL names) the site has turned on: by webhook, or HubSpot by sync."""
+        return [
+            name
+            for name in ("shopify", "woocommerce", "hubspot")
+            if self.webhook_secret_ref(name)
+            or (name == "hubspot" and self.hubspot.access_token_ref)
+        ]
+
 
 @dataclass(frozen=True)
 class SitePolicy:

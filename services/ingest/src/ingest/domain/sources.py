@@ -12,6 +12,16 @@ from urllib.parse import parse_qsl, urlsplit
 from hubkit.errors import FieldError
 from ingest.domain.model import ConversionInput
 
+# The sources as conversions name them (convhub.common.v1.ConversionSource), by the webhook
+# URL's path segment; a sender that names none calls the API.
+SOURCES = {
+    "shopify": "CONVERSION_SOURCE_SHOPIFY",
+    "woocommerce": "CONVERSION_SOURCE_WOOCOMMERCE",
+    "hubspot": "CONVERSION_SOURCE_HUBSPOT",
+}
+HUBSPOT = SOURCES["hubspot"]
+API_SOURCE = "CONVERSION_SOURCE_API"
+
 # Click ids a landing page URL carries, by their query parameter (Google, Meta, TikTok).
 URL_CLICK_IDS = ("gclid", "gbraid", "wbraid", "fbclid", "ttclid")
 

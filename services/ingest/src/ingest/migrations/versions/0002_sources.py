@@ -32,6 +32,9 @@ def upgrade() -> None:
         sa.Column("first_reported_at", TS, nullable=False),
         schema=SCHEMA,
     )
+    op.create_index(
+        "source_objects_conversion", "source_objects", ["conversion_id"], schema=SCHEMA
+    )
     op.create_table(
         "webhook_deliveries",
         sa.Column("site_id", sa.Text, primary_key=True),
