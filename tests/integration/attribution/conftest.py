@@ -12,6 +12,7 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js import JetStreamContext
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from attribution.adapters.orm import SCHEMA
@@ -28,7 +29,7 @@ from hubkit.db import make_engine
 from hubkit.db.migrations import upgrade
 from hubkit.embedded import free_port
 from hubkit.grpcx import auth_metadata
-from tests.support import wait_serving
+from tests.support import wait_for, wait_serving
 
 SECRET = "attribution-test-secret-long-enough-for-hs256"
 SITE = "shop-a"
@@ -142,3 +143,14 @@ async def publish_accepted(
     await JetStreamPublisher(js).publish(
         Outgoing(f"convhub.conversions.accepted.{SITE}", batch, msg_id or f"ca-{uuid.uuid4().hex}")
     )
+
+
+async def touchpoints_stored(db: AsyncEngine, n: int) -> None:
+    """Until `n` touchpoints are stored (they come over NATS), so a conversion finds them."""
+
+    async def stored() -> bool:
+        async with db.connect() as conn:
+            found = await conn.execute(text(f"SELECT count(*) FROM {SCHEMA}.touchpoints"))
+            return int(found.scalar_one()) >= n
+
+    await wait_for(stored, what=f"{n} touchpoints stored")

@@ -41,6 +41,7 @@ from .conftest import (
     set_site,
     token,
     touchpoint,
+    touchpoints_stored,
 )
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -74,7 +75,7 @@ async def stack(
         shutdown_grace_seconds=0.5,
         ingest_address=f"127.0.0.1:{ingest.settings.grpc_port}",
         export_dir=str(tmp_path / "exports"),
-        jobs_settle_seconds=0.2,
+        jobs_settle_seconds=0,  # exports what was just credited
     )
     await set_site(
         js,
@@ -131,7 +132,7 @@ async def seed_journeys(js: JetStreamContext, db: AsyncEngine) -> None:
             ),
         ],
     )
-    await asyncio.sleep(0.5)  # touchpoints first: the conversions find them
+    await touchpoints_stored(db, 2)  # touchpoints first: the conversions find them
     usd = conversion("c-b", AT, "300.00", visitor="v-b")
     usd.currency = "USD"
     await publish_accepted(
@@ -262,12 +263,11 @@ async def test_every_job_run_twice_leaves_the_same_state(
 
     # C's touchpoint arrives late: the retry credits it, a second retry changes nothing.
     await publish_touchpoints(js, [touchpoint("t-c", AT - timedelta(hours=1), "email", "v-c")])
-    await asyncio.sleep(0.5)
+    await touchpoints_stored(db, 3)
     retried = await run(stack, pb.JOB_RETRY_UNATTRIBUTED, site_id=SITE)
     assert (retried.counts["conversions"], retried.counts["attributed"]) == (1, 1)
     assert (await run(stack, pb.JOB_RETRY_UNATTRIBUTED, site_id=SITE)).counts["conversions"] == 0
 
-    await asyncio.sleep(0.3)  # past the jobs' settle time
     exported = await run(stack, pb.JOB_EXPORT, site_id=SITE)
     files = sorted((stack.exports / SITE).iterdir())
     assert exported.counts["files"] == 1 and [f.suffix for f in files] == [".csv"]

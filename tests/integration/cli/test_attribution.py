@@ -20,6 +20,7 @@ from attribution.main import main as attribution_main
 from attribution.migrate import MIGRATIONS
 from convhub.common.v1 import common_pb2
 from convhub.router.v1 import router_pb2
+from hubkit.db import make_engine
 from hubkit.db.migrations import upgrade
 from hubkit.embedded import free_port
 from tests.support import wait_for
@@ -31,6 +32,7 @@ from ..attribution.conftest import (
     publish_touchpoints,
     set_site,
     touchpoint,
+    touchpoints_stored,
 )
 from .conftest import SECRET, convhub, start, write_stack
 from .test_sources import rows
@@ -62,7 +64,7 @@ async def stack(
         shutdown_grace_seconds=0.5,
         ingest_address=CLOSED,
         export_dir=str(tmp_path / "exports"),
-        jobs_settle_seconds=0.2,
+        jobs_settle_seconds=0,  # exports what was just credited
     )
     stop, task = await start(attribution_main, settings)
     write_stack(tmp_path, {"attribution": f"127.0.0.1:{settings.grpc_port}"})
@@ -81,7 +83,9 @@ async def stack(
             )
         ],
     )
-    await asyncio.sleep(0.5)  # the touchpoint first: the conversion finds it
+    engine = make_engine(database_url)
+    await touchpoints_stored(engine, 1)  # the touchpoint first: the conversion finds it
+    await engine.dispose()
     await publish_accepted(js, [conversion("c-a", AT, "100.00", visitor="v-a")])
 
     async def credited() -> bool:
@@ -168,7 +172,6 @@ async def test_jobs_run_and_listed(stack: Path, tmp_path: Path) -> None:
         )
     ]
 
-    await asyncio.sleep(0.3)  # past the jobs' settle time: the conversion is exported
     code, out, err = await convhub(
         "attribution", "jobs", "run", "export", "--site", SITE, cwd=stack
     )
